@@ -1,0 +1,202 @@
+package escalation
+
+import (
+	"fmt"
+	"time"
+)
+
+// Catalog is the configured world: who can be paged and how, the policies
+// that say when, and the services and integrations alerts arrive through.
+// It is read-only once built; the config loader builds and validates it.
+type Catalog struct {
+	People       map[string]*Person
+	Policies     map[string]*Policy
+	Services     map[string]*Service
+	Integrations map[string]*Integration
+}
+
+// Person is someone who can be paged and can act on incidents.
+type Person struct {
+	Name     string
+	Timezone *time.Location
+	// Phone is E.164 (+15551234567); SMS and voice pages go there and SMS
+	// replies from it act as this person.
+	Phone string
+	// Rules are tried in order, each After the person's paging started;
+	// with RepeatEvery > 0 the whole list starts over every RepeatEvery
+	// until someone acknowledges.
+	Rules       []ContactRule
+	RepeatEvery time.Duration
+}
+
+// ContactRule is one way to reach a person and when.
+type ContactRule struct {
+	Channel Channel
+	After   time.Duration
+}
+
+// stepAt is when step k of a contact run that started at since fires, and
+// the rule it uses; ok is false when the rules are used up.
+func (p *Person) stepAt(since time.Time, k int) (at time.Time, rule ContactRule, ok bool) {
+	n := len(p.Rules)
+	if n == 0 || k < 0 {
+		return time.Time{}, ContactRule{}, false
+	}
+	loop := k / n
+	if loop > 0 && p.RepeatEvery <= 0 {
+		return time.Time{}, ContactRule{}, false
+	}
+	rule = p.Rules[k%n]
+	return since.Add(time.Duration(loop)*p.RepeatEvery + rule.After), rule, true
+}
+
+// Policy is an ordered list of levels; after the last level's delay the
+// policy starts over, Repeat more times.
+type Policy struct {
+	Name   string
+	Levels []Level
+	Repeat int
+}
+
+// Level pages its targets, then waits Delay before the next level is paged
+// too.
+type Level struct {
+	Targets []Target
+	Delay   time.Duration
+}
+
+// TargetKind says what a level target names.
+type TargetKind string
+
+// Target kinds.
+const (
+	TargetPerson TargetKind = "person"
+)
+
+// Target is who a level pages.
+type Target struct {
+	Kind TargetKind
+	Name string
+}
+
+// Service is something that can break.
+type Service struct {
+	Name string
+	// Policy is the default escalation policy; PolicyByPriority picks a
+	// louder one for some priorities.
+	Policy           string
+	PolicyByPriority map[Priority]string
+	// SeverityPriority maps a normalised alert severity to a priority;
+	// DefaultPriority applies when the severity is unknown or missing.
+	SeverityPriority map[string]Priority
+	DefaultPriority  Priority
+	// GroupBy lists labels whose values form the group key; empty means the
+	// sender's group key (or the dedup key).
+	GroupBy []string
+	// ManualResolve keeps an incident open when all its alerts resolve.
+	ManualResolve bool
+	// ReopenWindow: a resolved incident whose group fires again within this
+	// long is reopened rather than duplicated.
+	ReopenWindow time.Duration
+}
+
+// PolicyFor picks the policy for a priority.
+func (s *Service) PolicyFor(p Priority) string {
+	if name, ok := s.PolicyByPriority[p]; ok {
+		return name
+	}
+	return s.Policy
+}
+
+// PriorityFor maps an alert severity to a priority.
+func (s *Service) PriorityFor(severity string) Priority {
+	if p, ok := s.SeverityPriority[severity]; ok {
+		return p
+	}
+	return s.DefaultPriority
+}
+
+// groupKey picks the incident an alert joins within the service.
+func (s *Service) groupKey(a Alert) string {
+	if len(s.GroupBy) > 0 {
+		key := ""
+		for i, l := range s.GroupBy {
+			if i > 0 {
+				key += ","
+			}
+			key += l + "=" + fmt.Sprintf("%q", a.Labels[l])
+		}
+		return key
+	}
+	if a.GroupKey != "" {
+		return a.GroupKey
+	}
+	return a.DedupKey
+}
+
+// Integration is an authenticated way for one monitor to send alerts to one
+// service.
+type Integration struct {
+	Name    string
+	Service string
+	// Format names the ingest parser (alertmanager, pagerduty, ...).
+	Format string
+	// Token authenticates the sender (bearer token, URL token or PagerDuty
+	// routing key). Never logged.
+	Token string
+}
+
+// Validate checks the catalog's cross-references, so the engine can rely on
+// them. The config loader reports problems with their config paths first;
+// this is the core's own guard.
+func (c *Catalog) Validate() error {
+	for name, p := range c.Policies {
+		if len(p.Levels) == 0 {
+			return fmt.Errorf("policy %q has no levels", name)
+		}
+		for i, l := range p.Levels {
+			for _, t := range l.Targets {
+				if t.Kind != TargetPerson {
+					return fmt.Errorf("policy %q level %d: unknown target kind %q", name, i+1, t.Kind)
+				}
+				if _, ok := c.People[t.Name]; !ok {
+					return fmt.Errorf("policy %q level %d: unknown person %q", name, i+1, t.Name)
+				}
+			}
+		}
+	}
+	for name, s := range c.Services {
+		if _, ok := c.Policies[s.Policy]; !ok {
+			return fmt.Errorf("service %q: unknown policy %q", name, s.Policy)
+		}
+		for pr, pol := range s.PolicyByPriority {
+			if _, ok := c.Policies[pol]; !ok {
+				return fmt.Errorf("service %q: priority %s: unknown policy %q", name, pr, pol)
+			}
+		}
+	}
+	for name, in := range c.Integrations {
+		if _, ok := c.Services[in.Service]; !ok {
+			return fmt.Errorf("integration %q: unknown service %q", name, in.Service)
+		}
+	}
+	for name, p := range c.People {
+		if len(p.Rules) == 0 {
+			return fmt.Errorf("person %q has no contact rules", name)
+		}
+		if p.RepeatEvery > 0 && p.RepeatEvery <= p.Rules[len(p.Rules)-1].After {
+			return fmt.Errorf("person %q: repeat_every must be longer than the last rule's after", name)
+		}
+	}
+	return nil
+}
+
+// PersonByPhone finds the person an SMS reply or call belongs to.
+func (c *Catalog) PersonByPhone(phone string) (*Person, bool) {
+	for _, p := range c.People {
+		if p.Phone != "" && p.Phone == phone {
+			return p, true
+		}
+	}
+	return nil, false
+}

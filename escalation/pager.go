@@ -1,0 +1,21 @@
+package escalation
+
+import "context"
+
+// Pager delivers a page over one channel. It returns a Permanent error when
+// retrying cannot help; any other error is retried with backoff.
+type Pager interface {
+	Send(ctx context.Context, p Page) (Delivery, error)
+}
+
+// Delivery is what a provider says about a page it accepted.
+type Delivery struct {
+	Provider   string
+	ProviderID string
+}
+
+// PagerFunc adapts a function to Pager.
+type PagerFunc func(ctx context.Context, p Page) (Delivery, error)
+
+// Send calls f.
+func (f PagerFunc) Send(ctx context.Context, p Page) (Delivery, error) { return f(ctx, p) }

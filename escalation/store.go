@@ -1,0 +1,62 @@
+package escalation
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned (wrapped) by a Tx when a record does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Store runs functions in transactions. Update commits durably (fsync) before
+// it returns nil; fn may run more than once (a store may retry it alone after
+// a failed group commit), so it must only touch the Tx and its own locals.
+type Store interface {
+	Update(ctx context.Context, fn func(Tx) error) error
+	View(ctx context.Context, fn func(Tx) error) error
+}
+
+// Tx is what the engine reads and writes inside one transaction. Records are
+// copies: changing one changes nothing until it is put back.
+type Tx interface {
+	NextIncidentID() (int64, error)
+	Incident(id int64) (*Incident, error)
+	// PutIncident stores the incident and keeps the due-time index in step
+	// with inc.NextDue.
+	PutIncident(inc *Incident) error
+	// Incidents lists incidents newest first; an empty status lists all.
+	Incidents(status Status) ([]*Incident, error)
+	// DueIncidents lists up to limit incident ids whose NextDue is at or
+	// before now, earliest first.
+	DueIncidents(now time.Time, limit int) ([]int64, error)
+	// NextIncidentDue is the earliest NextDue of any incident.
+	NextIncidentDue() (time.Time, bool, error)
+
+	// AppendEvent adds to an incident's timeline; Events reads it in order.
+	AppendEvent(incidentID int64, ev Event) error
+	Events(incidentID int64) ([]Event, error)
+
+	// Alert finds an alert by service and dedup key.
+	Alert(service, dedupKey string) (*AlertRecord, error)
+	PutAlert(rec *AlertRecord) error
+
+	// GroupIncident is the latest incident of a service's group key (0 if
+	// none); SetGroupIncident moves it.
+	GroupIncident(service, groupKey string) (int64, error)
+	SetGroupIncident(service, groupKey string, id int64) error
+
+	NextPageID() (int64, error)
+	Page(id int64) (*Page, error)
+	// PutPage stores the page; pages whose status is in the outbox are
+	// indexed by NotBefore.
+	PutPage(p *Page) error
+	// DuePages lists up to limit outbox pages due at or before now,
+	// earliest first; Outbox lists all of them.
+	DuePages(now time.Time, limit int) ([]*Page, error)
+	Outbox() ([]*Page, error)
+	NextPageDue() (time.Time, bool, error)
+	// LatestPageTo is the newest page sent or queued to a person, looking
+	// back at most limit pages.
+	LatestPageTo(person string, limit int) (*Page, error)
+}

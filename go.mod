@@ -1,0 +1,3 @@
+module github.com/klaxonhq/klaxon
+
+go 1.26.8

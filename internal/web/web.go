@@ -1,0 +1,113 @@
+// Package web holds the few HTTP helpers every Klaxon adapter shares: JSON
+// replies, coded errors mapped to statuses, bounded body reads, token
+// comparison and the recover middleware. It depends on escalation only.
+package web
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+
+	"github.com/klaxonhq/klaxon/escalation"
+)
+
+// DefaultMaxBody is the body limit of an endpoint that sets none.
+const DefaultMaxBody = 1 << 20
+
+// JSON writes v as the response body with the status.
+func JSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+// Status maps an error code to an HTTP status.
+func Status(code escalation.Code) int {
+	switch code {
+	case escalation.CodeInvalid:
+		return http.StatusBadRequest
+	case escalation.CodeNotFound:
+		return http.StatusNotFound
+	case escalation.CodeUnauthorized:
+		return http.StatusUnauthorized
+	case escalation.CodeForbidden:
+		return http.StatusForbidden
+	case escalation.CodeConflict:
+		return http.StatusConflict
+	case escalation.CodeTooLarge:
+		return http.StatusRequestEntityTooLarge
+	}
+	return http.StatusInternalServerError
+}
+
+// Error answers with err's status and {"error": message}. Internal errors
+// are logged and answered with a generic message.
+func Error(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	code := escalation.ErrorCode(err)
+	if code == escalation.CodeInternal && log != nil {
+		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	JSON(w, Status(code), map[string]string{"error": escalation.ErrorMessage(err)})
+}
+
+// ReadBody reads the whole body up to limit bytes (DefaultMaxBody if limit
+// is 0). A larger body is a CodeTooLarge error.
+func ReadBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if limit <= 0 {
+		limit = DefaultMaxBody
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, escalation.Errorf(escalation.CodeTooLarge, "request body is larger than %d bytes", limit)
+		}
+		return nil, escalation.Errorf(escalation.CodeInvalid, "reading request body: %v", err)
+	}
+	return body, nil
+}
+
+// BearerToken returns the token of an "Authorization: Bearer" header, or "".
+func BearerToken(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	const prefix = "bearer "
+	if len(h) > len(prefix) && strings.EqualFold(h[:len(prefix)], prefix) {
+		return strings.TrimSpace(h[len(prefix):])
+	}
+	return ""
+}
+
+// TokenEqual compares a presented secret with the expected one in constant
+// time. An empty expected token never matches.
+func TokenEqual(presented, expected string) bool {
+	if expected == "" {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(presented), []byte(expected)) == 1
+}
+
+// Recover turns a panic in a handler into a logged 500, so one bad request
+// never takes the process down.
+func Recover(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				log.ErrorContext(r.Context(), "panic in handler", "method", r.Method, "path", r.URL.Path,
+					"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				JSON(w, http.StatusInternalServerError, map[string]string{"error": "internal error"})
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
