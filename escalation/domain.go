@@ -208,6 +208,7 @@ const (
 	EventAcknowledged    EventKind = "acknowledged"
 	EventResolved        EventKind = "resolved"
 	EventReopened        EventKind = "reopened"
+	EventPriorityChanged EventKind = "priority_changed"
 )
 
 // Event is one entry of an incident's append-only timeline.

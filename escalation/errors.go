@@ -49,10 +49,10 @@ func ErrorCode(err error) Code {
 // sentence for internal errors (whose details belong in the log).
 func ErrorMessage(err error) string {
 	var e *Error
-	if errors.As(err, &e) {
+	if errors.As(err, &e) && e.Code != CodeInternal {
 		return e.Message
 	}
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, ErrNotFound) && !errors.As(err, &e) {
 		return err.Error()
 	}
 	return "internal error"

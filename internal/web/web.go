@@ -53,7 +53,7 @@ func Status(code escalation.Code) int {
 func Error(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	code := escalation.ErrorCode(err)
 	if code == escalation.CodeInternal && log != nil {
-		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", SafePath(r), "err", err)
 	}
 	JSON(w, Status(code), map[string]string{"error": escalation.ErrorMessage(err)})
 }
@@ -103,11 +103,23 @@ func Recover(log *slog.Logger, next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				log.ErrorContext(r.Context(), "panic in handler", "method", r.Method, "path", r.URL.Path,
+				log.ErrorContext(r.Context(), "panic in handler", "method", r.Method, "path", SafePath(r),
 					"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 				JSON(w, http.StatusInternalServerError, map[string]string{"error": "internal error"})
 			}
 		}()
 		next.ServeHTTP(w, r)
 	})
+}
+
+// SafePath is the request path fit for a log line: the token of the
+// /hooks/{integration}/{token} form is redacted.
+func SafePath(r *http.Request) string {
+	p := r.URL.Path
+	if rest, ok := strings.CutPrefix(p, "/hooks/"); ok {
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			return "/hooks/" + rest[:i] + "/REDACTED"
+		}
+	}
+	return p
 }

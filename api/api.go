@@ -1,0 +1,190 @@
+// Package api serves Klaxon's JSON API for people and scripts: list and read
+// incidents with their timelines, acknowledge and resolve them.
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/klaxonhq/klaxon/escalation"
+	"github.com/klaxonhq/klaxon/internal/web"
+)
+
+// Engine is what the API needs from the core.
+type Engine interface {
+	Incident(ctx context.Context, id int64) (*escalation.Incident, []escalation.Event, error)
+	Incidents(ctx context.Context, status escalation.Status) ([]*escalation.Incident, error)
+	Acknowledge(ctx context.Context, id int64, by escalation.Actor) (*escalation.Incident, error)
+	Resolve(ctx context.Context, id int64, by escalation.Actor, note string) (*escalation.Incident, error)
+}
+
+// Token is a named bearer token; the name is recorded as the actor unless
+// the request acts as a named person.
+type Token struct {
+	Name  string
+	Token string
+}
+
+// Handler serves /api/v1.
+type Handler struct {
+	eng    Engine
+	tokens []Token
+	people map[string]*escalation.Person
+	log    *slog.Logger
+}
+
+// NewHandler builds the API. people are those a request may act as.
+func NewHandler(eng Engine, tokens []Token, people map[string]*escalation.Person, log *slog.Logger) *Handler {
+	return &Handler{eng: eng, tokens: tokens, people: people, log: log}
+}
+
+// Register adds the API routes to mux.
+func (h *Handler) Register(mux *http.ServeMux) {
+	mux.Handle("GET /api/v1/incidents", h.auth(h.list))
+	mux.Handle("GET /api/v1/incidents/{id}", h.auth(h.get))
+	mux.Handle("POST /api/v1/incidents/{id}/ack", h.auth(h.ack))
+	mux.Handle("POST /api/v1/incidents/{id}/resolve", h.auth(h.resolve))
+}
+
+type authedFunc func(w http.ResponseWriter, r *http.Request, token string)
+
+// auth checks the bearer token against every configured one in constant
+// time and passes the matching token's name on.
+func (h *Handler) auth(next authedFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		presented := web.BearerToken(r)
+		if presented == "" {
+			web.Error(w, r, h.log, escalation.Errorf(escalation.CodeUnauthorized, "missing bearer token: send Authorization: Bearer <api token>"))
+			return
+		}
+		name := ""
+		for _, t := range h.tokens {
+			if web.TokenEqual(presented, t.Token) {
+				name = t.Name
+			}
+		}
+		if name == "" {
+			web.Error(w, r, h.log, escalation.Errorf(escalation.CodeUnauthorized, "invalid API token"))
+			return
+		}
+		next(w, r, name)
+	})
+}
+
+func (h *Handler) list(w http.ResponseWriter, r *http.Request, _ string) {
+	var status escalation.Status
+	if s := r.URL.Query().Get("status"); s != "" {
+		st, err := escalation.ParseStatus(s)
+		if err != nil {
+			web.Error(w, r, h.log, escalation.Errorf(escalation.CodeInvalid, "%v", err))
+			return
+		}
+		status = st
+	}
+	incs, err := h.eng.Incidents(r.Context(), status)
+	if err != nil {
+		web.Error(w, r, h.log, err)
+		return
+	}
+	if incs == nil {
+		incs = []*escalation.Incident{}
+	}
+	web.JSON(w, http.StatusOK, map[string]any{"incidents": incs})
+}
+
+func (h *Handler) get(w http.ResponseWriter, r *http.Request, _ string) {
+	id, err := incidentID(r)
+	if err != nil {
+		web.Error(w, r, h.log, err)
+		return
+	}
+	inc, events, err := h.eng.Incident(r.Context(), id)
+	if err != nil {
+		web.Error(w, r, h.log, err)
+		return
+	}
+	if events == nil {
+		events = []escalation.Event{}
+	}
+	web.JSON(w, http.StatusOK, map[string]any{"incident": inc, "timeline": events})
+}
+
+// actionBody is the optional body of ack and resolve.
+type actionBody struct {
+	// As names the configured person acting; without it the token's name
+	// is recorded.
+	As   string `json:"as"`
+	Note string `json:"note"`
+}
+
+func (h *Handler) action(w http.ResponseWriter, r *http.Request, token string) (int64, escalation.Actor, actionBody, bool) {
+	id, err := incidentID(r)
+	if err != nil {
+		web.Error(w, r, h.log, err)
+		return 0, escalation.Actor{}, actionBody{}, false
+	}
+	raw, err := web.ReadBody(w, r, 64<<10)
+	if err != nil {
+		web.Error(w, r, h.log, err)
+		return 0, escalation.Actor{}, actionBody{}, false
+	}
+	var body actionBody
+	if len(raw) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&body); err != nil {
+			web.Error(w, r, h.log, escalation.Errorf(escalation.CodeInvalid, "request body: %v (want {\"as\": \"person\", \"note\": \"...\"})", err))
+			return 0, escalation.Actor{}, actionBody{}, false
+		}
+	}
+	actor := escalation.Actor{Name: token, Via: escalation.ViaAPI}
+	if body.As != "" {
+		if _, ok := h.people[body.As]; !ok {
+			web.Error(w, r, h.log, escalation.Errorf(escalation.CodeForbidden, "unknown person %q: only people in the config can act", body.As))
+			return 0, escalation.Actor{}, actionBody{}, false
+		}
+		actor.Name = body.As
+	}
+	return id, actor, body, true
+}
+
+func (h *Handler) ack(w http.ResponseWriter, r *http.Request, token string) {
+	id, actor, _, ok := h.action(w, r, token)
+	if !ok {
+		return
+	}
+	inc, err := h.eng.Acknowledge(r.Context(), id, actor)
+	if err != nil {
+		web.Error(w, r, h.log, err)
+		return
+	}
+	h.log.InfoContext(r.Context(), "incident acknowledged", "incident_id", id, "actor", actor.Name, "via", actor.Via)
+	web.JSON(w, http.StatusOK, map[string]any{"incident": inc})
+}
+
+func (h *Handler) resolve(w http.ResponseWriter, r *http.Request, token string) {
+	id, actor, body, ok := h.action(w, r, token)
+	if !ok {
+		return
+	}
+	inc, err := h.eng.Resolve(r.Context(), id, actor, body.Note)
+	if err != nil {
+		web.Error(w, r, h.log, err)
+		return
+	}
+	h.log.InfoContext(r.Context(), "incident resolved", "incident_id", id, "actor", actor.Name, "via", actor.Via)
+	web.JSON(w, http.StatusOK, map[string]any{"incident": inc})
+}
+
+func incidentID(r *http.Request) (int64, error) {
+	s := r.PathValue("id")
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, escalation.Errorf(escalation.CodeInvalid, "incident ID %q is not a positive number", s)
+	}
+	return id, nil
+}

@@ -1,0 +1,126 @@
+// Command klaxon is the Klaxon alerting and escalation service: it takes
+// alert webhooks, deduplicates them into incidents, and pages the people on
+// call until someone acknowledges.
+//
+//	klaxon serve --config FILE [--db FILE] [--listen ADDR]
+//	klaxon check --config FILE
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	_ "time/tzdata" // people's time zones must load in minimal containers too
+
+	"github.com/klaxonhq/klaxon/config"
+)
+
+const usage = `usage:
+  klaxon serve --config FILE [--db FILE] [--listen ADDR]   run the service
+  klaxon check --config FILE                              validate a config and exit
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv)
+	stop()
+	os.Exit(code)
+}
+
+// run is main with its dependencies passed in, so tests can drive it.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "serve":
+		return cmdServe(ctx, args[1:], stderr, lookupEnv)
+	case "check":
+		return cmdCheck(args[1:], stdout, stderr, lookupEnv)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "klaxon: unknown command %q\n%s", args[0], usage)
+	return 2
+}
+
+func cmdCheck(args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "config file (YAML)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *path == "" {
+		fmt.Fprintln(stderr, "klaxon check: --config FILE is required")
+		return 2
+	}
+	cfg, err := config.Load(*path, lookupEnv)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	cat := cfg.Catalog()
+	pagers := "console (pages are logged)"
+	if cfg.TwilioEnabled() {
+		pagers = "twilio"
+	}
+	fmt.Fprintf(stdout, "%s is valid: %d people, %d policies, %d services, %d integrations; pager: %s\n",
+		*path, len(cat.People), len(cat.Policies), len(cat.Services), len(cat.Integrations), pagers)
+	return 0
+}
+
+func cmdServe(ctx context.Context, args []string, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "config file (YAML)")
+	db := fs.String("db", "", "bbolt database file (default: the config's database, ./klaxon.db)")
+	listen := fs.String("listen", "", "HTTP listen address (default: the config's listen, 127.0.0.1:8080)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *path == "" {
+		fmt.Fprintln(stderr, "klaxon serve: --config FILE is required (try config.example.yaml)")
+		return 2
+	}
+	cfg, err := config.Load(*path, lookupEnv)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if *listen != "" {
+		if err := cfg.SetListen(*listen); err != nil {
+			fmt.Fprintf(stderr, "klaxon serve: --listen: %v\n", err)
+			return 2
+		}
+	}
+	if *db != "" {
+		cfg.Database = *db
+	}
+	log := newLogger(stderr, cfg.LogLevel)
+	if err := serve(ctx, cfg, log); err != nil {
+		if errors.Is(err, context.Canceled) {
+			return 0
+		}
+		log.Error("klaxon stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}

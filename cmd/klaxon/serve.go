@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/klaxonhq/klaxon/api"
+	"github.com/klaxonhq/klaxon/bot/twilio"
+	"github.com/klaxonhq/klaxon/config"
+	"github.com/klaxonhq/klaxon/escalation"
+	"github.com/klaxonhq/klaxon/ingest"
+	"github.com/klaxonhq/klaxon/internal/web"
+	"github.com/klaxonhq/klaxon/store"
+)
+
+// app is a wired Klaxon: store, engine, runner and HTTP routes.
+type app struct {
+	db      *store.DB
+	engine  *escalation.Engine
+	runner  *escalation.Runner
+	handler http.Handler
+}
+
+// newApp wires everything from a validated config. The caller closes a.db.
+func newApp(cfg *config.Config, clock escalation.Clock, log *slog.Logger) (*app, error) {
+	db, err := store.Open(cfg.Database, store.Options{})
+	if err != nil {
+		return nil, err
+	}
+	cat := cfg.Catalog()
+	pagers := map[escalation.Channel]escalation.Pager{}
+	var tw *twilio.Client
+	if cfg.TwilioEnabled() {
+		tw = twilio.NewClient(twilio.Options{
+			AccountSID: cfg.Twilio.AccountSID, AuthToken: cfg.Twilio.AuthToken, From: cfg.Twilio.From,
+			BaseURL: cfg.Twilio.BaseURL, PublicURL: cfg.PublicURL,
+		})
+		pagers[escalation.ChannelSMS], pagers[escalation.ChannelVoice] = tw, tw
+	} else {
+		console := consolePager{log: log}
+		pagers[escalation.ChannelSMS], pagers[escalation.ChannelVoice] = console, console
+	}
+	eng, err := escalation.New(escalation.Options{Store: db, Catalog: cat, Clock: clock, Logger: log, Pagers: pagers})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	runner := escalation.NewRunner(eng)
+
+	tokens := make([]api.Token, 0, len(cfg.API.Tokens))
+	for _, t := range cfg.API.Tokens {
+		tokens = append(tokens, api.Token{Name: t.Name, Token: t.Token})
+	}
+	mux := routes(routeDeps{
+		ingest: ingest.NewHandler(cat.Integrations, eng, log, cfg.MaxBodyBytes),
+		api:    api.NewHandler(eng, tokens, cat.People, log),
+		twilio: twilioWebhooks(cfg, eng, cat, log),
+		runner: runner,
+		clock:  clock,
+	})
+	return &app{db: db, engine: eng, runner: runner, handler: web.Recover(log, mux)}, nil
+}
+
+func twilioWebhooks(cfg *config.Config, eng *escalation.Engine, cat *escalation.Catalog, log *slog.Logger) *twilio.Webhooks {
+	if !cfg.TwilioEnabled() {
+		return nil
+	}
+	return twilio.NewWebhooks(cfg.Twilio.AuthToken, cfg.PublicURL, eng, cat, log)
+}
+
+type routeDeps struct {
+	ingest *ingest.Handler
+	api    *api.Handler
+	twilio *twilio.Webhooks // nil without Twilio
+	runner *escalation.Runner
+	clock  escalation.Clock
+}
+
+// routes is the table of everything Klaxon serves.
+func routes(d routeDeps) *http.ServeMux {
+	mux := http.NewServeMux()
+	d.ingest.Register(mux) // POST /hooks/{integration}[/{token}], POST /v2/enqueue
+	d.api.Register(mux)    // /api/v1/incidents...
+	if d.twilio != nil {
+		d.twilio.Register(mux) // POST /twilio/sms, POST /twilio/voice/gather
+	}
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		web.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		last := d.runner.LastPass()
+		if last.IsZero() || d.clock.Now().Sub(last) > 2*time.Minute {
+			web.JSON(w, http.StatusServiceUnavailable, map[string]any{"status": "runner not ticking", "last_pass": last})
+			return
+		}
+		web.JSON(w, http.StatusOK, map[string]any{"status": "ready", "last_pass": last})
+	})
+	return mux
+}
+
+// serve runs the HTTP server and the runner until ctx ends.
+func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	a, err := newApp(cfg, escalation.SystemClock{}, log)
+	if err != nil {
+		return err
+	}
+	defer a.db.Close()
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	pager := "console: pages are written to this log"
+	if cfg.TwilioEnabled() {
+		pager = "twilio"
+	}
+	log.Info("klaxon serving", "listen", ln.Addr().String(), "database", cfg.Database, "pager", pager,
+		"services", len(cfg.Services), "people", len(cfg.People))
+
+	runCtx, stopRunner := context.WithCancel(ctx)
+	defer stopRunner()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := a.runner.Run(runCtx); err != nil {
+			log.Error("runner stopped", "err", err)
+		}
+	}()
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		stopRunner()
+		wg.Wait()
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("klaxon shutting down")
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Warn("http shutdown", "err", err)
+	}
+	stopRunner()
+	wg.Wait()
+	return nil
+}

@@ -1,0 +1,242 @@
+// Package config loads Klaxon's YAML configuration: it decodes the file
+// strictly (unknown keys are errors), expands ${VAR} references to the
+// environment inside string values, applies defaults, validates everything
+// with the path of each problem, and builds the escalation.Catalog the engine
+// runs on.
+//
+// The environment is injected (Load and Parse take a lookup function), so the
+// package never reads os.Getenv and tests control every variable.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/klaxonhq/klaxon/escalation"
+)
+
+// Defaults applied by Parse when a key is absent.
+const (
+	DefaultListen        = "127.0.0.1:8080"
+	DefaultDatabase      = "./klaxon.db"
+	DefaultLogLevel      = "info"
+	DefaultMaxBodyBytes  = 1 << 20
+	DefaultReopenWindow  = 30 * time.Minute
+	DefaultPriority      = "P3"
+	DefaultResolve       = ResolveAuto
+	DefaultTwilioBaseURL = "https://api.twilio.com"
+)
+
+// Service resolve modes.
+const (
+	ResolveAuto   = "auto"
+	ResolveManual = "manual"
+)
+
+// Integration formats Klaxon can ingest.
+const (
+	FormatAlertmanager = "alertmanager"
+	FormatPagerDuty    = "pagerduty"
+)
+
+// DefaultSeverityPriority is the severity_priority map a service gets when
+// it sets none. It returns a new map each call, so callers may keep it.
+func DefaultSeverityPriority() map[string]string {
+	return map[string]string{"critical": "P1", "error": "P2", "warning": "P3", "info": "P4"}
+}
+
+// Config mirrors the YAML file. After Parse every default is filled in;
+// the Catalog is built from it once, so later edits of these fields do not
+// reach the catalog.
+type Config struct {
+	Listen       string        `yaml:"listen"`
+	Database     string        `yaml:"database"`
+	PublicURL    string        `yaml:"public_url"`
+	LogLevel     string        `yaml:"log_level"`
+	MaxBodyBytes int64         `yaml:"max_body_bytes"`
+	API          API           `yaml:"api"`
+	Twilio       Twilio        `yaml:"twilio"`
+	People       []Person      `yaml:"people"`
+	Policies     []Policy      `yaml:"policies"`
+	Services     []Service     `yaml:"services"`
+	Integrations []Integration `yaml:"integrations"`
+
+	catalog *escalation.Catalog
+	// publicURLDefaulted records that PublicURL was derived from Listen, so
+	// SetListen can derive it again.
+	publicURLDefaulted bool
+}
+
+// API configures the /api/v1 bearer tokens.
+type API struct {
+	Tokens []APIToken `yaml:"tokens"`
+}
+
+// APIToken is one bearer token; Name is recorded as the actor of what it does.
+type APIToken struct {
+	Name  string `yaml:"name"`
+	Token string `yaml:"token"`
+}
+
+// Twilio configures SMS and voice pages. All three of AccountSID, AuthToken
+// and From empty means Twilio is not used.
+type Twilio struct {
+	AccountSID string `yaml:"account_sid"`
+	AuthToken  string `yaml:"auth_token"`
+	From       string `yaml:"from"`
+	BaseURL    string `yaml:"base_url"`
+}
+
+// Person is someone who can be paged.
+type Person struct {
+	Name         string        `yaml:"name"`
+	Timezone     string        `yaml:"timezone"`
+	Phone        string        `yaml:"phone"`
+	ContactRules []ContactRule `yaml:"contact_rules"`
+	RepeatEvery  time.Duration `yaml:"repeat_every"`
+}
+
+// ContactRule pages a person on Channel After their paging started.
+type ContactRule struct {
+	Channel string        `yaml:"channel"`
+	After   time.Duration `yaml:"after"`
+}
+
+// Policy is an escalation policy: levels, repeated Repeat more times.
+type Policy struct {
+	Name   string  `yaml:"name"`
+	Repeat int     `yaml:"repeat"`
+	Levels []Level `yaml:"levels"`
+}
+
+// Level pages Targets ("alice" or "person:alice"), then waits Delay before
+// the next level is paged too.
+type Level struct {
+	Targets []string      `yaml:"targets"`
+	Delay   time.Duration `yaml:"delay"`
+}
+
+// Service is something that can break.
+type Service struct {
+	Name             string            `yaml:"name"`
+	Policy           string            `yaml:"policy"`
+	PolicyByPriority map[string]string `yaml:"policy_by_priority"`
+	SeverityPriority map[string]string `yaml:"severity_priority"`
+	DefaultPriority  string            `yaml:"default_priority"`
+	GroupBy          []string          `yaml:"group_by"`
+	Resolve          string            `yaml:"resolve"`
+	// ReopenWindow is a pointer because an explicit 0 (never reopen) differs
+	// from absent (the default); Parse always sets it.
+	ReopenWindow *time.Duration `yaml:"reopen_window"`
+}
+
+// Integration is how one monitor sends alerts to one service, at
+// /hooks/{Name}.
+type Integration struct {
+	Name    string `yaml:"name"`
+	Service string `yaml:"service"`
+	Format  string `yaml:"format"`
+	Token   string `yaml:"token"`
+}
+
+// Load reads and parses the config file at path; see Parse.
+func Load(path string, lookupEnv func(string) (string, bool)) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	c, err := Parse(data, lookupEnv)
+	if err != nil {
+		var ps Problems
+		if errors.As(err, &ps) {
+			return nil, fmt.Errorf("invalid config %s:\n%w", path, err)
+		}
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse decodes, expands, defaults and validates a config. lookupEnv
+// resolves ${VAR} references (nil means an empty environment). A YAML
+// syntax error is returned wrapped; anything else wrong is returned as
+// Problems, all of them at once.
+func Parse(data []byte, lookupEnv func(string) (string, bool)) (*Config, error) {
+	if lookupEnv == nil {
+		lookupEnv = func(string) (string, bool) { return "", false }
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, Problems{{Message: "the config is empty"}}
+		}
+		return nil, fmt.Errorf("parse yaml: %w", err)
+	}
+	var extra yaml.Node
+	switch err := dec.Decode(&extra); {
+	case err == nil:
+		return nil, Problems{{Message: fmt.Sprintf("only one YAML document is allowed; another starts at line %d", extra.Line)}}
+	case !errors.Is(err, io.EOF):
+		return nil, fmt.Errorf("parse yaml: %w", err)
+	}
+
+	c := &Config{
+		Listen:       DefaultListen,
+		Database:     DefaultDatabase,
+		LogLevel:     DefaultLogLevel,
+		MaxBodyBytes: DefaultMaxBodyBytes,
+	}
+	d := newDecoder(lookupEnv)
+	d.decode(&doc, c)
+	v := &validator{bad: d.bad}
+	c.catalog = v.validate(c)
+	if ps := append(d.problems, v.problems...); len(ps) > 0 {
+		return nil, ps
+	}
+	if err := c.catalog.Validate(); err != nil {
+		// Unreachable unless validate misses a rule the core checks.
+		return nil, Problems{{Message: fmt.Sprintf("catalog: %v", err)}}
+	}
+	return c, nil
+}
+
+// Catalog is the catalog built from the validated config. It is shared:
+// treat it as read-only.
+func (c *Config) Catalog() *escalation.Catalog { return c.catalog }
+
+// TwilioEnabled reports whether Twilio is configured; Parse has checked that
+// a configured Twilio has all of account_sid, auth_token and from.
+func (c *Config) TwilioEnabled() bool { return c.Twilio.AccountSID != "" }
+
+// SetListen overrides the listen address (the --listen flag) and, when
+// public_url was not set in the file, derives it again from the new address.
+func (c *Config) SetListen(addr string) error {
+	if err := checkListen(addr); err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	c.Listen = addr
+	if c.publicURLDefaulted {
+		c.PublicURL = defaultPublicURL(addr)
+	}
+	return nil
+}
+
+// defaultPublicURL is where a local provider could reach addr; a wildcard
+// host is replaced by localhost because a URL needs a concrete host.
+func defaultPublicURL(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return ""
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}

@@ -1,0 +1,480 @@
+package config
+
+import (
+	"fmt"
+	"maps"
+	"net"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/klaxonhq/klaxon/escalation"
+)
+
+var (
+	e164Pattern = regexp.MustCompile(`^\+[0-9]{8,15}$`)
+	// Names appear in chat commands and "person:NAME" targets, so no
+	// spaces or colons.
+	namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	// Integration names are a URL path segment: /hooks/{name}.
+	hookNamePattern = regexp.MustCompile(`^[a-z0-9_-]+$`)
+)
+
+// validator applies defaults, checks the decoded config and builds the
+// catalog. It never quotes token, auth_token or account_sid values.
+type validator struct {
+	// bad holds paths the decoder already reported; problems at or under
+	// them would only repeat it.
+	bad      map[string]bool
+	problems Problems
+}
+
+func (v *validator) add(path, format string, args ...any) {
+	for i := 0; i < len(path); i++ {
+		if (path[i] == '.' || path[i] == '[') && v.bad[path[:i]] {
+			return
+		}
+	}
+	if v.bad[path] {
+		return
+	}
+	v.problems = append(v.problems, Problem{path, fmt.Sprintf(format, args...)})
+}
+
+func (v *validator) validate(c *Config) *escalation.Catalog {
+	v.server(c)
+	v.api(c.API)
+	v.twilio(&c.Twilio)
+	cat := &escalation.Catalog{
+		People:       map[string]*escalation.Person{},
+		Policies:     map[string]*escalation.Policy{},
+		Services:     map[string]*escalation.Service{},
+		Integrations: map[string]*escalation.Integration{},
+	}
+	v.people(c.People, cat)
+	v.policies(c.Policies, cat)
+	v.services(c.Services, cat)
+	v.integrations(c.Integrations, cat)
+	return cat
+}
+
+func (v *validator) server(c *Config) {
+	listenOK := false
+	if c.Listen == "" {
+		v.add("listen", "required")
+	} else if err := checkListen(c.Listen); err != nil {
+		v.add("listen", "%v", err)
+	} else {
+		listenOK = true
+	}
+	if c.Database == "" {
+		v.add("database", "required")
+	}
+	switch {
+	case c.PublicURL != "":
+		c.PublicURL = v.baseURL("public_url", c.PublicURL)
+	case listenOK:
+		c.PublicURL = defaultPublicURL(c.Listen)
+		c.publicURLDefaulted = true
+	}
+	c.LogLevel = strings.ToLower(c.LogLevel)
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	case "":
+		v.add("log_level", "required")
+	default:
+		v.add("log_level", "unknown level %q (want debug, info, warn or error)", c.LogLevel)
+	}
+	if c.MaxBodyBytes <= 0 {
+		v.add("max_body_bytes", "must be positive (got %d)", c.MaxBodyBytes)
+	}
+}
+
+func checkListen(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port, like 127.0.0.1:8080 or :8080", addr)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("port %q is not a number from 0 to 65535", port)
+	}
+	return nil
+}
+
+// baseURL checks an absolute http(s) URL that paths get appended to, and
+// returns it without a trailing slash.
+func (v *validator) baseURL(path, raw string) string {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		v.add(path, "not a valid URL") // url errors quote the input; it may hold credentials
+	case u.User != nil:
+		v.add(path, "must not contain a user name or password")
+	case u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
+		v.add(path, "%q is not an absolute http or https URL", raw)
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		v.add(path, "%q must not have a query or fragment", raw)
+	}
+	return strings.TrimRight(raw, "/")
+}
+
+func (v *validator) api(a API) {
+	names := map[string]bool{}
+	tokens := map[string]int{}
+	for i, t := range a.Tokens {
+		path := fmt.Sprintf("api.tokens[%d]", i)
+		v.name(path+".name", t.Name, "token name", names)
+		if t.Token == "" {
+			v.add(path+".token", "required")
+		} else if j, dup := tokens[t.Token]; dup {
+			v.add(path+".token", "same token as api.tokens[%d]; each name needs its own token", j)
+		} else {
+			tokens[t.Token] = i
+		}
+	}
+}
+
+func (v *validator) twilio(t *Twilio) {
+	fields := []struct{ name, value string }{
+		{"account_sid", t.AccountSID}, {"auth_token", t.AuthToken}, {"from", t.From},
+	}
+	var set, missing []string
+	for _, f := range fields {
+		if f.value != "" {
+			set = append(set, f.name)
+		} else {
+			missing = append(missing, f.name)
+		}
+	}
+	// Never silently disable a half-configured provider.
+	if len(set) > 0 {
+		verb := "is"
+		if len(set) > 1 {
+			verb = "are"
+		}
+		for _, name := range missing {
+			v.add("twilio."+name, "required when %s %s set (leave account_sid, auth_token and from all empty to disable Twilio)",
+				strings.Join(set, " and "), verb)
+		}
+	}
+	if t.From != "" && !e164Pattern.MatchString(t.From) {
+		v.add("twilio.from", "%q is not E.164 (+ and 8 to 15 digits)", t.From)
+	}
+	if t.BaseURL == "" {
+		t.BaseURL = DefaultTwilioBaseURL
+	} else {
+		t.BaseURL = v.baseURL("twilio.base_url", t.BaseURL)
+	}
+}
+
+// name checks a required, unique name and reports whether it is usable.
+func (v *validator) name(path, name, kind string, seen map[string]bool) bool {
+	switch {
+	case name == "":
+		v.add(path, "required")
+	case !namePattern.MatchString(name):
+		v.add(path, "%q is not a valid name: use letters, digits, '.', '_' and '-', starting with a letter or digit", name)
+	case seen[name]:
+		v.add(path, "duplicate %s %q", kind, name)
+	default:
+		seen[name] = true
+		return true
+	}
+	return false
+}
+
+func (v *validator) people(people []Person, cat *escalation.Catalog) {
+	names := map[string]bool{}
+	phones := map[string]string{}
+	for i, p := range people {
+		path := fmt.Sprintf("people[%d]", i)
+		ok := v.name(path+".name", p.Name, "person", names)
+		loc := v.timezone(path+".timezone", p.Timezone)
+		switch {
+		case p.Phone == "":
+			v.add(path+".phone", "required")
+		case !e164Pattern.MatchString(p.Phone):
+			v.add(path+".phone", "%q is not E.164 (+ and 8 to 15 digits)", p.Phone)
+		case phones[p.Phone] != "":
+			// SMS replies are matched to a person by phone number.
+			v.add(path+".phone", "%q is already %s's phone", p.Phone, phones[p.Phone])
+		default:
+			phones[p.Phone] = p.Name
+		}
+		rules := v.contactRules(path+".contact_rules", p.ContactRules)
+		var latest time.Duration
+		for _, r := range rules {
+			latest = max(latest, r.After)
+		}
+		switch {
+		case p.RepeatEvery < 0:
+			v.add(path+".repeat_every", "must not be negative (got %s)", p.RepeatEvery)
+		case p.RepeatEvery > 0 && p.RepeatEvery <= latest:
+			v.add(path+".repeat_every", "%s must be longer than the latest contact rule's after (%s)", p.RepeatEvery, latest)
+		}
+		if ok {
+			cat.People[p.Name] = &escalation.Person{
+				Name: p.Name, Timezone: loc, Phone: p.Phone, Rules: rules, RepeatEvery: p.RepeatEvery,
+			}
+		}
+	}
+}
+
+func (v *validator) timezone(path, name string) *time.Location {
+	switch name {
+	case "":
+		v.add(path, "required")
+		return nil
+	case "Local":
+		v.add(path, `"Local" depends on the server; use an IANA name like Europe/Stockholm`)
+		return nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		v.add(path, "unknown time zone %q", name)
+		return nil
+	}
+	return loc
+}
+
+func (v *validator) contactRules(path string, rules []ContactRule) []escalation.ContactRule {
+	if len(rules) == 0 {
+		v.add(path, "at least one contact rule is required")
+		return nil
+	}
+	out := make([]escalation.ContactRule, 0, len(rules))
+	for j, r := range rules {
+		rp := fmt.Sprintf("%s[%d]", path, j)
+		ch, err := escalation.ParseChannel(r.Channel)
+		switch {
+		case r.Channel == "":
+			v.add(rp+".channel", "required")
+		case err != nil:
+			v.add(rp+".channel", "unknown channel %q (want sms or voice)", r.Channel)
+		}
+		switch {
+		case r.After < 0:
+			v.add(rp+".after", "must not be negative (got %s)", r.After)
+		case j > 0 && r.After <= rules[j-1].After:
+			v.add(rp+".after", "%s must be later than the previous rule's after (%s)", r.After, rules[j-1].After)
+		}
+		out = append(out, escalation.ContactRule{Channel: ch, After: r.After})
+	}
+	return out
+}
+
+func (v *validator) policies(policies []Policy, cat *escalation.Catalog) {
+	names := map[string]bool{}
+	for i, p := range policies {
+		path := fmt.Sprintf("policies[%d]", i)
+		ok := v.name(path+".name", p.Name, "policy", names)
+		if p.Repeat < 0 {
+			v.add(path+".repeat", "must not be negative (got %d)", p.Repeat)
+		}
+		if len(p.Levels) == 0 {
+			v.add(path+".levels", "at least one level is required")
+		}
+		levels := make([]escalation.Level, 0, len(p.Levels))
+		for j, l := range p.Levels {
+			levels = append(levels, v.level(fmt.Sprintf("%s.levels[%d]", path, j), l, cat))
+		}
+		if ok {
+			cat.Policies[p.Name] = &escalation.Policy{Name: p.Name, Levels: levels, Repeat: p.Repeat}
+		}
+	}
+}
+
+func (v *validator) level(path string, l Level, cat *escalation.Catalog) escalation.Level {
+	if len(l.Targets) == 0 {
+		v.add(path+".targets", "at least one target is required")
+	}
+	var targets []escalation.Target
+	seen := map[string]bool{}
+	for k, raw := range l.Targets {
+		tp := fmt.Sprintf("%s.targets[%d]", path, k)
+		name := raw
+		if kind, rest, found := strings.Cut(raw, ":"); found {
+			if escalation.TargetKind(kind) != escalation.TargetPerson {
+				v.add(tp, "unknown target kind %q (write a person's name or person:NAME)", kind)
+				continue
+			}
+			name = rest
+		}
+		switch {
+		case name == "":
+			v.add(tp, "required")
+		case cat.People[name] == nil:
+			v.add(tp, "unknown person %q", name)
+		case seen[name]:
+			v.add(tp, "%q is already a target of this level", name)
+		default:
+			seen[name] = true
+			targets = append(targets, escalation.Target{Kind: escalation.TargetPerson, Name: name})
+		}
+	}
+	switch {
+	case l.Delay == 0:
+		v.add(path+".delay", "required: how long before the next level is paged too, like 5m")
+	case l.Delay < 0:
+		v.add(path+".delay", "must be positive (got %s)", l.Delay)
+	}
+	return escalation.Level{Targets: targets, Delay: l.Delay}
+}
+
+func (v *validator) services(services []Service, cat *escalation.Catalog) {
+	names := map[string]bool{}
+	for i := range services {
+		s := &services[i]
+		path := fmt.Sprintf("services[%d]", i)
+		ok := v.name(path+".name", s.Name, "service", names)
+		v.policyRef(path+".policy", s.Policy, cat)
+		out := &escalation.Service{Name: s.Name, Policy: s.Policy, GroupBy: s.GroupBy}
+
+		for _, key := range sortedKeys(s.PolicyByPriority) {
+			kp := path + ".policy_by_priority." + key
+			pr, err := escalation.ParsePriority(key)
+			if err != nil {
+				v.add(kp, "unknown priority %q (want P0 to P4)", key)
+				continue
+			}
+			if _, dup := out.PolicyByPriority[pr]; dup {
+				v.add(kp, "duplicate priority %s", pr)
+				continue
+			}
+			v.policyRef(kp, s.PolicyByPriority[key], cat)
+			if out.PolicyByPriority == nil {
+				out.PolicyByPriority = map[escalation.Priority]string{}
+			}
+			out.PolicyByPriority[pr] = s.PolicyByPriority[key]
+		}
+
+		if s.SeverityPriority == nil {
+			s.SeverityPriority = DefaultSeverityPriority()
+		}
+		out.SeverityPriority = map[string]escalation.Priority{}
+		for _, key := range sortedKeys(s.SeverityPriority) {
+			if key == "" {
+				v.add(path+".severity_priority", "empty severity name")
+				continue
+			}
+			pr, good := v.priority(path+".severity_priority."+key, s.SeverityPriority[key])
+			if good {
+				s.SeverityPriority[key] = pr.String()
+				out.SeverityPriority[key] = pr
+			}
+		}
+
+		if s.DefaultPriority == "" {
+			s.DefaultPriority = DefaultPriority
+		}
+		if pr, good := v.priority(path+".default_priority", s.DefaultPriority); good {
+			s.DefaultPriority = pr.String()
+			out.DefaultPriority = pr
+		}
+
+		labels := map[string]bool{}
+		for j, l := range s.GroupBy {
+			switch {
+			case l == "":
+				v.add(fmt.Sprintf("%s.group_by[%d]", path, j), "empty label name")
+			case labels[l]:
+				v.add(fmt.Sprintf("%s.group_by[%d]", path, j), "duplicate label %q", l)
+			}
+			labels[l] = true
+		}
+
+		switch s.Resolve {
+		case "":
+			s.Resolve = DefaultResolve
+		case ResolveAuto, ResolveManual:
+		default:
+			v.add(path+".resolve", "unknown resolve mode %q (want auto or manual)", s.Resolve)
+		}
+		out.ManualResolve = s.Resolve == ResolveManual
+
+		if s.ReopenWindow == nil {
+			w := DefaultReopenWindow
+			s.ReopenWindow = &w
+		}
+		if *s.ReopenWindow < 0 {
+			v.add(path+".reopen_window", "must not be negative (got %s); 0 disables reopening", *s.ReopenWindow)
+		}
+		out.ReopenWindow = *s.ReopenWindow
+
+		if ok {
+			cat.Services[s.Name] = out
+		}
+	}
+}
+
+func (v *validator) policyRef(path, name string, cat *escalation.Catalog) {
+	switch {
+	case name == "":
+		v.add(path, "required")
+	case cat.Policies[name] == nil:
+		v.add(path, "unknown policy %q", name)
+	}
+}
+
+func (v *validator) priority(path, s string) (escalation.Priority, bool) {
+	pr, err := escalation.ParsePriority(s)
+	if err != nil {
+		v.add(path, "unknown priority %q (want P0 to P4)", s)
+		return 0, false
+	}
+	return pr, true
+}
+
+func (v *validator) integrations(integrations []Integration, cat *escalation.Catalog) {
+	names := map[string]bool{}
+	routingKeys := map[string]int{}
+	for i, in := range integrations {
+		path := fmt.Sprintf("integrations[%d]", i)
+		ok := false
+		switch {
+		case in.Name == "":
+			v.add(path+".name", "required")
+		case !hookNamePattern.MatchString(in.Name):
+			v.add(path+".name", "%q may contain only a-z, 0-9, '_' and '-' (it is the URL path /hooks/{name})", in.Name)
+		case names[in.Name]:
+			v.add(path+".name", "duplicate integration %q", in.Name)
+		default:
+			names[in.Name] = true
+			ok = true
+		}
+		switch {
+		case in.Service == "":
+			v.add(path+".service", "required")
+		case cat.Services[in.Service] == nil:
+			v.add(path+".service", "unknown service %q", in.Service)
+		}
+		switch in.Format {
+		case FormatAlertmanager, FormatPagerDuty:
+		case "":
+			v.add(path+".format", "required")
+		default:
+			v.add(path+".format", "unknown format %q (want %s or %s)", in.Format, FormatAlertmanager, FormatPagerDuty)
+		}
+		if in.Token == "" {
+			v.add(path+".token", "required")
+		} else if in.Format == FormatPagerDuty {
+			// PagerDuty events carry the routing key in the body; it must
+			// pick exactly one integration.
+			if j, dup := routingKeys[in.Token]; dup {
+				v.add(path+".token", "same routing key as integrations[%d]; each pagerduty integration needs its own token", j)
+			} else {
+				routingKeys[in.Token] = i
+			}
+		}
+		if ok {
+			cat.Integrations[in.Name] = &escalation.Integration{
+				Name: in.Name, Service: in.Service, Format: in.Format, Token: in.Token,
+			}
+		}
+	}
+}
+
+func sortedKeys(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }

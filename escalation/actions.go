@@ -1,0 +1,167 @@
+package escalation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Acknowledge stops paging for an incident. Nothing is paged for it once
+// this returns: queued pages are cancelled in the same transaction.
+func (e *Engine) Acknowledge(ctx context.Context, id int64, by Actor) (*Incident, error) {
+	return e.act(ctx, id, func(tx Tx, inc *Incident, now time.Time) error {
+		return e.acknowledge(tx, inc, now, by)
+	})
+}
+
+// Resolve closes an incident and stops its paging.
+func (e *Engine) Resolve(ctx context.Context, id int64, by Actor, note string) (*Incident, error) {
+	return e.act(ctx, id, func(tx Tx, inc *Incident, now time.Time) error {
+		return e.resolve(tx, inc, now, by, note)
+	})
+}
+
+// act runs one human action on one incident in one transaction.
+func (e *Engine) act(ctx context.Context, id int64, fn func(Tx, *Incident, time.Time) error) (*Incident, error) {
+	if id <= 0 {
+		return nil, Errorf(CodeInvalid, "incident ID must be a positive number")
+	}
+	now := e.clock.Now()
+	var out *Incident
+	err := e.store.Update(ctx, func(tx Tx) error {
+		inc, err := tx.Incident(id)
+		if errors.Is(err, ErrNotFound) {
+			return Errorf(CodeNotFound, "incident #%d does not exist", id)
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(tx, inc, now); err != nil {
+			return err
+		}
+		out = inc
+		return tx.PutIncident(inc)
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.poke()
+	return out, nil
+}
+
+func (e *Engine) acknowledge(tx Tx, inc *Incident, now time.Time, by Actor) error {
+	switch inc.Status {
+	case StatusAcknowledged:
+		return Errorf(CodeConflict, "incident #%d is already acknowledged by %s", inc.ID, inc.AcknowledgedBy)
+	case StatusResolved:
+		return Errorf(CodeConflict, "incident #%d is already resolved", inc.ID)
+	}
+	inc.Status = StatusAcknowledged
+	inc.AcknowledgedAt, inc.AcknowledgedBy, inc.UpdatedAt = now, by.Name, now
+	if err := tx.AppendEvent(inc.ID, Event{At: now, Kind: EventAcknowledged, Actor: by.Name, Via: by.Via}); err != nil {
+		return err
+	}
+	return e.stopPaging(tx, inc, now, "acknowledged by "+by.Name)
+}
+
+func (e *Engine) resolve(tx Tx, inc *Incident, now time.Time, by Actor, note string) error {
+	if inc.Status == StatusResolved {
+		return Errorf(CodeConflict, "incident #%d is already resolved", inc.ID)
+	}
+	inc.Status = StatusResolved
+	inc.ResolvedAt, inc.ResolvedBy, inc.UpdatedAt = now, by.Name, now
+	if err := tx.AppendEvent(inc.ID, Event{At: now, Kind: EventResolved, Actor: by.Name, Via: by.Via, Message: note}); err != nil {
+		return err
+	}
+	return e.stopPaging(tx, inc, now, "resolved by "+by.Name)
+}
+
+// stopPaging clears the escalation and cancels the incident's queued pages.
+// A page already handed to a provider cannot be called back; its outcome is
+// still recorded when the provider answers.
+func (e *Engine) stopPaging(tx Tx, inc *Incident, now time.Time, why string) error {
+	if err := e.advance(tx, inc, now); err != nil {
+		return err
+	}
+	pages, err := tx.Outbox()
+	if err != nil {
+		return err
+	}
+	for _, p := range pages {
+		if p.IncidentID != inc.ID || p.Status != PageQueued {
+			continue
+		}
+		p.Status, p.NotBefore, p.Error = PageCancelled, time.Time{}, why
+		if err := tx.PutPage(p); err != nil {
+			return err
+		}
+		if err := tx.AppendEvent(inc.ID, Event{At: now, Kind: EventPageCancelled, Person: p.Person,
+			Channel: p.Channel, PageID: p.ID, Message: why}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Incident returns an incident and its timeline.
+func (e *Engine) Incident(ctx context.Context, id int64) (*Incident, []Event, error) {
+	var inc *Incident
+	var events []Event
+	err := e.store.View(ctx, func(tx Tx) error {
+		var err error
+		inc, err = tx.Incident(id)
+		if errors.Is(err, ErrNotFound) {
+			return Errorf(CodeNotFound, "incident #%d does not exist", id)
+		}
+		if err != nil {
+			return err
+		}
+		events, err = tx.Events(id)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return inc, events, nil
+}
+
+// Incidents lists incidents newest first, optionally by status.
+func (e *Engine) Incidents(ctx context.Context, status Status) ([]*Incident, error) {
+	var out []*Incident
+	err := e.store.View(ctx, func(tx Tx) error {
+		var err error
+		out, err = tx.Incidents(status)
+		return err
+	})
+	return out, err
+}
+
+// Page returns one page record.
+func (e *Engine) Page(ctx context.Context, id int64) (*Page, error) {
+	var out *Page
+	err := e.store.View(ctx, func(tx Tx) error {
+		var err error
+		out, err = tx.Page(id)
+		if errors.Is(err, ErrNotFound) {
+			return Errorf(CodeNotFound, "page %d does not exist", id)
+		}
+		return err
+	})
+	return out, err
+}
+
+// LatestPageTo is the newest page to a person, for replies that name no
+// incident ("ack").
+func (e *Engine) LatestPageTo(ctx context.Context, person string) (*Page, error) {
+	var out *Page
+	err := e.store.View(ctx, func(tx Tx) error {
+		var err error
+		out, err = tx.LatestPageTo(person, 1000)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("latest page to %s: %w", person, err)
+	}
+	return out, nil
+}

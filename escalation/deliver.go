@@ -1,0 +1,309 @@
+package escalation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"time"
+)
+
+// claimLease is how long a page claimed for sending stays out of the due
+// list. Within one process deliveries finish (or time out) well before it;
+// after a crash RecoverOutbox makes claimed pages due again at once.
+const claimLease = 5 * time.Minute
+
+// tickBatch bounds how many due records one pass takes.
+const tickBatch = 100
+
+// Tick moves every incident whose escalation is due at the clock's now: it
+// activates levels and queues pages into the outbox. Each incident commits
+// in its own transaction, so one that fails (or panics) cannot hold back the
+// others; a failing incident is retried a minute later.
+func (e *Engine) Tick(ctx context.Context) (int, error) {
+	now := e.clock.Now()
+	var due []int64
+	err := e.store.View(ctx, func(tx Tx) error {
+		var err error
+		due, err = tx.DueIncidents(now, tickBatch)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("tick: %w", err)
+	}
+	n := 0
+	for _, id := range due {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		err := e.store.Update(ctx, func(tx Tx) error {
+			inc, err := tx.Incident(id)
+			if err != nil {
+				return err
+			}
+			if inc.NextDue.IsZero() || inc.NextDue.After(now) {
+				return nil // moved by a concurrent action
+			}
+			if err := e.advance(tx, inc, now); err != nil {
+				return err
+			}
+			return tx.PutIncident(inc)
+		})
+		if err != nil {
+			e.log.ErrorContext(ctx, "escalation step failed; retrying in a minute", "incident_id", id, "err", err)
+			e.quarantine(ctx, id, now.Add(time.Minute))
+			continue
+		}
+		n++
+	}
+	return n, nil
+}
+
+// quarantine pushes a failing incident's due time back so it cannot spin.
+func (e *Engine) quarantine(ctx context.Context, id int64, until time.Time) {
+	err := e.store.Update(ctx, func(tx Tx) error {
+		inc, err := tx.Incident(id)
+		if err != nil {
+			return err
+		}
+		inc.NextDue = until
+		return tx.PutIncident(inc)
+	})
+	if err != nil {
+		e.log.ErrorContext(ctx, "cannot reschedule failing incident", "incident_id", id, "err", err)
+	}
+}
+
+// RecoverOutbox makes pages that were being sent when the process stopped
+// due again now. Delivery is at least once: a page the provider took just
+// before a crash is sent again (one duplicate), never lost.
+func (e *Engine) RecoverOutbox(ctx context.Context) (int, error) {
+	now := e.clock.Now()
+	n := 0
+	err := e.store.Update(ctx, func(tx Tx) error {
+		n = 0
+		pages, err := tx.Outbox()
+		if err != nil {
+			return err
+		}
+		for _, p := range pages {
+			if p.Status != PageSending {
+				continue
+			}
+			p.Status, p.NotBefore = PageQueued, now
+			if err := tx.PutPage(p); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("recover outbox: %w", err)
+	}
+	return n, nil
+}
+
+// ClaimDue takes up to limit due pages out of the due list for sending. A
+// page whose incident no longer needs it is cancelled instead.
+func (e *Engine) ClaimDue(ctx context.Context, limit int) ([]Page, error) {
+	now := e.clock.Now()
+	var claimed []Page
+	err := e.store.Update(ctx, func(tx Tx) error {
+		claimed = claimed[:0]
+		pages, err := tx.DuePages(now, limit)
+		if err != nil {
+			return err
+		}
+		for _, p := range pages {
+			inc, err := tx.Incident(p.IncidentID)
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				return err
+			}
+			if inc == nil || inc.Status != StatusTriggered {
+				p.Status, p.NotBefore, p.Error = PageCancelled, time.Time{}, "incident no longer triggered"
+				if err := tx.PutPage(p); err != nil {
+					return err
+				}
+				continue
+			}
+			p.Status = PageSending
+			p.Attempts++
+			p.NotBefore = now.Add(claimLease)
+			if err := tx.PutPage(p); err != nil {
+				return err
+			}
+			claimed = append(claimed, *p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim pages: %w", err)
+	}
+	return claimed, nil
+}
+
+// Deliver hands a claimed page to its channel's pager and records the
+// outcome. A panicking pager is contained and counts as a failed attempt.
+func (e *Engine) Deliver(ctx context.Context, p Page) error {
+	d, sendErr := e.send(ctx, p)
+	return e.record(ctx, p, d, sendErr)
+}
+
+func (e *Engine) send(ctx context.Context, p Page) (d Delivery, err error) {
+	pager, ok := e.pagers[p.Channel]
+	if !ok {
+		return Delivery{}, Permanent(fmt.Errorf("no provider configured for channel %s", p.Channel))
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			e.log.Error("panic in pager", "page_id", p.ID, "incident_id", p.IncidentID, "channel", p.Channel,
+				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			err = fmt.Errorf("pager panicked: %v", v)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(ctx, e.sendTimeout)
+	defer cancel()
+	return pager.Send(ctx, p)
+}
+
+// record commits a delivery outcome: sent; failed and retried with backoff;
+// or failed for good, in which case the person's next contact rule is used
+// at once.
+func (e *Engine) record(ctx context.Context, sent Page, d Delivery, sendErr error) error {
+	now := e.clock.Now()
+	log := e.log.With("page_id", sent.ID, "incident_id", sent.IncidentID, "person", sent.Person, "channel", sent.Channel)
+	// The outcome must be recorded even if the caller is shutting down.
+	ctx = context.WithoutCancel(ctx)
+	err := e.store.Update(ctx, func(tx Tx) error {
+		p, err := tx.Page(sent.ID)
+		if err != nil {
+			return err
+		}
+		if sendErr == nil {
+			p.Status, p.SentAt, p.NotBefore, p.Error = PageSent, now, time.Time{}, ""
+			p.Provider, p.ProviderID = d.Provider, d.ProviderID
+			if err := tx.PutPage(p); err != nil {
+				return err
+			}
+			return tx.AppendEvent(p.IncidentID, Event{At: now, Kind: EventPageSent, Person: p.Person,
+				Channel: p.Channel, Provider: d.Provider, PageID: p.ID})
+		}
+		p.Error = sendErr.Error()
+		if !IsPermanent(sendErr) && p.Attempts < e.maxAttempts {
+			wait := e.retryBackoff << (p.Attempts - 1)
+			p.Status, p.NotBefore = PageQueued, now.Add(wait)
+			if err := tx.PutPage(p); err != nil {
+				return err
+			}
+			return tx.AppendEvent(p.IncidentID, Event{At: now, Kind: EventPageFailed, Person: p.Person,
+				Channel: p.Channel, PageID: p.ID, Provider: d.Provider,
+				Message: fmt.Sprintf("attempt %d failed: %v; retrying in %s", p.Attempts, sendErr, wait)})
+		}
+		p.Status, p.NotBefore = PageFailed, time.Time{}
+		if err := tx.PutPage(p); err != nil {
+			return err
+		}
+		if err := tx.AppendEvent(p.IncidentID, Event{At: now, Kind: EventPageFailed, Person: p.Person,
+			Channel: p.Channel, PageID: p.ID, Provider: d.Provider,
+			Message: fmt.Sprintf("attempt %d failed for good: %v; trying the next contact rule", p.Attempts, sendErr)}); err != nil {
+			return err
+		}
+		return e.skipToNextRule(tx, p, now)
+	})
+	if err != nil {
+		return fmt.Errorf("record page %d: %w", sent.ID, err)
+	}
+	switch {
+	case sendErr == nil:
+		log.Info("page sent", "provider", d.Provider, "provider_id", d.ProviderID)
+	default:
+		log.Warn("page failed", "attempt", sent.Attempts, "permanent", IsPermanent(sendErr), "err", sendErr)
+	}
+	e.poke()
+	return nil
+}
+
+// skipToNextRule makes the person's next contact step due now, unless their
+// run has moved on already.
+func (e *Engine) skipToNextRule(tx Tx, p *Page, now time.Time) error {
+	inc, err := tx.Incident(p.IncidentID)
+	if err != nil {
+		return err
+	}
+	if inc.Status != StatusTriggered {
+		return nil
+	}
+	i := inc.Escalation.run(p.Person)
+	if i < 0 {
+		return nil
+	}
+	run := &inc.Escalation.Runs[i]
+	if run.Step != p.Step+1 || run.NextAt.IsZero() {
+		return nil
+	}
+	run.NextAt = now
+	if err := e.advance(tx, inc, now); err != nil {
+		return err
+	}
+	return tx.PutIncident(inc)
+}
+
+// NextDue is the earliest instant the engine has work: an incident's next
+// escalation step or an outbox page.
+func (e *Engine) NextDue(ctx context.Context) (time.Time, bool, error) {
+	var at time.Time
+	var ok bool
+	err := e.store.View(ctx, func(tx Tx) error {
+		a, okA, err := tx.NextIncidentDue()
+		if err != nil {
+			return err
+		}
+		b, okB, err := tx.NextPageDue()
+		if err != nil {
+			return err
+		}
+		switch {
+		case okA && okB:
+			at, ok = a, true
+			if b.Before(a) {
+				at = b
+			}
+		case okA:
+			at, ok = a, true
+		case okB:
+			at, ok = b, true
+		}
+		return nil
+	})
+	return at, ok, err
+}
+
+// RunDue does all work due at the clock's now, synchronously: escalation
+// steps, then deliveries, until nothing due is left (a permanent failure can
+// make the next contact rule due at once). Tests and tools drive the engine
+// with it; the Runner does the same work with concurrent deliveries.
+func (e *Engine) RunDue(ctx context.Context) error {
+	for range 1000 {
+		if _, err := e.Tick(ctx); err != nil {
+			return err
+		}
+		pages, err := e.ClaimDue(ctx, tickBatch)
+		if err != nil {
+			return err
+		}
+		for _, p := range pages {
+			if err := e.Deliver(ctx, p); err != nil {
+				return err
+			}
+		}
+		next, ok, err := e.NextDue(ctx)
+		if err != nil {
+			return err
+		}
+		if !ok || next.After(e.clock.Now()) {
+			return nil
+		}
+	}
+	return errors.New("run due: work still due after 1000 passes")
+}

@@ -1,0 +1,457 @@
+package escalation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Options configure an Engine.
+type Options struct {
+	Store   Store
+	Catalog *Catalog
+	Clock   Clock
+	Logger  *slog.Logger
+	// Pagers deliver pages per channel. A channel without one fails its
+	// pages permanently, so the person's next contact rule is tried.
+	Pagers map[Channel]Pager
+	// MaxAttempts bounds delivery attempts of one page (default 4);
+	// RetryBackoff is the first retry delay, doubled each time (default 20s).
+	MaxAttempts  int
+	RetryBackoff time.Duration
+	// SendTimeout bounds one provider call (default 30s).
+	SendTimeout time.Duration
+}
+
+// Engine applies alerts and human actions to incidents and drives
+// escalation. All state lives in the Store; the engine holds none between
+// calls, so a restart resumes exactly where the last commit left off.
+type Engine struct {
+	store        Store
+	cat          *Catalog
+	clock        Clock
+	log          *slog.Logger
+	pagers       map[Channel]Pager
+	maxAttempts  int
+	retryBackoff time.Duration
+	sendTimeout  time.Duration
+	// wake pokes the runner when a commit may have moved the next due time
+	// earlier.
+	wake chan struct{}
+}
+
+// New builds an engine. The catalog must be valid.
+func New(o Options) (*Engine, error) {
+	if o.Store == nil || o.Catalog == nil || o.Clock == nil {
+		return nil, errors.New("escalation: Store, Catalog and Clock are required")
+	}
+	if err := o.Catalog.Validate(); err != nil {
+		return nil, fmt.Errorf("escalation: %w", err)
+	}
+	e := &Engine{
+		store: o.Store, cat: o.Catalog, clock: o.Clock, log: o.Logger, pagers: o.Pagers,
+		maxAttempts: o.MaxAttempts, retryBackoff: o.RetryBackoff, sendTimeout: o.SendTimeout,
+		wake: make(chan struct{}, 1),
+	}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	if e.maxAttempts <= 0 {
+		e.maxAttempts = 4
+	}
+	if e.retryBackoff <= 0 {
+		e.retryBackoff = 20 * time.Second
+	}
+	if e.sendTimeout <= 0 {
+		e.sendTimeout = 30 * time.Second
+	}
+	return e, nil
+}
+
+// Catalog is the engine's configured world.
+func (e *Engine) Catalog() *Catalog { return e.cat }
+
+// Wake is signalled when the next due time may have moved earlier.
+func (e *Engine) Wake() <-chan struct{} { return e.wake }
+
+func (e *Engine) poke() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Ingest applies alerts from one integration and returns after they are
+// durably committed. A delivery whose alerts are all unchanged repeats is
+// answered from a read transaction and costs no disk flush.
+func (e *Engine) Ingest(ctx context.Context, integration string, alerts []Alert) (IngestResult, error) {
+	in, ok := e.cat.Integrations[integration]
+	if !ok {
+		return IngestResult{}, Errorf(CodeNotFound, "unknown integration %q", integration)
+	}
+	svc := e.cat.Services[in.Service]
+	for i, a := range alerts {
+		if a.DedupKey == "" {
+			return IngestResult{}, Errorf(CodeInvalid, "alerts[%d]: dedup key is required", i)
+		}
+		switch a.State {
+		case AlertFiring, AlertResolved, AlertAcknowledged:
+		default:
+			return IngestResult{}, Errorf(CodeInvalid, "alerts[%d]: unknown state %q", i, a.State)
+		}
+	}
+	var res IngestResult
+	unchanged := false
+	err := e.store.View(ctx, func(tx Tx) error {
+		res = IngestResult{}
+		unchanged = true
+		for _, a := range alerts {
+			id, same, err := e.repeat(tx, svc, a)
+			if err != nil {
+				return err
+			}
+			if !same {
+				unchanged = false
+				return nil
+			}
+			res.Incidents = append(res.Incidents, id)
+			if id == 0 {
+				res.Ignored++
+			} else {
+				res.Unchanged++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return IngestResult{}, fmt.Errorf("ingest %s: %w", integration, err)
+	}
+	if unchanged {
+		return res, nil
+	}
+	now := e.clock.Now()
+	err = e.store.Update(ctx, func(tx Tx) error {
+		res = IngestResult{}
+		b := &batch{Tx: tx, cache: map[int64]*Incident{}}
+		for _, a := range alerts {
+			id, err := e.applyAlert(b, in, svc, a, now, &res)
+			if err != nil {
+				return err
+			}
+			res.Incidents = append(res.Incidents, id)
+		}
+		return b.flush()
+	})
+	if err != nil {
+		return IngestResult{}, fmt.Errorf("ingest %s: %w", integration, err)
+	}
+	if res.Created > 0 || res.Reopened > 0 {
+		e.poke()
+	}
+	return res, nil
+}
+
+// repeat reports whether applying the alert would change nothing, and the
+// incident it belongs to (0 when it would be ignored).
+func (e *Engine) repeat(tx Tx, svc *Service, a Alert) (int64, bool, error) {
+	rec, err := tx.Alert(svc.Name, a.DedupKey)
+	if errors.Is(err, ErrNotFound) {
+		// Nothing to resolve or acknowledge: ignored, no write.
+		return 0, a.State != AlertFiring, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	inc, err := tx.Incident(rec.IncidentID)
+	if err != nil {
+		return 0, false, err
+	}
+	switch a.State {
+	case AlertFiring:
+		return inc.ID, inc.Status.Open() && rec.Alert.State == AlertFiring && rec.Alert.sameContent(a), nil
+	case AlertResolved:
+		return inc.ID, rec.Alert.State == AlertResolved, nil
+	default:
+		return inc.ID, inc.Status != StatusTriggered, nil
+	}
+}
+
+// batch caches incidents touched by one ingest transaction, so a webhook
+// with a hundred alerts for one incident decodes and encodes it once.
+type batch struct {
+	Tx
+	cache map[int64]*Incident
+	order []int64
+}
+
+func (b *batch) Incident(id int64) (*Incident, error) {
+	if inc, ok := b.cache[id]; ok {
+		return inc, nil
+	}
+	inc, err := b.Tx.Incident(id)
+	if err != nil {
+		return nil, err
+	}
+	b.cache[id] = inc
+	b.order = append(b.order, id)
+	return inc, nil
+}
+
+func (b *batch) PutIncident(inc *Incident) error {
+	if _, ok := b.cache[inc.ID]; !ok {
+		b.order = append(b.order, inc.ID)
+	}
+	b.cache[inc.ID] = inc
+	return nil
+}
+
+func (b *batch) flush() error {
+	for _, id := range b.order {
+		if err := b.Tx.PutIncident(b.cache[id]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *Engine) applyAlert(tx Tx, in *Integration, svc *Service, a Alert, now time.Time, res *IngestResult) (int64, error) {
+	monitor := Actor{Name: in.Name, Via: ViaMonitor}
+	rec, err := tx.Alert(svc.Name, a.DedupKey)
+	if errors.Is(err, ErrNotFound) {
+		rec, err = nil, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	switch a.State {
+	case AlertResolved:
+		if rec == nil {
+			res.Ignored++
+			return 0, nil
+		}
+		inc, err := tx.Incident(rec.IncidentID)
+		if err != nil {
+			return 0, err
+		}
+		if rec.Alert.State == AlertResolved {
+			res.Unchanged++
+			return inc.ID, nil
+		}
+		rec.Alert = mergeResolved(rec.Alert, a)
+		rec.LastSeen = now
+		if err := tx.PutAlert(rec); err != nil {
+			return 0, err
+		}
+		if inc.Firing > 0 {
+			inc.Firing--
+		}
+		inc.UpdatedAt = now
+		if err := tx.AppendEvent(inc.ID, Event{At: now, Kind: EventAlertResolved, Actor: in.Name,
+			Via: ViaMonitor, DedupKey: a.DedupKey, Message: a.Summary}); err != nil {
+			return 0, err
+		}
+		if inc.Firing == 0 && inc.Status.Open() && !svc.ManualResolve {
+			if err := e.resolve(tx, inc, now, monitor, "all alerts resolved"); err != nil {
+				return 0, err
+			}
+		}
+		res.Updated++
+		return inc.ID, tx.PutIncident(inc)
+
+	case AlertAcknowledged:
+		if rec == nil {
+			res.Ignored++
+			return 0, nil
+		}
+		inc, err := tx.Incident(rec.IncidentID)
+		if err != nil {
+			return 0, err
+		}
+		if inc.Status != StatusTriggered {
+			res.Unchanged++
+			return inc.ID, nil
+		}
+		if err := e.acknowledge(tx, inc, now, monitor); err != nil {
+			return 0, err
+		}
+		res.Updated++
+		return inc.ID, tx.PutIncident(inc)
+	}
+
+	// Firing.
+	if rec != nil {
+		inc, err := tx.Incident(rec.IncidentID)
+		if err != nil {
+			return 0, err
+		}
+		if inc.Status.Open() {
+			if rec.Alert.State == AlertFiring && rec.Alert.sameContent(a) {
+				res.Unchanged++
+				return inc.ID, nil
+			}
+			kind := EventAlertUpdated
+			if rec.Alert.State != AlertFiring {
+				kind = EventAlertRefired
+				inc.Firing++
+			}
+			rec.Alert, rec.LastSeen = a, now
+			if err := tx.PutAlert(rec); err != nil {
+				return 0, err
+			}
+			inc.UpdatedAt = now
+			if err := tx.AppendEvent(inc.ID, Event{At: now, Kind: kind, Actor: in.Name, Via: ViaMonitor,
+				DedupKey: a.DedupKey, Message: a.Summary}); err != nil {
+				return 0, err
+			}
+			if err := e.raisePriority(tx, inc, svc.PriorityFor(a.Severity), now, monitor); err != nil {
+				return 0, err
+			}
+			res.Updated++
+			return inc.ID, tx.PutIncident(inc)
+		}
+		// Its incident is resolved: the alert fires anew and goes where its
+		// group leads (reopen within the window, else a new incident).
+	}
+	inc, created, reopened, err := e.incidentFor(tx, in, svc, a, now)
+	if err != nil {
+		return 0, err
+	}
+	if rec == nil {
+		rec = &AlertRecord{Service: svc.Name, FirstSeen: now}
+	}
+	rec.Integration, rec.IncidentID, rec.Alert, rec.LastSeen = in.Name, inc.ID, a, now
+	if err := tx.PutAlert(rec); err != nil {
+		return 0, err
+	}
+	inc.Firing++
+	inc.Alerts++
+	inc.UpdatedAt = now
+	if err := tx.AppendEvent(inc.ID, Event{At: now, Kind: EventAlertAttached, Actor: in.Name, Via: ViaMonitor,
+		DedupKey: a.DedupKey, Message: a.Summary}); err != nil {
+		return 0, err
+	}
+	switch {
+	case created:
+		res.Created++
+		if err := e.startEscalation(tx, inc, now); err != nil {
+			return 0, err
+		}
+	case reopened:
+		res.Reopened++
+		if err := e.startEscalation(tx, inc, now); err != nil {
+			return 0, err
+		}
+	default:
+		res.Updated++
+		if err := e.raisePriority(tx, inc, svc.PriorityFor(a.Severity), now, monitor); err != nil {
+			return 0, err
+		}
+	}
+	return inc.ID, tx.PutIncident(inc)
+}
+
+// incidentFor finds the incident a firing alert joins: its group's open
+// incident, its group's resolved incident reopened within the service's
+// window, or a new one.
+func (e *Engine) incidentFor(tx Tx, in *Integration, svc *Service, a Alert, now time.Time) (inc *Incident, created, reopened bool, err error) {
+	gk := svc.groupKey(a)
+	gid, err := tx.GroupIncident(svc.Name, gk)
+	if err != nil {
+		return nil, false, false, err
+	}
+	if gid != 0 {
+		g, err := tx.Incident(gid)
+		if err != nil {
+			return nil, false, false, err
+		}
+		if g.Status.Open() {
+			return g, false, false, nil
+		}
+		if svc.ReopenWindow > 0 && now.Sub(g.ResolvedAt) <= svc.ReopenWindow {
+			flapped := now.Sub(g.ResolvedAt).Round(time.Second)
+			g.Status = StatusTriggered
+			g.Reopened++
+			g.AcknowledgedAt, g.AcknowledgedBy, g.ResolvedAt, g.ResolvedBy = time.Time{}, "", time.Time{}, ""
+			if err := tx.AppendEvent(g.ID, Event{At: now, Kind: EventReopened, Actor: in.Name, Via: ViaMonitor,
+				DedupKey: a.DedupKey, Message: fmt.Sprintf("fired again %s after it resolved (reopen window %s)", flapped, svc.ReopenWindow)}); err != nil {
+				return nil, false, false, err
+			}
+			return g, false, true, nil
+		}
+	}
+	id, err := tx.NextIncidentID()
+	if err != nil {
+		return nil, false, false, err
+	}
+	pr := svc.PriorityFor(a.Severity)
+	title := a.Summary
+	if title == "" {
+		title = a.DedupKey
+	}
+	inc = &Incident{
+		ID: id, Service: svc.Name, GroupKey: gk, Title: title, Status: StatusTriggered,
+		Priority: pr, Policy: svc.PolicyFor(pr), CreatedAt: now, UpdatedAt: now,
+	}
+	if err := tx.SetGroupIncident(svc.Name, gk, id); err != nil {
+		return nil, false, false, err
+	}
+	if err := tx.AppendEvent(id, Event{At: now, Kind: EventTriggered, Actor: in.Name, Via: ViaMonitor,
+		Message: fmt.Sprintf("%s %s on %s", pr, title, svc.Name)}); err != nil {
+		return nil, false, false, err
+	}
+	return inc, true, false, nil
+}
+
+// raisePriority lifts the incident to p if p is higher. A triggered incident
+// whose service pages louder at the new priority restarts escalation on the
+// louder policy at once.
+func (e *Engine) raisePriority(tx Tx, inc *Incident, p Priority, now time.Time, by Actor) error {
+	if p >= inc.Priority {
+		return nil
+	}
+	old := inc.Priority
+	inc.Priority = p
+	if err := tx.AppendEvent(inc.ID, Event{At: now, Kind: EventPriorityChanged, Actor: by.Name, Via: by.Via,
+		Message: fmt.Sprintf("priority %s → %s", old, p)}); err != nil {
+		return err
+	}
+	svc := e.cat.Services[inc.Service]
+	if svc == nil {
+		return nil
+	}
+	pol := svc.PolicyFor(p)
+	if pol == inc.Policy {
+		return nil
+	}
+	inc.Policy = pol
+	if inc.Status != StatusTriggered {
+		return nil
+	}
+	return e.startEscalation(tx, inc, now)
+}
+
+func mergeResolved(old, a Alert) Alert {
+	// A resolve notice often carries less than the firing one (PagerDuty's
+	// resolve has no summary); keep what we knew.
+	if a.Summary == "" {
+		a.Summary = old.Summary
+	}
+	if a.Severity == "" {
+		a.Severity = old.Severity
+	}
+	if len(a.Labels) == 0 {
+		a.Labels = old.Labels
+	}
+	if len(a.Links) == 0 {
+		a.Links = old.Links
+	}
+	if a.Details == "" {
+		a.Details = old.Details
+	}
+	if a.Source == "" {
+		a.Source = old.Source
+	}
+	return a
+}

@@ -1,0 +1,128 @@
+package escalation
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Runner is the one loop that drives escalation in a running process: it
+// sleeps until the next due time (or a poke), ticks the engine, and hands
+// due pages to the pagers concurrently. Everything it acts on is in the
+// store, so it holds no state a crash could lose.
+type Runner struct {
+	e *Engine
+	// MaxIdle caps a sleep, so a clock jump or a missed poke costs at most
+	// this long (default 30s).
+	MaxIdle time.Duration
+	// Concurrency bounds pages in flight (default 16).
+	Concurrency int
+
+	lastPass atomic.Int64 // unix nanos of the last completed pass
+	inflight sync.WaitGroup
+}
+
+// NewRunner returns a runner for the engine.
+func NewRunner(e *Engine) *Runner { return &Runner{e: e} }
+
+// LastPass is when the loop last completed a pass (zero before the first);
+// readiness checks use it.
+func (r *Runner) LastPass() time.Time {
+	n := r.lastPass.Load()
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
+// Run loops until ctx is done, then waits for pages in flight.
+func (r *Runner) Run(ctx context.Context) error {
+	maxIdle := r.MaxIdle
+	if maxIdle <= 0 {
+		maxIdle = 30 * time.Second
+	}
+	conc := r.Concurrency
+	if conc <= 0 {
+		conc = 16
+	}
+	sem := make(chan struct{}, conc)
+	defer r.inflight.Wait()
+
+	if n, err := r.e.RecoverOutbox(ctx); err != nil {
+		r.e.log.ErrorContext(ctx, "runner: recovering outbox", "err", err)
+	} else if n > 0 {
+		r.e.log.InfoContext(ctx, "runner: re-sending pages interrupted by the last stop", "pages", n)
+	}
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-timer.C:
+		case <-r.e.Wake():
+		}
+		wait := r.pass(ctx, sem, maxIdle)
+		timer.Reset(wait)
+	}
+}
+
+// pass does the work due now and returns how long to sleep. A panic is
+// contained: the loop logs it and carries on after a short pause.
+func (r *Runner) pass(ctx context.Context, sem chan struct{}, maxIdle time.Duration) (wait time.Duration) {
+	defer func() {
+		if v := recover(); v != nil {
+			r.e.log.ErrorContext(ctx, "runner: panic in pass", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			wait = time.Second
+		}
+	}()
+	if _, err := r.e.Tick(ctx); err != nil && ctx.Err() == nil {
+		r.e.log.ErrorContext(ctx, "runner: tick", "err", err)
+		return time.Second
+	}
+	// Claim only what free workers can take now; the rest stays due.
+	if free := cap(sem) - len(sem); free > 0 {
+		pages, err := r.e.ClaimDue(ctx, free)
+		if err != nil && ctx.Err() == nil {
+			r.e.log.ErrorContext(ctx, "runner: claim pages", "err", err)
+			return time.Second
+		}
+		for _, p := range pages {
+			sem <- struct{}{}
+			r.inflight.Add(1)
+			go func() {
+				defer r.inflight.Done()
+				defer func() { <-sem; r.e.poke() }()
+				if err := r.e.Deliver(context.WithoutCancel(ctx), p); err != nil {
+					r.e.log.Error("runner: recording delivery", "page_id", p.ID, "incident_id", p.IncidentID, "err", err)
+				}
+			}()
+		}
+	}
+	r.lastPass.Store(r.e.clock.Now().UnixNano())
+	next, ok, err := r.e.NextDue(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			r.e.log.ErrorContext(ctx, "runner: next due", "err", err)
+		}
+		return time.Second
+	}
+	if !ok {
+		return maxIdle
+	}
+	wait = next.Sub(r.e.clock.Now())
+	switch {
+	case wait < 0:
+		// Work is due but every worker is busy: a finishing delivery pokes.
+		wait = maxIdle
+		if len(sem) < cap(sem) {
+			wait = 0
+		}
+	case wait > maxIdle:
+		wait = maxIdle
+	}
+	return wait
+}

@@ -1,0 +1,243 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"slices"
+
+	"github.com/klaxonhq/klaxon/escalation"
+	"github.com/klaxonhq/klaxon/internal/web"
+)
+
+// Integration formats this package knows.
+const (
+	FormatAlertmanager = "alertmanager"
+	// FormatPagerDuty integrations receive Events API v2 events at
+	// /v2/enqueue; their token is the routing key.
+	FormatPagerDuty = "pagerduty"
+)
+
+// Ingester is the consumer-side view of the engine. Ingest returns only
+// after the alerts are stored durably.
+type Ingester interface {
+	Ingest(ctx context.Context, integration string, alerts []escalation.Alert) (escalation.IngestResult, error)
+}
+
+// Handler serves the webhook endpoints monitors send alerts to.
+type Handler struct {
+	integrations map[string]*escalation.Integration
+	// pagerduty lists the integrations /v2/enqueue authenticates against,
+	// by name, so lookups are deterministic.
+	pagerduty []namedIntegration
+	// parsers maps an integration format to its /hooks parser.
+	parsers map[string]func(body []byte) (Batch, error)
+	ing     Ingester
+	log     *slog.Logger
+	maxBody int64
+}
+
+type namedIntegration struct {
+	name string
+	in   *escalation.Integration
+}
+
+// NewHandler serves the integrations of a catalog, which must not change
+// afterwards. maxBody bounds request bodies (0: web.DefaultMaxBody); log may
+// be nil.
+func NewHandler(integrations map[string]*escalation.Integration, ing Ingester, log *slog.Logger, maxBody int64) *Handler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	h := &Handler{
+		integrations: integrations,
+		parsers: map[string]func([]byte) (Batch, error){
+			FormatAlertmanager: ParseAlertmanager,
+		},
+		ing:     ing,
+		log:     log,
+		maxBody: maxBody,
+	}
+	for name, in := range integrations {
+		if in != nil && in.Format == FormatPagerDuty {
+			h.pagerduty = append(h.pagerduty, namedIntegration{name, in})
+		}
+	}
+	slices.SortFunc(h.pagerduty, func(a, b namedIntegration) int {
+		switch {
+		case a.name < b.name:
+			return -1
+		case a.name > b.name:
+			return 1
+		}
+		return 0
+	})
+	return h
+}
+
+// Register adds the webhook routes to mux. The URL-token form is for
+// senders that cannot set headers; it puts the secret in the path, so
+// access logs in front of it must not record /hooks paths verbatim.
+func (h *Handler) Register(mux *http.ServeMux) {
+	mux.HandleFunc("POST /hooks/{integration}", h.hook)
+	mux.HandleFunc("POST /hooks/{integration}/{token}", h.hook)
+	mux.HandleFunc("POST /v2/enqueue", h.enqueue)
+}
+
+// hookReply is the 200 body of /hooks.
+type hookReply struct {
+	Status string `json:"status"`
+	escalation.IngestResult
+	Truncated int `json:"truncated_alerts,omitempty"`
+}
+
+// hook serves POST /hooks/{integration}[/{token}]. Checks run cheapest and
+// least revealing first; the body is read only for an authenticated sender.
+func (h *Handler) hook(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("integration")
+	in, ok := h.integrations[name]
+	if !ok || in == nil {
+		h.fail(w, r, name, escalation.Errorf(escalation.CodeNotFound, "unknown integration %s", clip(name)))
+		return
+	}
+	token := r.PathValue("token")
+	if token == "" {
+		token = web.BearerToken(r)
+	}
+	if token == "" {
+		h.fail(w, r, name, escalation.Errorf(escalation.CodeUnauthorized, "missing bearer token"))
+		return
+	}
+	if !web.TokenEqual(token, in.Token) {
+		h.fail(w, r, name, escalation.Errorf(escalation.CodeUnauthorized, "invalid token"))
+		return
+	}
+	parse, ok := h.parsers[in.Format]
+	if !ok {
+		msg := "integration %s has format %s, which /hooks does not accept"
+		if in.Format == FormatPagerDuty {
+			msg = "integration %s has format %s: send PagerDuty Events API v2 events to POST /v2/enqueue"
+		}
+		h.fail(w, r, name, escalation.Errorf(escalation.CodeInvalid, msg, clip(name), clip(in.Format)))
+		return
+	}
+	body, err := web.ReadBody(w, r, h.maxBody)
+	if err != nil {
+		h.fail(w, r, name, err)
+		return
+	}
+	batch, err := parse(body)
+	if err != nil {
+		h.fail(w, r, name, err)
+		return
+	}
+	if batch.Truncated > 0 {
+		// The left-out alerts never reach Klaxon; the sender's limit
+		// (Alertmanager max_alerts) needs raising.
+		h.log.WarnContext(r.Context(), "sender truncated alerts", "integration", name,
+			"received", len(batch.Alerts), "truncated", batch.Truncated)
+	}
+	res, err := h.ing.Ingest(r.Context(), name, batch.Alerts)
+	if err != nil {
+		h.fail(w, r, name, err)
+		return
+	}
+	h.log.DebugContext(r.Context(), "webhook accepted", "integration", name, "format", in.Format,
+		"alerts", len(batch.Alerts), "created", res.Created, "reopened", res.Reopened,
+		"updated", res.Updated, "unchanged", res.Unchanged, "ignored", res.Ignored)
+	web.JSON(w, http.StatusOK, hookReply{Status: "ok", IngestResult: res, Truncated: batch.Truncated})
+}
+
+// pdReply is PagerDuty's response body, success and error alike.
+type pdReply struct {
+	Status   string   `json:"status"`
+	Message  string   `json:"message"`
+	DedupKey string   `json:"dedup_key,omitempty"`
+	Errors   []string `json:"errors,omitempty"`
+}
+
+// enqueue serves POST /v2/enqueue, the PagerDuty Events API v2, so tools
+// with a PagerDuty integration can page through Klaxon by changing the URL.
+// PagerDuty answers 202, and 400 for anything the sender must not retry.
+func (h *Handler) enqueue(w http.ResponseWriter, r *http.Request) {
+	body, err := web.ReadBody(w, r, h.maxBody)
+	if err != nil {
+		h.fail(w, r, "", err)
+		return
+	}
+	ev, err := ParsePagerDutyEvent(body)
+	var malformed *MalformedEventError
+	var invalid *InvalidEventError
+	switch {
+	case errors.As(err, &malformed):
+		h.rejected(r, "", http.StatusBadRequest, malformed.Problem)
+		web.JSON(w, http.StatusBadRequest, pdReply{Status: "Unrecognized object",
+			Message: "Event object format is unrecognized", Errors: []string{"JSON parse error"}})
+		return
+	case errors.As(err, &invalid):
+		h.rejected(r, "", http.StatusBadRequest, invalid.Error())
+		web.JSON(w, http.StatusBadRequest, pdReply{Status: "invalid event",
+			Message: "Event object is invalid", Errors: invalid.Problems})
+		return
+	case err != nil:
+		h.fail(w, r, "", err)
+		return
+	}
+	name, ok := h.routingKey(ev.RoutingKey)
+	if !ok {
+		h.rejected(r, "", http.StatusBadRequest, "unknown routing key")
+		web.JSON(w, http.StatusBadRequest, pdReply{Status: "invalid event",
+			Message: "Event object is invalid", Errors: []string{"Invalid routing key"}})
+		return
+	}
+	res, err := h.ing.Ingest(r.Context(), name, []escalation.Alert{ev.Alert})
+	if err != nil {
+		h.fail(w, r, name, err)
+		return
+	}
+	h.log.DebugContext(r.Context(), "event accepted", "integration", name, "format", FormatPagerDuty,
+		"action", ev.Action, "dedup_key", ev.Alert.DedupKey, "created", res.Created,
+		"reopened", res.Reopened, "updated", res.Updated, "unchanged", res.Unchanged, "ignored", res.Ignored)
+	web.JSON(w, http.StatusAccepted, pdReply{Status: "success", Message: "Event processed", DedupKey: ev.Alert.DedupKey})
+}
+
+// routingKey finds the PagerDuty integration whose token is key. Every
+// token is compared, in constant time, so the time taken does not tell
+// which integration (if any) matched.
+func (h *Handler) routingKey(key string) (string, bool) {
+	found := ""
+	for _, p := range h.pagerduty {
+		if web.TokenEqual(key, p.in.Token) && found == "" {
+			found = p.name
+		}
+	}
+	return found, found != ""
+}
+
+// fail answers with err's status. Internal errors get a generic body even
+// when coded (web.Error would show a coded message) and are logged here
+// without the request path, which may hold a URL token.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, integration string, err error) {
+	code := escalation.ErrorCode(err)
+	if code == escalation.CodeInternal {
+		h.log.ErrorContext(r.Context(), "ingest failed", "integration", integration, "err", err)
+		web.JSON(w, http.StatusInternalServerError, map[string]string{"error": "internal error"})
+		return
+	}
+	status := web.Status(code)
+	h.rejected(r, integration, status, escalation.ErrorMessage(err))
+	if code == escalation.CodeUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="klaxon"`)
+	}
+	web.Error(w, r, h.log, err)
+}
+
+// rejected logs a refused request. Reasons never include a token.
+func (h *Handler) rejected(r *http.Request, integration string, status int, reason string) {
+	who := slog.String("integration", integration)
+	if integration == "" {
+		who = slog.String("endpoint", r.Pattern)
+	}
+	h.log.InfoContext(r.Context(), "webhook rejected", who, "status", status, "reason", reason)
+}

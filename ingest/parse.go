@@ -1,0 +1,123 @@
+package ingest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"reflect"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/klaxonhq/klaxon/escalation"
+)
+
+// maxProblems bounds how many problems one error lists, so a huge bad body
+// cannot produce a huge error message (or log line).
+const maxProblems = 10
+
+// problems collects validation failures so the sender learns about all of
+// them in one round trip.
+type problems []string
+
+func (p *problems) add(format string, args ...any) { *p = append(*p, fmt.Sprintf(format, args...)) }
+
+// list returns the problems to report, capped at maxProblems.
+func (p problems) list() []string {
+	if len(p) <= maxProblems {
+		return p
+	}
+	out := append([]string(nil), p[:maxProblems]...)
+	return append(out, fmt.Sprintf("and %d more problems", len(p)-maxProblems))
+}
+
+// err is nil without problems, else one CodeInvalid error listing them.
+func (p problems) err() error {
+	if len(p) == 0 {
+		return nil
+	}
+	return escalation.Errorf(escalation.CodeInvalid, "%s", strings.Join(p.list(), "; "))
+}
+
+// jsonProblem describes a decoding error in terms of the sender's document:
+// the byte offset of a syntax error, or the field whose type is wrong.
+func jsonProblem(err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return fmt.Sprintf("malformed JSON at offset %d: %v", syn.Offset, syn)
+	case errors.As(err, &typ):
+		if typ.Field == "" {
+			return fmt.Sprintf("body must be a JSON object, not %s", clipRaw(typ.Value))
+		}
+		return fmt.Sprintf("%s: must be %s, not %s (offset %d)", typ.Field, jsonKind(typ.Type), clipRaw(typ.Value), typ.Offset)
+	}
+	return fmt.Sprintf("malformed JSON: %v", err)
+}
+
+// jsonKind names the JSON type that decodes into t.
+func jsonKind(t reflect.Type) string {
+	if t == nil {
+		return "a different type"
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	}
+	return "a different type"
+}
+
+// normalizeSeverity maps the many spellings monitors use onto the four
+// severities services configure priorities for; anything else is kept,
+// lowercased, so a service can still map it explicitly.
+func normalizeSeverity(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	switch s {
+	case "critical", "crit", "page", "p1":
+		return "critical"
+	case "error", "high", "major":
+		return "error"
+	case "warning", "warn", "minor", "medium":
+		return "warning"
+	case "info", "low", "none":
+		return "info"
+	}
+	return s
+}
+
+// webLink returns the link if href is an absolute http(s) URL. Links end up
+// in chat messages and the UI, where a javascript: or data: URL from a
+// monitor would be an injection vector, so anything else is dropped.
+func webLink(href, text string) (escalation.Link, bool) {
+	href = strings.TrimSpace(href)
+	u, err := url.Parse(href)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return escalation.Link{}, false
+	}
+	return escalation.Link{Href: href, Text: strings.TrimSpace(text)}, true
+}
+
+// clip quotes a sender-supplied value for an error message, shortened so a
+// huge value cannot blow up replies and log lines.
+func clip(s string) string { return strconv.Quote(clipRaw(s)) }
+
+func clipRaw(s string) string {
+	const maxRunes = 64
+	if utf8.RuneCountInString(s) > maxRunes {
+		s = string([]rune(s)[:maxRunes]) + "…"
+	}
+	return s
+}

@@ -1,0 +1,358 @@
+package scenario
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/klaxonhq/klaxon/escalation"
+)
+
+// team is a small team over three timezones: bikram in Sydney is primary,
+// alice (Stockholm) and carmen (Los Angeles) are the second level.
+const team = `
+people:
+  - name: bikram
+    timezone: Australia/Sydney
+    phone: "+61255501001"
+    contact_rules:
+      - {channel: sms, after: 0s}
+      - {channel: voice, after: 2m}
+      - {channel: voice, after: 4m}
+    repeat_every: 6m
+  - name: alice
+    timezone: Europe/Stockholm
+    phone: "+46855501002"
+    contact_rules:
+      - {channel: sms, after: 0s}
+      - {channel: voice, after: 3m}
+  - name: carmen
+    timezone: America/Los_Angeles
+    phone: "+13105550103"
+    contact_rules:
+      - {channel: sms, after: 0s}
+      - {channel: voice, after: 3m}
+policies:
+  - name: default
+    repeat: 1
+    levels:
+      - targets: [bikram]
+        delay: 5m
+      - targets: [alice, carmen]
+        delay: 10m
+  - name: urgent
+    levels:
+      - targets: [bikram, alice]
+        delay: 2m
+      - targets: [carmen]
+        delay: 5m
+services:
+  - name: web
+    policy: default
+    policy_by_priority: {P0: urgent}
+    severity_priority: {critical: P0, error: P2, warning: P3}
+    reopen_window: 30m
+  - name: batch
+    policy: default
+    resolve: manual
+integrations:
+  - name: prometheus
+    service: web
+    format: alertmanager
+    token: prometheus-token-0123456789
+  - name: batch-prometheus
+    service: batch
+    format: alertmanager
+    token: batch-token-0123456789abcdef
+  - name: uptime
+    service: web
+    format: pagerduty
+    token: e93facc04764012d7bfb002500d5d1a6
+`
+
+// The domain-expiry outage: the certificate and domain lapse at night for
+// the primary in Sydney. Users see 502s; the probe fires. Klaxon texts the
+// sleeping primary, then calls him again and again, brings in the second
+// level after five minutes, and alice in Stockholm acknowledges by SMS
+// within fifteen minutes. Nothing is paged after her ack.
+func TestOutageDomainExpiredNightInSydney(t *testing.T) {
+	// 16:00 UTC is 03:00 in Sydney (AEDT), 17:00 in Stockholm, 08:00 in LA.
+	h := newHarness(t, team, "2025-03-13T16:00:00Z")
+
+	rec := h.Webhook("prometheus", alertmanager("firing", "ProbeHTTP502", "a1b2c3d4e5f60718", "error",
+		"shop.example.com answers 502: certificate and domain expired"))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("webhook: %d %s", rec.Code, rec.Body)
+	}
+	h.ExpectPages("16:00 bikram sms")
+	inc := h.ExpectStatus(1, escalation.StatusTriggered)
+	if inc.Priority != escalation.P2 || inc.Policy != "default" {
+		t.Fatalf("incident is %s on %s, want P2 on default", inc.Priority, inc.Policy)
+	}
+
+	h.AdvanceTo(h.Now().Add(4 * time.Minute))
+	h.ExpectPages("16:02 bikram voice", "16:04 bikram voice")
+
+	h.AdvanceTo(mustTime(t, "2025-03-13T16:09:00Z"))
+	h.ExpectPages(
+		"16:05 alice sms", "16:05 carmen sms",
+		"16:06 bikram sms", // his rules start over every 6m
+		"16:08 bikram voice", "16:08 alice voice", "16:08 carmen voice",
+	)
+
+	if reply := h.SMS("alice", "A1"); !strings.Contains(reply, "Acknowledged #1") {
+		t.Fatalf("ack reply: %q", reply)
+	}
+	inc = h.ExpectStatus(1, escalation.StatusAcknowledged)
+	if inc.AcknowledgedBy != "alice" || inc.AcknowledgedAt.Sub(inc.CreatedAt) > 15*time.Minute {
+		t.Fatalf("acknowledged by %q after %s", inc.AcknowledgedBy, inc.AcknowledgedAt.Sub(inc.CreatedAt))
+	}
+
+	h.Advance(3 * time.Hour)
+	h.ExpectNoPages()
+	h.ExpectTimeline(1,
+		escalation.EventTriggered, escalation.EventAlertAttached, escalation.EventEscalated,
+		escalation.EventPageQueued, escalation.EventPageSent, escalation.EventEscalated,
+		escalation.EventAcknowledged)
+
+	_, events := h.Incident(1)
+	ack := events[len(events)-1]
+	for _, ev := range events {
+		if ev.Kind == escalation.EventAcknowledged {
+			ack = ev
+		}
+	}
+	if ack.Actor != "alice" || ack.Via != escalation.ViaSMS {
+		t.Fatalf("ack recorded as %s via %s", ack.Actor, ack.Via)
+	}
+}
+
+// A restart in the middle of an escalation loses nothing: the next call goes
+// out at the minute it was due.
+func TestRestartResumesEscalation(t *testing.T) {
+	h := newHarness(t, team, "2025-03-13T16:00:00Z")
+	h.Webhook("prometheus", alertmanager("firing", "DiskFull", "0000000000000001", "error", "disk full on db-1"))
+	h.AdvanceTo(mustTime(t, "2025-03-13T16:03:00Z"))
+	h.ExpectPages("16:00 bikram sms", "16:02 bikram voice")
+
+	h.Restart()
+	h.ExpectNoPages()
+	h.AdvanceTo(mustTime(t, "2025-03-13T16:05:00Z"))
+	h.ExpectPages("16:04 bikram voice", "16:05 alice sms", "16:05 carmen sms")
+}
+
+// A crash while a page was with the provider sends it again after the
+// restart: one duplicate at most, never a miss.
+func TestRestartResendsPageInterruptedMidSend(t *testing.T) {
+	h := newHarness(t, team, "2025-03-13T16:00:00Z")
+	h.Webhook("prometheus", alertmanager("firing", "DiskFull", "0000000000000001", "error", "disk full on db-1"))
+	h.ExpectPages("16:00 bikram sms")
+
+	// The 16:02 call is claimed for sending, then the process dies before
+	// it records the outcome.
+	h.clock.Set(mustTime(t, "2025-03-13T16:02:00Z"))
+	if _, err := h.eng.Tick(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	claimed, err := h.eng.ClaimDue(t.Context(), 10)
+	if err != nil || len(claimed) != 1 {
+		t.Fatalf("claimed %d pages, err %v", len(claimed), err)
+	}
+	h.Restart()
+	h.ExpectPages("16:02 bikram voice")
+}
+
+// The BGP flap: an alert fires, resolves, fires again within the reopen
+// window — one incident, reopened, not a storm. After the window a new
+// incident opens.
+func TestFlappingAlertReopensWithinWindow(t *testing.T) {
+	h := newHarness(t, team, "2025-06-02T09:00:00Z")
+	fire := alertmanager("firing", "IPv4Unreachable", "00000000000000f1", "error", "IPv4 probes failing")
+	clear := alertmanager("resolved", "IPv4Unreachable", "00000000000000f1", "error", "IPv4 probes failing")
+
+	h.Webhook("prometheus", fire)
+	h.ExpectPages("09:00 bikram sms")
+	h.Advance(time.Minute)
+	h.Webhook("prometheus", clear)
+	h.ExpectStatus(1, escalation.StatusResolved)
+
+	h.Advance(20 * time.Minute)
+	h.ExpectNoPages() // nothing after the resolve...
+	h.Webhook("prometheus", fire)
+	inc := h.ExpectStatus(1, escalation.StatusTriggered)
+	if inc.Reopened != 1 {
+		t.Fatalf("reopened %d times, want 1", inc.Reopened)
+	}
+	h.ExpectTimeline(1, escalation.EventTriggered, escalation.EventResolved, escalation.EventReopened, escalation.EventEscalated)
+	// ...and the reopened incident pages from the first level again.
+	h.ExpectPages("09:21 bikram sms")
+
+	h.Webhook("prometheus", clear)
+	h.Advance(31 * time.Minute)
+	h.Webhook("prometheus", fire)
+	h.ExpectStatus(1, escalation.StatusResolved)
+	inc = h.ExpectStatus(2, escalation.StatusTriggered)
+	if inc.Reopened != 0 {
+		t.Fatalf("new incident says reopened %d", inc.Reopened)
+	}
+}
+
+// Repeats of an unchanged alert change nothing; a changed summary is kept
+// (dropping updates on dedup hides what is happening).
+func TestDedupUnchangedRepeatAndUpdate(t *testing.T) {
+	h := newHarness(t, team, "2025-06-02T09:00:00Z")
+	first := alertmanager("firing", "Latency", "00000000000000aa", "warning", "p99 latency 800ms")
+	h.Webhook("prometheus", first)
+	_, before := h.Incident(1)
+
+	rec := h.Webhook("prometheus", first)
+	var res escalation.IngestResult
+	if err := json.Unmarshal(rec.Body.Bytes(), &res); err != nil || res.Unchanged != 1 {
+		t.Fatalf("repeat: %s (%v)", rec.Body, err)
+	}
+	_, after := h.Incident(1)
+	if len(after) != len(before) {
+		t.Fatalf("an unchanged repeat added %d timeline entries", len(after)-len(before))
+	}
+
+	h.Webhook("prometheus", alertmanager("firing", "Latency", "00000000000000aa", "warning", "p99 latency 2.4s"))
+	h.ExpectTimeline(1, escalation.EventAlertAttached, escalation.EventAlertUpdated)
+	_, events := h.Incident(1)
+	if last := events[len(events)-1]; last.Kind != escalation.EventAlertUpdated || last.Message != "p99 latency 2.4s" {
+		t.Fatalf("last entry %+v", last)
+	}
+	// A second alert of the same group joins the same incident.
+	h.Webhook("prometheus", alertmanager("firing", "Latency", "00000000000000bb", "warning", "p99 latency on eu"))
+	inc := h.ExpectStatus(1, escalation.StatusTriggered)
+	if inc.Alerts != 2 || inc.Firing != 2 {
+		t.Fatalf("alerts %d firing %d, want 2 and 2", inc.Alerts, inc.Firing)
+	}
+	if incs, _ := h.eng.Incidents(t.Context(), ""); len(incs) != 1 {
+		t.Fatalf("%d incidents, want 1", len(incs))
+	}
+}
+
+// A critical alert is P0 and pages on the louder policy: two people at once
+// and the next level after two minutes.
+func TestCriticalAlertPagesLouderPolicy(t *testing.T) {
+	h := newHarness(t, team, "2025-06-02T09:00:00Z")
+	h.Webhook("prometheus", alertmanager("firing", "CheckoutDown", "00000000000000c1", "critical", "checkout down"))
+	inc := h.ExpectStatus(1, escalation.StatusTriggered)
+	if inc.Priority != escalation.P0 || inc.Policy != "urgent" {
+		t.Fatalf("incident is %s on %s, want P0 on urgent", inc.Priority, inc.Policy)
+	}
+	h.Advance(2 * time.Minute)
+	h.ExpectPages("09:00 bikram sms", "09:00 alice sms", "09:02 bikram voice", "09:02 carmen sms")
+}
+
+// An incident that starts as a warning and then gets a critical alert is
+// raised to P0 and re-planned on the louder policy at once.
+func TestCriticalAlertRaisesPriorityOfOpenIncident(t *testing.T) {
+	h := newHarness(t, team, "2025-06-02T09:00:00Z")
+	h.Webhook("prometheus", alertmanager("firing", "Errors", "00000000000000e1", "warning", "error rate 2%"))
+	h.ExpectPages("09:00 bikram sms")
+	h.Advance(time.Minute)
+	h.Webhook("prometheus", alertmanager("firing", "Errors", "00000000000000e2", "critical", "error rate 40%"))
+	inc := h.ExpectStatus(1, escalation.StatusTriggered)
+	if inc.Priority != escalation.P0 || inc.Policy != "urgent" {
+		t.Fatalf("incident is %s on %s, want P0 on urgent", inc.Priority, inc.Policy)
+	}
+	h.ExpectPages("09:01 alice sms") // bikram is already being paged
+	h.ExpectTimeline(1, escalation.EventPriorityChanged, escalation.EventEscalated)
+}
+
+// When every alert resolves the incident resolves; a service set to manual
+// keeps it open for a human.
+func TestAutoAndManualResolve(t *testing.T) {
+	h := newHarness(t, team, "2025-06-02T09:00:00Z")
+	h.Webhook("prometheus", alertmanager("firing", "A", "00000000000000a1", "warning", "a"))
+	h.Webhook("batch-prometheus", alertmanager("firing", "Nightly", "00000000000000b1", "warning", "nightly job failed"))
+	h.Webhook("prometheus", alertmanager("resolved", "A", "00000000000000a1", "warning", "a"))
+	h.Webhook("batch-prometheus", alertmanager("resolved", "Nightly", "00000000000000b1", "warning", "nightly job failed"))
+	inc := h.ExpectStatus(1, escalation.StatusResolved)
+	if inc.ResolvedBy != "prometheus" {
+		t.Fatalf("resolved by %q", inc.ResolvedBy)
+	}
+	inc = h.ExpectStatus(2, escalation.StatusTriggered)
+	if inc.Firing != 0 {
+		t.Fatalf("batch incident has %d firing alerts", inc.Firing)
+	}
+	if rec := h.API(http.MethodPost, "/api/v1/incidents/2/resolve", map[string]string{"as": "carmen", "note": "job re-run by hand"}); rec.Code != http.StatusOK {
+		t.Fatalf("resolve: %d %s", rec.Code, rec.Body)
+	}
+	h.ExpectStatus(2, escalation.StatusResolved)
+}
+
+// PagerDuty-style senders trigger, acknowledge and resolve by dedup key.
+func TestPagerDutyEventsLifecycle(t *testing.T) {
+	h := newHarness(t, team, "2025-06-02T09:00:00Z")
+	rec := h.PagerDuty(fixture(t, "pagerduty_events_v2_trigger.json"))
+	if rec.Code != http.StatusAccepted {
+		t.Fatalf("trigger: %d %s", rec.Code, rec.Body)
+	}
+	var body map[string]string
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body["status"] != "success" || body["dedup_key"] == "" {
+		t.Fatalf("trigger answer: %s", rec.Body)
+	}
+	// The event's severity is critical: P0, the urgent policy.
+	h.ExpectPages("09:00 bikram sms", "09:00 alice sms")
+	h.ExpectStatus(1, escalation.StatusTriggered)
+
+	ack := strings.Replace(`{"routing_key":"e93facc04764012d7bfb002500d5d1a6","dedup_key":"KEY","event_action":"acknowledge"}`, "KEY", body["dedup_key"], 1)
+	if rec := h.PagerDuty([]byte(ack)); rec.Code != http.StatusAccepted {
+		t.Fatalf("ack: %d %s", rec.Code, rec.Body)
+	}
+	h.ExpectStatus(1, escalation.StatusAcknowledged)
+	h.Advance(time.Hour)
+	h.ExpectNoPages()
+
+	resolve := strings.Replace(ack, "acknowledge", "resolve", 1)
+	if rec := h.PagerDuty([]byte(resolve)); rec.Code != http.StatusAccepted {
+		t.Fatalf("resolve: %d %s", rec.Code, rec.Body)
+	}
+	h.ExpectStatus(1, escalation.StatusResolved)
+}
+
+// A number the provider rejects for good (Twilio 21211) moves on to the
+// next contact rule at once; a provider outage is retried with backoff.
+func TestPermanentFailureMovesToNextRuleAndTransientRetries(t *testing.T) {
+	h := newHarness(t, team, "2025-06-02T09:00:00Z")
+	h.pagers[escalation.ChannelSMS].Fail = func(p escalation.Page) error {
+		if p.Person == "bikram" {
+			return escalation.Permanent(errString("twilio 21211: invalid To number"))
+		}
+		return nil
+	}
+	failures := 0
+	h.pagers[escalation.ChannelVoice].Fail = func(p escalation.Page) error {
+		if failures < 2 {
+			failures++
+			return errString("twilio 503: service unavailable")
+		}
+		return nil
+	}
+	h.Webhook("prometheus", alertmanager("firing", "A", "00000000000000a1", "error", "a"))
+	// The SMS failed for good, so the first call is made now (attempt 1
+	// fails), retried after 20s (fails) and after 40s more (delivered).
+	h.Advance(time.Minute)
+	h.ExpectPages("09:01 bikram voice")
+	if got := h.pages()[0].At; !got.Equal(mustTime(t, "2025-06-02T09:01:00Z")) {
+		t.Fatalf("call delivered at %s", got)
+	}
+	_, events := h.Incident(1)
+	var failed []string
+	for _, ev := range events {
+		if ev.Kind == escalation.EventPageFailed {
+			failed = append(failed, string(ev.Channel)+": "+ev.Message)
+		}
+	}
+	if len(failed) != 3 || !strings.Contains(failed[0], "failed for good") || !strings.Contains(failed[2], "retrying in 40s") {
+		t.Fatalf("failures on the timeline: %q", failed)
+	}
+}
+
+type errString string
+
+func (e errString) Error() string { return string(e) }

@@ -1,0 +1,212 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync/atomic"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/klaxonhq/klaxon/escalation"
+)
+
+// maxRound caps the fns of one group commit, bounding the work a failed
+// round has to redo and the latency of its first caller.
+const maxRound = 256
+
+// request states: the caller may abandon a request only while it is still
+// pending; once the writer has started its fn, the caller waits for the
+// outcome, which is then the truth about what was committed.
+const (
+	statePending int32 = iota
+	stateStarted
+	stateAbandoned
+)
+
+type request struct {
+	ctx   context.Context
+	fn    func(escalation.Tx) error
+	state atomic.Int32
+	done  chan error // buffered: the writer never blocks on a caller
+	// answered is owned by the writer.
+	answered bool
+}
+
+// start claims the request for running; false means its caller has gone.
+func (r *request) start() bool {
+	return r.state.Load() == stateStarted || r.state.CompareAndSwap(statePending, stateStarted)
+}
+
+func (r *request) answer(err error) {
+	r.answered = true
+	r.done <- err
+}
+
+// PanicError is what Update and View return when fn panics; the store
+// recovers so that one bad request cannot kill the process.
+type PanicError struct {
+	Value any
+	Stack []byte
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("store: transaction panicked: %v", e.Value) }
+
+// call runs fn, turning a panic into a *PanicError.
+func call(fn func(escalation.Tx) error, t *tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &PanicError{Value: p, Stack: debug.Stack()}
+		}
+	}()
+	return fn(t)
+}
+
+// Update runs fn in a read-write transaction and returns once it is durably
+// committed. Concurrent calls share one commit. fn may run more than once
+// (alone, after a shared round failed), so it must only touch the Tx and its
+// own locals; it must not call Update on the same DB, which would deadlock.
+//
+// If ctx ends before fn has started, Update returns ctx.Err() and fn never
+// runs. Once fn has run and committed, Update returns nil whatever ctx does.
+func (db *DB) Update(ctx context.Context, fn func(escalation.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	r := &request{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case db.reqs <- r:
+	case <-db.quit:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-r.done:
+		return err
+	case <-ctx.Done():
+		if r.state.CompareAndSwap(statePending, stateAbandoned) {
+			return ctx.Err()
+		}
+		// fn is running or ran; only the writer knows whether it committed.
+		return <-r.done
+	}
+}
+
+// writer is the only goroutine that writes. Each round takes every caller
+// parked on reqs (no timer: a lone caller commits at once) and commits them
+// together; callers arriving meanwhile park for the next round.
+func (db *DB) writer() {
+	defer close(db.writerDone)
+	round := make([]*request, 0, maxRound)
+	for {
+		// Prefer quitting: after Close, parked callers get ErrClosed.
+		select {
+		case <-db.quit:
+			return
+		default:
+		}
+		select {
+		case r := <-db.reqs:
+			round = append(round[:0], r)
+		case <-db.quit:
+			return
+		}
+	drain:
+		for len(round) < maxRound {
+			select {
+			case r := <-db.reqs:
+				round = append(round, r)
+			default:
+				break drain
+			}
+		}
+		db.commit(round)
+		clear(round) // drop references to finished requests
+	}
+}
+
+// errRoundFailed rolls back a shared round after one of its fns failed.
+var errRoundFailed = errors.New("store: round failed")
+
+// commit runs reqs in one transaction. When a fn fails after other fns ran
+// in the same transaction, its error may be an artefact of their writes (or
+// theirs of its), so it is set aside to be re-run alone, and the rest are
+// retried together without it. A fn that fails first in its transaction saw
+// only committed state, so its error stands. Every request is answered.
+func (db *DB) commit(reqs []*request) {
+	var solo []*request
+	for len(reqs) > 0 {
+		bad, ran := -1, 0
+		var badErr error
+		err := db.bolt.Update(func(btx *bolt.Tx) error {
+			t := &tx{btx}
+			for i, r := range reqs {
+				if !r.start() {
+					r.answered = true // the caller returned ctx.Err() itself
+					continue
+				}
+				if err := r.ctx.Err(); err != nil {
+					r.answer(err) // not run, so not part of this commit
+					continue
+				}
+				if err := call(r.fn, t); err != nil {
+					bad, badErr = i, err
+					return errRoundFailed
+				}
+				ran++
+			}
+			return nil
+		})
+		if bad < 0 {
+			if err != nil {
+				err = fmt.Errorf("store: commit: %w", err)
+			} else {
+				db.commits.Add(1)
+			}
+			answerRest(reqs, err)
+			break
+		}
+		if ran == 0 {
+			reqs[bad].answer(badErr)
+		} else {
+			solo = append(solo, reqs[bad])
+		}
+		// Retry the unanswered rest; those before bad ran once already and
+		// will run again, which the Store contract allows.
+		rest := reqs[:0]
+		for i, r := range reqs {
+			if i != bad && !r.answered {
+				rest = append(rest, r)
+			}
+		}
+		reqs = rest
+	}
+	for _, r := range solo {
+		if err := r.ctx.Err(); err != nil {
+			r.answer(err)
+			continue
+		}
+		var fnErr error
+		err := db.bolt.Update(func(btx *bolt.Tx) error {
+			fnErr = call(r.fn, &tx{btx})
+			return fnErr
+		})
+		switch {
+		case err == nil:
+			db.commits.Add(1)
+		case fnErr == nil:
+			err = fmt.Errorf("store: commit: %w", err)
+		}
+		r.answer(err)
+	}
+}
+
+func answerRest(reqs []*request, err error) {
+	for _, r := range reqs {
+		if !r.answered {
+			r.answer(err)
+		}
+	}
+}

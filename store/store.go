@@ -1,0 +1,175 @@
+// Package store is Klaxon's durable state: an escalation.Store on one bbolt
+// file. Writes go through a single writer goroutine that group-commits every
+// Update queued while the previous commit was in flight, so concurrent
+// webhooks share an fsync instead of queueing for one each, and a lone
+// caller pays no batching delay.
+package store
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/klaxonhq/klaxon/escalation"
+)
+
+// schemaVersion is the layout this package reads and writes; Open refuses a
+// file written by a newer Klaxon rather than misreading it.
+const schemaVersion = 1
+
+// DefaultTimeout is how long Open waits for another process's file lock.
+const DefaultTimeout = time.Second
+
+// Errors callers may test with errors.Is.
+var (
+	// ErrClosed is returned by calls on a closed DB, and by Update calls
+	// still queued when Close ran.
+	ErrClosed = errors.New("store: closed")
+	// ErrLocked is returned (wrapped) by Open when another process holds
+	// the database file.
+	ErrLocked = errors.New("locked by another klaxon process")
+)
+
+// Options tune Open. The zero value is what production wants.
+type Options struct {
+	// Timeout is how long to wait for the file lock; zero means
+	// DefaultTimeout.
+	Timeout time.Duration
+	// NoSync skips fsync on commit. UNSAFE: a crash or power loss can lose
+	// acknowledged writes or corrupt the file. For benchmarks only.
+	NoSync bool
+}
+
+// DB is an open Klaxon database. It implements escalation.Store and is safe
+// for concurrent use.
+type DB struct {
+	bolt *bolt.DB
+
+	// reqs is unbuffered: callers park in the send until the writer takes
+	// them, which makes the channel's wait queue the group-commit queue.
+	reqs       chan *request
+	quit       chan struct{} // closed by Close
+	writerDone chan struct{} // closed when the writer has exited
+
+	closeOnce sync.Once
+	closeErr  error
+
+	// commits counts write transactions committed, so tests and benchmarks
+	// can see how many fns a round carried.
+	commits atomic.Int64
+}
+
+var _ escalation.Store = (*DB)(nil)
+
+// Open opens or creates the database at path. It fails after opts.Timeout if
+// another process has the file open.
+func Open(path string, opts Options) (*DB, error) {
+	timeout := opts.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	bdb, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, NoSync: opts.NoSync})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("database %s is %w", path, ErrLocked)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	if err := bdb.Update(initSchema); err != nil {
+		_ = bdb.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	db := &DB{
+		bolt:       bdb,
+		reqs:       make(chan *request),
+		quit:       make(chan struct{}),
+		writerDone: make(chan struct{}),
+	}
+	go db.writer()
+	return db, nil
+}
+
+// initSchema creates the buckets of a new file and checks the version of an
+// existing one.
+func initSchema(btx *bolt.Tx) error {
+	meta := btx.Bucket([]byte(bucketMeta))
+	if meta == nil {
+		// A file with buckets but no meta was not written by Klaxon.
+		empty := true
+		_ = btx.ForEach(func([]byte, *bolt.Bucket) error { empty = false; return nil })
+		if !empty {
+			return errors.New("not a klaxon database (no meta bucket)")
+		}
+		var err error
+		if meta, err = btx.CreateBucket([]byte(bucketMeta)); err != nil {
+			return fmt.Errorf("create meta bucket: %w", err)
+		}
+		if err := meta.Put([]byte(keySchemaVersion), u64(schemaVersion)); err != nil {
+			return fmt.Errorf("write schema version: %w", err)
+		}
+	}
+	v := meta.Get([]byte(keySchemaVersion))
+	if len(v) != 8 {
+		return errors.New("not a klaxon database (bad schema version)")
+	}
+	if got := binary.BigEndian.Uint64(v); got > schemaVersion {
+		return fmt.Errorf("schema version %d is newer than this klaxon supports (%d); upgrade klaxon", got, schemaVersion)
+	}
+	for _, name := range dataBuckets {
+		if _, err := btx.CreateBucketIfNotExists([]byte(name)); err != nil {
+			return fmt.Errorf("create bucket %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// Close stops the writer, failing queued Update calls with ErrClosed, and
+// closes the file. It waits for the commit in flight and for open Views.
+func (db *DB) Close() error {
+	db.closeOnce.Do(func() {
+		close(db.quit)
+		<-db.writerDone
+		if err := db.bolt.Close(); err != nil {
+			db.closeErr = fmt.Errorf("store: close: %w", err)
+		}
+	})
+	return db.closeErr
+}
+
+// View runs fn in a read-only transaction. Write methods of the Tx fail.
+func (db *DB) View(ctx context.Context, fn func(escalation.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	err := db.bolt.View(func(btx *bolt.Tx) error { return call(fn, &tx{btx}) })
+	if errors.Is(err, bolt.ErrDatabaseNotOpen) {
+		return ErrClosed
+	}
+	return err
+}
+
+// Backup writes a consistent snapshot of the whole database to w while
+// writes go on, and returns the bytes written. The output is a bbolt file
+// that Open accepts.
+func (db *DB) Backup(w io.Writer) (int64, error) {
+	var n int64
+	err := db.bolt.View(func(btx *bolt.Tx) error {
+		var err error
+		n, err = btx.WriteTo(w)
+		return err
+	})
+	if errors.Is(err, bolt.ErrDatabaseNotOpen) {
+		return 0, ErrClosed
+	}
+	if err != nil {
+		return n, fmt.Errorf("store: backup: %w", err)
+	}
+	return n, nil
+}

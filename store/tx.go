@@ -1,0 +1,414 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/klaxonhq/klaxon/escalation"
+)
+
+// Buckets. Integer keys are big-endian so cursors walk them in order; values
+// are JSON. The *_rev buckets map a record to its index key, so a put can
+// drop the old index entry without reading the old record.
+const (
+	bucketMeta      = "meta"      // keySchemaVersion → uint64
+	bucketIncidents = "incidents" // id → escalation.Incident
+	bucketDue       = "due"       // NextDue nanos + id → empty
+	bucketDueRev    = "due_rev"   // id → due key
+	bucketEvents    = "events"    // incident id + seq → escalation.Event
+	bucketAlerts    = "alerts"    // service \0 dedup key → escalation.AlertRecord
+	bucketGroups    = "groups"    // service \0 group key → incident id
+	bucketPages     = "pages"     // id → escalation.Page
+	bucketOutbox    = "outbox"    // NotBefore nanos + page id → empty
+	bucketOutboxRev = "outbox_rev"
+
+	keySchemaVersion = "schema_version"
+)
+
+var dataBuckets = [...]string{
+	bucketIncidents, bucketDue, bucketDueRev, bucketEvents, bucketAlerts,
+	bucketGroups, bucketPages, bucketOutbox, bucketOutboxRev,
+}
+
+// tx implements escalation.Tx over a bbolt transaction. Every record it
+// returns is freshly unmarshalled, so callers own it; every slice it hands
+// to Put is freshly allocated, as bbolt keeps values until commit.
+type tx struct{ btx *bolt.Tx }
+
+var _ escalation.Tx = (*tx)(nil)
+
+func (t *tx) bucket(name string) *bolt.Bucket { return t.btx.Bucket([]byte(name)) }
+
+func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(make([]byte, 0, 8), v) }
+
+func idKey(id int64) []byte { return u64(uint64(id)) }
+
+// unixNanos maps t onto the index's time axis. Zero and pre-1970 times sort
+// first (due at once); times past 2262 clamp to the end.
+func unixNanos(t time.Time) uint64 {
+	switch {
+	case t.Before(time.Unix(0, 0)):
+		return 0
+	case t.After(time.Unix(0, math.MaxInt64)):
+		return math.MaxInt64
+	}
+	return uint64(t.UnixNano())
+}
+
+// timeKey is an index key: time, then id to keep equal times apart.
+func timeKey(t time.Time, id int64) []byte {
+	k := make([]byte, 0, 16)
+	k = binary.BigEndian.AppendUint64(k, unixNanos(t))
+	return binary.BigEndian.AppendUint64(k, uint64(id))
+}
+
+func keyTime(k []byte) time.Time { return time.Unix(0, int64(binary.BigEndian.Uint64(k))).UTC() }
+
+func keyID(k []byte) int64 { return int64(binary.BigEndian.Uint64(k[8:])) }
+
+// stringKey joins a service and a key with NUL; services never contain NUL,
+// so the join is unambiguous.
+func stringKey(service, key string) ([]byte, error) {
+	if strings.IndexByte(service, 0) >= 0 {
+		return nil, fmt.Errorf("service %q contains a NUL byte", service)
+	}
+	k := make([]byte, 0, len(service)+1+len(key))
+	k = append(k, service...)
+	k = append(k, 0)
+	return append(k, key...), nil
+}
+
+func checkID(kind string, id int64) error {
+	if id <= 0 {
+		return fmt.Errorf("store: %s id %d is not positive", kind, id)
+	}
+	return nil
+}
+
+// reindex moves a record's entry in a time index: it deletes the entry the
+// reverse bucket points at and, when index, adds key. It is a no-op when the
+// entry is unchanged.
+func (t *tx) reindex(index, rev string, id int64, key []byte, add bool) error {
+	ib, rb := t.bucket(index), t.bucket(rev)
+	idk := idKey(id)
+	if old := rb.Get(idk); old != nil {
+		if add && bytes.Equal(old, key) {
+			return nil
+		}
+		if err := ib.Delete(bytes.Clone(old)); err != nil {
+			return err
+		}
+		if !add {
+			return rb.Delete(idk)
+		}
+	}
+	if !add {
+		return nil
+	}
+	if err := ib.Put(key, []byte{}); err != nil {
+		return err
+	}
+	return rb.Put(idk, key)
+}
+
+// scanIndex calls fn with the ids of the index entries due at or before
+// until (all of them if until is nil), earliest first, stopping after limit
+// (limit <= 0: no limit) or when fn says stop.
+func (t *tx) scanIndex(index string, until *time.Time, limit int, fn func(id int64) error) error {
+	var max uint64 = math.MaxUint64
+	if until != nil {
+		max = unixNanos(*until)
+	}
+	c := t.bucket(index).Cursor()
+	n := 0
+	for k, _ := c.First(); k != nil && binary.BigEndian.Uint64(k) <= max; k, _ = c.Next() {
+		if limit > 0 && n >= limit {
+			break
+		}
+		if err := fn(keyID(k)); err != nil {
+			return err
+		}
+		n++
+	}
+	return nil
+}
+
+func (t *tx) put(bucket string, key []byte, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return t.bucket(bucket).Put(key, b)
+}
+
+// get unmarshals the value at key into v; ok is false when there is none.
+func (t *tx) get(bucket string, key []byte, v any) (ok bool, err error) {
+	b := t.bucket(bucket).Get(key)
+	if b == nil {
+		return false, nil
+	}
+	return true, json.Unmarshal(b, v)
+}
+
+func (t *tx) NextIncidentID() (int64, error) {
+	n, err := t.bucket(bucketIncidents).NextSequence()
+	if err != nil {
+		return 0, fmt.Errorf("store: next incident id: %w", err)
+	}
+	return int64(n), nil
+}
+
+func (t *tx) Incident(id int64) (*escalation.Incident, error) {
+	var inc escalation.Incident
+	ok, err := t.get(bucketIncidents, idKey(id), &inc)
+	if err != nil {
+		return nil, fmt.Errorf("store: read incident %d: %w", id, err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("incident %d: %w", id, escalation.ErrNotFound)
+	}
+	return &inc, nil
+}
+
+func (t *tx) PutIncident(inc *escalation.Incident) error {
+	if err := checkID("incident", inc.ID); err != nil {
+		return err
+	}
+	if err := t.put(bucketIncidents, idKey(inc.ID), inc); err != nil {
+		return fmt.Errorf("store: put incident %d: %w", inc.ID, err)
+	}
+	due := !inc.NextDue.IsZero()
+	if err := t.reindex(bucketDue, bucketDueRev, inc.ID, timeKey(inc.NextDue, inc.ID), due); err != nil {
+		return fmt.Errorf("store: index incident %d: %w", inc.ID, err)
+	}
+	return nil
+}
+
+func (t *tx) Incidents(status escalation.Status) ([]*escalation.Incident, error) {
+	out := []*escalation.Incident{}
+	c := t.bucket(bucketIncidents).Cursor()
+	for k, v := c.Last(); k != nil; k, v = c.Prev() {
+		inc := new(escalation.Incident)
+		if err := json.Unmarshal(v, inc); err != nil {
+			return nil, fmt.Errorf("store: read incident %d: %w", int64(binary.BigEndian.Uint64(k)), err)
+		}
+		if status == "" || inc.Status == status {
+			out = append(out, inc)
+		}
+	}
+	return out, nil
+}
+
+func (t *tx) DueIncidents(now time.Time, limit int) ([]int64, error) {
+	ids := []int64{}
+	err := t.scanIndex(bucketDue, &now, limit, func(id int64) error {
+		ids = append(ids, id)
+		return nil
+	})
+	return ids, err
+}
+
+func (t *tx) NextIncidentDue() (time.Time, bool, error) {
+	k, _ := t.bucket(bucketDue).Cursor().First()
+	if k == nil {
+		return time.Time{}, false, nil
+	}
+	return keyTime(k), true, nil
+}
+
+// eventKey orders an incident's events by their sequence number.
+func eventKey(incidentID int64, seq uint64) []byte {
+	k := make([]byte, 0, 16)
+	k = binary.BigEndian.AppendUint64(k, uint64(incidentID))
+	return binary.BigEndian.AppendUint64(k, seq)
+}
+
+func (t *tx) AppendEvent(incidentID int64, ev escalation.Event) error {
+	if err := checkID("incident", incidentID); err != nil {
+		return err
+	}
+	// The incident's last event is just before the largest possible key of
+	// its prefix: one seek, not a scan of the timeline.
+	c := t.bucket(bucketEvents).Cursor()
+	k, _ := c.Seek(eventKey(incidentID, math.MaxUint64))
+	if k == nil {
+		k, _ = c.Last()
+	} else {
+		k, _ = c.Prev()
+	}
+	var seq uint64 = 1
+	if k != nil && binary.BigEndian.Uint64(k) == uint64(incidentID) {
+		seq = binary.BigEndian.Uint64(k[8:]) + 1
+	}
+	if err := t.put(bucketEvents, eventKey(incidentID, seq), ev); err != nil {
+		return fmt.Errorf("store: append event to incident %d: %w", incidentID, err)
+	}
+	return nil
+}
+
+func (t *tx) Events(incidentID int64) ([]escalation.Event, error) {
+	out := []escalation.Event{}
+	prefix := idKey(incidentID)
+	c := t.bucket(bucketEvents).Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		var ev escalation.Event
+		if err := json.Unmarshal(v, &ev); err != nil {
+			return nil, fmt.Errorf("store: read event %d of incident %d: %w", binary.BigEndian.Uint64(k[8:]), incidentID, err)
+		}
+		out = append(out, ev)
+	}
+	return out, nil
+}
+
+func (t *tx) Alert(service, dedupKey string) (*escalation.AlertRecord, error) {
+	k, err := stringKey(service, dedupKey)
+	if err != nil {
+		return nil, fmt.Errorf("store: alert: %w", err)
+	}
+	var rec escalation.AlertRecord
+	ok, err := t.get(bucketAlerts, k, &rec)
+	if err != nil {
+		return nil, fmt.Errorf("store: read alert %q of service %q: %w", dedupKey, service, err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("alert %q of service %q: %w", dedupKey, service, escalation.ErrNotFound)
+	}
+	return &rec, nil
+}
+
+func (t *tx) PutAlert(rec *escalation.AlertRecord) error {
+	k, err := stringKey(rec.Service, rec.Alert.DedupKey)
+	if err == nil {
+		err = t.put(bucketAlerts, k, rec)
+	}
+	if err != nil {
+		return fmt.Errorf("store: put alert %q of service %q: %w", rec.Alert.DedupKey, rec.Service, err)
+	}
+	return nil
+}
+
+func (t *tx) GroupIncident(service, groupKey string) (int64, error) {
+	k, err := stringKey(service, groupKey)
+	if err != nil {
+		return 0, fmt.Errorf("store: group: %w", err)
+	}
+	v := t.bucket(bucketGroups).Get(k)
+	if v == nil {
+		return 0, nil
+	}
+	if len(v) != 8 {
+		return 0, fmt.Errorf("store: group %q of service %q: corrupt value", groupKey, service)
+	}
+	return int64(binary.BigEndian.Uint64(v)), nil
+}
+
+// SetGroupIncident points the group at id; id 0 forgets the group.
+func (t *tx) SetGroupIncident(service, groupKey string, id int64) error {
+	k, err := stringKey(service, groupKey)
+	if err == nil {
+		if id == 0 {
+			err = t.bucket(bucketGroups).Delete(k)
+		} else if err = checkID("incident", id); err == nil {
+			err = t.bucket(bucketGroups).Put(k, idKey(id))
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("store: set group %q of service %q: %w", groupKey, service, err)
+	}
+	return nil
+}
+
+func (t *tx) NextPageID() (int64, error) {
+	n, err := t.bucket(bucketPages).NextSequence()
+	if err != nil {
+		return 0, fmt.Errorf("store: next page id: %w", err)
+	}
+	return int64(n), nil
+}
+
+func (t *tx) Page(id int64) (*escalation.Page, error) {
+	var p escalation.Page
+	ok, err := t.get(bucketPages, idKey(id), &p)
+	if err != nil {
+		return nil, fmt.Errorf("store: read page %d: %w", id, err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("page %d: %w", id, escalation.ErrNotFound)
+	}
+	return &p, nil
+}
+
+func (t *tx) PutPage(p *escalation.Page) error {
+	if err := checkID("page", p.ID); err != nil {
+		return err
+	}
+	if err := t.put(bucketPages, idKey(p.ID), p); err != nil {
+		return fmt.Errorf("store: put page %d: %w", p.ID, err)
+	}
+	// A zero NotBefore in the outbox means "now": it indexes first.
+	if err := t.reindex(bucketOutbox, bucketOutboxRev, p.ID, timeKey(p.NotBefore, p.ID), p.Status.InOutbox()); err != nil {
+		return fmt.Errorf("store: index page %d: %w", p.ID, err)
+	}
+	return nil
+}
+
+// outboxPages loads the pages of the outbox index up to until (all when nil).
+func (t *tx) outboxPages(until *time.Time, limit int) ([]*escalation.Page, error) {
+	out := []*escalation.Page{}
+	err := t.scanIndex(bucketOutbox, until, limit, func(id int64) error {
+		p, err := t.Page(id)
+		if errors.Is(err, escalation.ErrNotFound) {
+			return fmt.Errorf("store: outbox entry for missing page %d", id)
+		}
+		out = append(out, p)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (t *tx) DuePages(now time.Time, limit int) ([]*escalation.Page, error) {
+	return t.outboxPages(&now, limit)
+}
+
+func (t *tx) Outbox() ([]*escalation.Page, error) { return t.outboxPages(nil, 0) }
+
+// NextPageDue is the earliest NotBefore in the outbox; a page queued with a
+// zero NotBefore reports the Unix epoch, which is as due as can be.
+func (t *tx) NextPageDue() (time.Time, bool, error) {
+	k, _ := t.bucket(bucketOutbox).Cursor().First()
+	if k == nil {
+		return time.Time{}, false, nil
+	}
+	return keyTime(k), true, nil
+}
+
+func (t *tx) LatestPageTo(person string, limit int) (*escalation.Page, error) {
+	c := t.bucket(bucketPages).Cursor()
+	n := 0
+	for k, v := c.Last(); k != nil && (limit <= 0 || n < limit); k, v = c.Prev() {
+		n++
+		p := new(escalation.Page)
+		if err := json.Unmarshal(v, p); err != nil {
+			return nil, fmt.Errorf("store: read page %d: %w", int64(binary.BigEndian.Uint64(k)), err)
+		}
+		if p.Person != person {
+			continue
+		}
+		switch p.Status {
+		case escalation.PageSent, escalation.PageSending, escalation.PageQueued:
+			return p, nil
+		}
+	}
+	return nil, fmt.Errorf("recent page to %q: %w", person, escalation.ErrNotFound)
+}
