@@ -175,7 +175,7 @@ func (db *DB) commit(reqs []*request) {
 		}
 		// Retry the unanswered rest; those before bad ran once already and
 		// will run again, which the Store contract allows.
-		rest := reqs[:0]
+		rest := make([]*request, 0, len(reqs)-1)
 		for i, r := range reqs {
 			if i != bad && !r.answered {
 				rest = append(rest, r)

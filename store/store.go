@@ -122,7 +122,10 @@ func initSchema(btx *bolt.Tx) error {
 	if got := binary.BigEndian.Uint64(v); got > schemaVersion {
 		return fmt.Errorf("schema version %d is newer than this klaxon supports (%d); upgrade klaxon", got, schemaVersion)
 	}
-	for _, name := range dataBuckets {
+	for _, name := range []string{
+		bucketIncidents, bucketDue, bucketDueRev, bucketEvents, bucketAlerts,
+		bucketGroups, bucketPages, bucketOutbox, bucketOutboxRev,
+	} {
 		if _, err := btx.CreateBucketIfNotExists([]byte(name)); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)
 		}

@@ -33,11 +33,6 @@ const (
 	keySchemaVersion = "schema_version"
 )
 
-var dataBuckets = [...]string{
-	bucketIncidents, bucketDue, bucketDueRev, bucketEvents, bucketAlerts,
-	bucketGroups, bucketPages, bucketOutbox, bucketOutboxRev,
-}
-
 // tx implements escalation.Tx over a bbolt transaction. Every record it
 // returns is freshly unmarshalled, so callers own it; every slice it hands
 // to Put is freshly allocated, as bbolt keeps values until commit.
@@ -121,15 +116,15 @@ func (t *tx) reindex(index, rev string, id int64, key []byte, add bool) error {
 
 // scanIndex calls fn with the ids of the index entries due at or before
 // until (all of them if until is nil), earliest first, stopping after limit
-// (limit <= 0: no limit) or when fn says stop.
+// (limit <= 0: no limit) or at fn's first error.
 func (t *tx) scanIndex(index string, until *time.Time, limit int, fn func(id int64) error) error {
-	var max uint64 = math.MaxUint64
+	var last uint64 = math.MaxUint64
 	if until != nil {
-		max = unixNanos(*until)
+		last = unixNanos(*until)
 	}
 	c := t.bucket(index).Cursor()
 	n := 0
-	for k, _ := c.First(); k != nil && binary.BigEndian.Uint64(k) <= max; k, _ = c.Next() {
+	for k, _ := c.First(); k != nil && binary.BigEndian.Uint64(k) <= last; k, _ = c.Next() {
 		if limit > 0 && n >= limit {
 			break
 		}

@@ -1,0 +1,71 @@
+package escalation
+
+import (
+	"testing"
+	"time"
+)
+
+func TestContactStepTimes(t *testing.T) {
+	since := time.Date(2025, 3, 13, 16, 0, 0, 0, time.UTC)
+	rules := []ContactRule{{ChannelSMS, 0}, {ChannelVoice, 2 * time.Minute}, {ChannelVoice, 5 * time.Minute}}
+	tests := []struct {
+		name   string
+		repeat time.Duration
+		step   int
+		at     time.Duration
+		ch     Channel
+		ok     bool
+	}{
+		{"first rule at once", 0, 0, 0, ChannelSMS, true},
+		{"third rule", 0, 2, 5 * time.Minute, ChannelVoice, true},
+		{"used up without repeat", 0, 3, 0, "", false},
+		{"second loop starts over with sms", 10 * time.Minute, 3, 10 * time.Minute, ChannelSMS, true},
+		{"third loop's call", 10 * time.Minute, 7, 22 * time.Minute, ChannelVoice, true},
+		{"negative step", 10 * time.Minute, -1, 0, "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := &Person{Rules: rules, RepeatEvery: tt.repeat}
+			at, rule, ok := p.stepAt(since, tt.step)
+			if ok != tt.ok {
+				t.Fatalf("ok = %v, want %v", ok, tt.ok)
+			}
+			if !ok {
+				return
+			}
+			if !at.Equal(since.Add(tt.at)) || rule.Channel != tt.ch {
+				t.Fatalf("step %d: %s %s, want +%s %s", tt.step, at.Sub(since), rule.Channel, tt.at, tt.ch)
+			}
+		})
+	}
+}
+
+func TestGroupKeyByLabels(t *testing.T) {
+	svc := &Service{GroupBy: []string{"alertname", "cluster"}}
+	a := Alert{DedupKey: "f1", GroupKey: "{}:{}", Labels: map[string]string{"alertname": "Down", "cluster": "eu", "pod": "x"}}
+	b := a
+	b.DedupKey, b.Labels = "f2", map[string]string{"alertname": "Down", "cluster": "eu", "pod": "y"}
+	if svc.groupKey(a) != svc.groupKey(b) {
+		t.Fatalf("same alertname and cluster grouped apart: %q vs %q", svc.groupKey(a), svc.groupKey(b))
+	}
+	if got := (&Service{}).groupKey(a); got != "{}:{}" {
+		t.Fatalf("without group_by the sender's group key is used, got %q", got)
+	}
+	a.GroupKey = ""
+	if got := (&Service{}).groupKey(a); got != "f1" {
+		t.Fatalf("without any group key the dedup key is used, got %q", got)
+	}
+}
+
+func TestParsePriority(t *testing.T) {
+	for in, want := range map[string]Priority{"P0": P0, "p4": P4, " P2 ": P2} {
+		if got, err := ParsePriority(in); err != nil || got != want {
+			t.Errorf("ParsePriority(%q) = %v, %v", in, got, err)
+		}
+	}
+	for _, bad := range []string{"", "P5", "high", "P-1", "PP"} {
+		if _, err := ParsePriority(bad); err == nil {
+			t.Errorf("ParsePriority(%q) accepted", bad)
+		}
+	}
+}
