@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs Klaxon's tests: everything, with the race detector on the packages
-# whose concurrency matters, and each fuzz target briefly.
+# whose concurrency matters.
 set -euo pipefail
 cd "$(dirname "$0")"
 go test -count=1 ./...

@@ -394,6 +394,7 @@ integrations:
 			wants: []string{
 				`twilio.auth_token: required when account_sid is set (leave account_sid, auth_token and from all empty to disable Twilio)`,
 				`twilio.from: required when account_sid is set (leave account_sid, auth_token and from all empty to disable Twilio)`,
+				`public_url: required when Twilio is enabled: the https URL at which Twilio reaches Klaxon`,
 			},
 		},
 		{
@@ -409,7 +410,10 @@ integrations:
 		{
 			name:  "twilio secret not set",
 			yaml:  "twilio:\n  account_sid: AC123\n  auth_token: ${TWILIO_AUTH_TOKEN}\n  from: \"+15005550006\"\n" + base,
-			wants: []string{`twilio.auth_token: environment variable TWILIO_AUTH_TOKEN is not set`},
+			wants: []string{
+				`twilio.auth_token: environment variable TWILIO_AUTH_TOKEN is not set`,
+				`public_url: required when Twilio is enabled: the https URL at which Twilio reaches Klaxon`,
+			},
 		},
 		{
 			name:  "public_url not http",

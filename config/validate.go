@@ -48,6 +48,11 @@ func (v *validator) validate(c *Config) *escalation.Catalog {
 	v.server(c)
 	v.api(c.API)
 	v.twilio(&c.Twilio)
+	if c.Twilio.AccountSID != "" && c.publicURLDefaulted {
+		// Twilio signs its callbacks with the URL it calls: a guessed
+		// local address would reject every SMS reply and keypress.
+		v.add("public_url", "required when Twilio is enabled: the https URL at which Twilio reaches Klaxon")
+	}
 	cat := &escalation.Catalog{
 		People:       map[string]*escalation.Person{},
 		Policies:     map[string]*escalation.Policy{},

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/klaxonhq/klaxon/config"
+	"github.com/klaxonhq/klaxon/escalation"
+	"github.com/klaxonhq/klaxon/escalation/escalationtest"
+)
+
+func noEnv(string) (string, bool) { return "", false }
+
+func TestCheckExampleConfig(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := run(t.Context(), []string{"check", "--config", "../../config.example.yaml"}, &out, &errOut, noEnv)
+	if code != 0 {
+		t.Fatalf("check exited %d: %s", code, errOut.String())
+	}
+	if !strings.Contains(out.String(), "is valid: 3 people, 2 policies, 2 services, 2 integrations; pager: console") {
+		t.Fatalf("check said %q", out.String())
+	}
+}
+
+func TestCheckReportsEveryProblemWithItsPath(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bad.yaml")
+	bad := `
+people:
+  - name: ana
+    timezone: Europe/Stokholm
+    phone: "0701"
+    contact_rules: [{channel: pigeon, after: 0s}]
+policies:
+  - name: default
+    levels: [{targets: [dave], delay: 1m}]
+services:
+  - name: web
+    policy: db
+integrations:
+  - {name: am, service: web, format: alertmanager, token: "${AM_TOKEN}"}
+`
+	if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	if code := run(t.Context(), []string{"check", "--config", path}, &out, &errOut, noEnv); code != 1 {
+		t.Fatalf("check exited %d, want 1", code)
+	}
+	for _, want := range []string{
+		`people[0].timezone: unknown time zone "Europe/Stokholm"`,
+		`people[0].phone: "0701" is not E.164`,
+		`people[0].contact_rules[0].channel`,
+		`policies[0].levels[0].targets[0]: unknown person "dave"`,
+		`services[0].policy: unknown policy "db"`,
+		`integrations[0].token: environment variable AM_TOKEN is not set`,
+	} {
+		if !strings.Contains(errOut.String(), want) {
+			t.Errorf("check output lacks %q:\n%s", want, errOut.String())
+		}
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{nil, {"frobnicate"}, {"serve"}, {"check"}} {
+		var out, errOut bytes.Buffer
+		if code := run(t.Context(), args, &out, &errOut, noEnv); code != 2 {
+			t.Errorf("klaxon %v exited %d, want 2", args, code)
+		}
+		if errOut.Len() == 0 {
+			t.Errorf("klaxon %v printed no help", args)
+		}
+	}
+}
+
+// The wired app on the example config: the walkthrough's alert goes in,
+// the incident comes out of the API, and the console pager logs the page.
+func TestWalkthroughOnExampleConfig(t *testing.T) {
+	cfg, err := config.Load("../../config.example.yaml", noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Database = filepath.Join(t.TempDir(), "klaxon.db")
+	var logBuf syncBuffer
+	log := slog.New(slog.NewTextHandler(&logBuf, nil))
+	clock := escalationtest.NewClock(time.Date(2025, 6, 2, 9, 0, 0, 0, time.UTC))
+	a, err := newApp(cfg, clock, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.db.Close()
+	srv := httptest.NewServer(a.handler)
+	defer srv.Close()
+
+	body, err := os.ReadFile("testdata/alertmanager_v4_firing.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/hooks/alertmanager-checkout", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer demo-alertmanager-token")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("webhook: %d", resp.StatusCode)
+	}
+	if err := a.engine.RunDue(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logBuf.String(), "PAGE sms") {
+		t.Fatalf("no page in the log:\n%s", logBuf.String())
+	}
+
+	req, _ = http.NewRequest(http.MethodPost, srv.URL+"/api/v1/incidents/1/ack", strings.NewReader(`{"as":"alice"}`))
+	req.Header.Set("Authorization", "Bearer demo-api-token")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct{ Incident escalation.Incident }
+	json.NewDecoder(resp.Body).Decode(&got)
+	resp.Body.Close()
+	if got.Incident.Status != escalation.StatusAcknowledged {
+		t.Fatalf("after ack: %+v", got.Incident)
+	}
+
+	// Twilio stays off without credentials; its webhooks are not routed.
+	resp, err = http.Post(srv.URL+"/twilio/sms", "application/x-www-form-urlencoded", strings.NewReader("Body=ack"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("/twilio/sms without Twilio: %d", resp.StatusCode)
+	}
+}

@@ -1,0 +1,168 @@
+package scenario
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/klaxonhq/klaxon/escalation"
+)
+
+// The incidents API: list, read with timeline, acknowledge and resolve, and
+// every way to get it wrong.
+func TestIncidentsAPI(t *testing.T) {
+	h := newHarness(t, team, "2025-06-02T09:00:00Z")
+	h.Webhook("prometheus", alertmanager("firing", "A", "00000000000000a1", "error", "api errors"))
+	h.Webhook("prometheus", alertmanager("firing", "B", "00000000000000b1", "error", "queue backlog"))
+
+	rec := h.API(http.MethodGet, "/api/v1/incidents?status=triggered", nil)
+	var list struct{ Incidents []escalation.Incident }
+	if err := json.Unmarshal(rec.Body.Bytes(), &list); err != nil || rec.Code != http.StatusOK {
+		t.Fatalf("list: %d %s", rec.Code, rec.Body)
+	}
+	if len(list.Incidents) != 2 || list.Incidents[0].ID != 2 {
+		t.Fatalf("list newest first: %+v", list.Incidents)
+	}
+
+	if rec := h.API(http.MethodPost, "/api/v1/incidents/1/ack", map[string]string{"as": "alice"}); rec.Code != http.StatusOK {
+		t.Fatalf("ack: %d %s", rec.Code, rec.Body)
+	}
+	rec = h.API(http.MethodGet, "/api/v1/incidents/1", nil)
+	var one struct {
+		Incident escalation.Incident
+		Timeline []escalation.Event
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &one); err != nil {
+		t.Fatal(err)
+	}
+	last := one.Timeline[len(one.Timeline)-1]
+	if one.Incident.Status != escalation.StatusAcknowledged || one.Incident.AcknowledgedBy != "alice" {
+		t.Fatalf("incident after ack: %+v", one.Incident)
+	}
+	if last.Kind != escalation.EventAcknowledged || last.Actor != "alice" || last.Via != "api" {
+		// Cancelled pages may follow the ack; find it.
+		found := false
+		for _, ev := range one.Timeline {
+			found = found || ev.Kind == escalation.EventAcknowledged && ev.Actor == "alice" && ev.Via == "api"
+		}
+		if !found {
+			t.Fatalf("timeline has no ack by alice via api: %+v", one.Timeline)
+		}
+	}
+	// Acting as no one in particular records the token's name.
+	if rec := h.API(http.MethodPost, "/api/v1/incidents/2/resolve", nil); rec.Code != http.StatusOK {
+		t.Fatalf("resolve: %d %s", rec.Code, rec.Body)
+	}
+	if inc := h.ExpectStatus(2, escalation.StatusResolved); inc.ResolvedBy != "scenario" {
+		t.Fatalf("resolved by %q", inc.ResolvedBy)
+	}
+
+	bad := []struct {
+		name, method, path, token string
+		body                      string
+		code                      int
+		msg                       string
+	}{
+		{"no token", "GET", "/api/v1/incidents", "", "", 401, "missing bearer token"},
+		{"wrong token", "GET", "/api/v1/incidents", "nope", "", 401, "invalid API token"},
+		{"unknown incident", "POST", "/api/v1/incidents/99/ack", apiToken, "", 404, "incident #99 does not exist"},
+		{"not a number", "GET", "/api/v1/incidents/abc", apiToken, "", 400, `incident ID "abc" is not a positive number`},
+		{"bad status filter", "GET", "/api/v1/incidents?status=open", apiToken, "", 400, `status "open"`},
+		{"unknown person", "POST", "/api/v1/incidents/1/resolve", apiToken, `{"as":"mallory"}`, 403, `unknown person "mallory"`},
+		{"malformed body", "POST", "/api/v1/incidents/1/resolve", apiToken, `{"as":`, 400, "request body"},
+		{"unknown field", "POST", "/api/v1/incidents/1/resolve", apiToken, `{"who":"alice"}`, 400, "unknown field"},
+		{"double ack", "POST", "/api/v1/incidents/1/ack", apiToken, "", 409, "already acknowledged by alice"},
+		{"resolve resolved", "POST", "/api/v1/incidents/2/resolve", apiToken, "", 409, "already resolved"},
+	}
+	for _, tt := range bad {
+		t.Run(tt.name, func(t *testing.T) {
+			hdr := http.Header{}
+			if tt.token != "" {
+				hdr.Set("Authorization", "Bearer "+tt.token)
+			}
+			rec := h.Request(tt.method, tt.path, hdr, []byte(tt.body))
+			var e struct{ Error string }
+			_ = json.Unmarshal(rec.Body.Bytes(), &e)
+			if rec.Code != tt.code || !strings.Contains(e.Error, tt.msg) {
+				t.Fatalf("%s %s: %d %s, want %d containing %q", tt.method, tt.path, rec.Code, rec.Body, tt.code, tt.msg)
+			}
+		})
+	}
+	h.ExpectStatus(1, escalation.StatusAcknowledged)
+}
+
+// Bad webhooks are answered precisely and leave no trace: no incident, no
+// page.
+func TestBadWebhooksChangeNothing(t *testing.T) {
+	h := newHarness(t, team, "2025-06-02T09:00:00Z")
+	good := alertmanager("firing", "A", "00000000000000a1", "error", "api errors")
+	auth := http.Header{"Authorization": {"Bearer prometheus-token-0123456789"}}
+	tests := []struct {
+		name   string
+		path   string
+		header http.Header
+		body   []byte
+		code   int
+	}{
+		{"malformed JSON", "/hooks/prometheus", auth, []byte(`{"version":"4","alerts":[`), 400},
+		{"missing status", "/hooks/prometheus", auth, []byte(`{"version":"4","alerts":[{"labels":{"a":"b"}}]}`), 400},
+		{"wrong token", "/hooks/prometheus", http.Header{"Authorization": {"Bearer batch-token-0123456789abcdef"}}, good, 401},
+		{"missing token", "/hooks/prometheus", nil, good, 401},
+		{"unknown integration", "/hooks/nagios", auth, good, 404},
+		{"token in URL, wrong", "/hooks/prometheus/not-the-token", nil, good, 401},
+		{"oversized", "/hooks/prometheus", auth, append(append([]byte(`{"version":"4","x":"`), strings.Repeat("x", 1<<20)...), `"}`...), 413},
+		{"pagerduty invalid event", "/v2/enqueue", nil, []byte(`{"routing_key":"e93facc04764012d7bfb002500d5d1a6","event_action":"trigger","payload":{}}`), 400},
+		{"pagerduty unknown routing key", "/v2/enqueue", nil, []byte(`{"routing_key":"nope","event_action":"trigger","payload":{"summary":"s","source":"x","severity":"error"}}`), 400},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := h.Request(http.MethodPost, tt.path, tt.header, tt.body)
+			if rec.Code != tt.code {
+				t.Fatalf("%d %s, want %d", rec.Code, rec.Body, tt.code)
+			}
+			if !strings.Contains(rec.Body.String(), "error") {
+				t.Fatalf("no error message: %s", rec.Body)
+			}
+		})
+	}
+	h.Advance(time.Hour)
+	if incs, _ := h.eng.Incidents(t.Context(), ""); len(incs) != 0 {
+		t.Fatalf("bad input created %d incidents", len(incs))
+	}
+	h.ExpectNoPages()
+	// The same alert, properly sent, works.
+	if rec := h.Request(http.MethodPost, "/hooks/prometheus/prometheus-token-0123456789", nil, good); rec.Code != http.StatusOK {
+		t.Fatalf("good webhook with URL token: %d %s", rec.Code, rec.Body)
+	}
+	h.ExpectPages("10:00 bikram sms")
+}
+
+// People reply by SMS the way they do half asleep.
+func TestSMSReplies(t *testing.T) {
+	h := newHarness(t, team, "2025-06-02T09:00:00Z")
+	if reply := h.SMS("bikram", "ack"); !strings.Contains(reply, "not been paged") {
+		t.Fatalf("ack with nothing paged: %q", reply)
+	}
+	h.Webhook("prometheus", alertmanager("firing", "A", "00000000000000a1", "error", "api errors"))
+	h.Webhook("prometheus", alertmanager("firing", "B", "00000000000000b1", "error", "queue backlog"))
+	if reply := h.SMS("bikram", "ack"); !strings.Contains(reply, "Acknowledged #2") {
+		t.Fatalf("bare ack acknowledges the latest page: %q", reply)
+	}
+	if reply := h.SMS("bikram", "ack 2"); !strings.Contains(reply, "already acknowledged by bikram") {
+		t.Fatalf("second ack: %q", reply)
+	}
+	if reply := h.SMS("bikram", "reboot it"); !strings.Contains(reply, `unknown command "reboot"`) {
+		t.Fatalf("garbage: %q", reply)
+	}
+	if reply := h.SMS("alice", "ack all"); !strings.Contains(reply, "Acknowledged 1 incident") {
+		t.Fatalf("ack all: %q", reply)
+	}
+	if reply := h.SMS("alice", "R1 failover done"); !strings.Contains(reply, "Resolved #1") {
+		t.Fatalf("resolve: %q", reply)
+	}
+	if reply := h.SMS("alice", "ack 7"); !strings.Contains(reply, "incident #7 does not exist") {
+		t.Fatalf("unknown incident: %q", reply)
+	}
+}
