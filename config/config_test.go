@@ -408,8 +408,8 @@ integrations:
 			},
 		},
 		{
-			name:  "twilio secret not set",
-			yaml:  "twilio:\n  account_sid: AC123\n  auth_token: ${TWILIO_AUTH_TOKEN}\n  from: \"+15005550006\"\n" + base,
+			name: "twilio secret not set",
+			yaml: "twilio:\n  account_sid: AC123\n  auth_token: ${TWILIO_AUTH_TOKEN}\n  from: \"+15005550006\"\n" + base,
 			wants: []string{
 				`twilio.auth_token: environment variable TWILIO_AUTH_TOKEN is not set`,
 				`public_url: required when Twilio is enabled: the https URL at which Twilio reaches Klaxon`,
