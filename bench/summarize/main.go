@@ -1,0 +1,210 @@
+// Command summarize reads loadgen's JSON lines and prints, per scenario, the
+// medians across rounds, the Klaxon/Alertmanager rate ratio from side-by-side
+// rounds, and whether the ingest targets are met.
+//
+//	go run ./bench/summarize results.jsonl
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Targets (BENCHMARKS.md).
+const (
+	targetRatio1   = 1.0    // Klaxon ≥ 1.0× Alertmanager's rate, 1-alert webhooks
+	targetP99ms1   = 20.0   // Klaxon p99 < 20 ms, 1-alert webhooks
+	targetRate100  = 50_000 // Klaxon alerts/s with 100-alert webhooks
+	targetAlerts   = 100
+	singleAlerts   = 1
+	alertmanagerID = "alertmanager"
+)
+
+type line struct {
+	Scenario         string  `json:"scenario"`
+	Round            int     `json:"round"`
+	Target           string  `json:"target"`
+	Senders          int     `json:"senders"`
+	AlertsPerRequest int     `json:"alerts_per_request"`
+	Requests         int64   `json:"requests"`
+	Errors           int64   `json:"errors"`
+	AlertsPerS       float64 `json:"alerts_per_s"`
+	RequestsPerS     float64 `json:"requests_per_s"`
+	P50ms            float64 `json:"p50_ms"`
+	P90ms            float64 `json:"p90_ms"`
+	P99ms            float64 `json:"p99_ms"`
+	MaxMs            float64 `json:"max_ms"`
+}
+
+type scenario struct {
+	name   string
+	target string
+	alerts int
+	runs   []line
+}
+
+func main() {
+	if len(os.Args) != 2 {
+		fmt.Fprintln(os.Stderr, "usage: summarize RESULTS.jsonl")
+		os.Exit(2)
+	}
+	f, err := os.Open(os.Args[1])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "summarize:", err)
+		os.Exit(1)
+	}
+	defer f.Close()
+	scs, err := read(f)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "summarize:", err)
+		os.Exit(1)
+	}
+	if !report(os.Stdout, scs) {
+		os.Exit(3)
+	}
+}
+
+// read groups the lines by scenario, in order of first appearance.
+func read(r io.Reader) ([]*scenario, error) {
+	var out []*scenario
+	byName := map[string]*scenario{}
+	sc := bufio.NewScanner(r)
+	for n := 1; sc.Scan(); n++ {
+		text := strings.TrimSpace(sc.Text())
+		if text == "" {
+			continue
+		}
+		var l line
+		if err := json.Unmarshal([]byte(text), &l); err != nil {
+			return nil, fmt.Errorf("line %d: %v", n, err)
+		}
+		if l.Scenario == "" {
+			l.Scenario = l.Target + "-" + strconv.Itoa(l.AlertsPerRequest)
+		}
+		s := byName[l.Scenario]
+		if s == nil {
+			s = &scenario{name: l.Scenario, target: l.Target, alerts: l.AlertsPerRequest}
+			byName[l.Scenario] = s
+			out = append(out, s)
+		}
+		s.runs = append(s.runs, l)
+	}
+	return out, sc.Err()
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func (s *scenario) med(f func(line) float64) float64 {
+	xs := make([]float64, len(s.runs))
+	for i, l := range s.runs {
+		xs[i] = f(l)
+	}
+	return median(xs)
+}
+
+func (s *scenario) errors() int64 {
+	var n int64
+	for _, l := range s.runs {
+		n += l.Errors
+	}
+	return n
+}
+
+// ratio is the median over rounds of s's alert rate over base's, taking only
+// rounds that have both.
+func ratio(s, base *scenario) (float64, int) {
+	baseRate := map[int]float64{}
+	for _, l := range base.runs {
+		baseRate[l.Round] = l.AlertsPerS
+	}
+	var rs []float64
+	for _, l := range s.runs {
+		if b, ok := baseRate[l.Round]; ok && b > 0 {
+			rs = append(rs, l.AlertsPerS/b)
+		}
+	}
+	return median(rs), len(rs)
+}
+
+// report prints the tables; it returns false when any run had errors.
+func report(w io.Writer, scs []*scenario) bool {
+	valid := true
+	fmt.Fprintln(w, "| scenario | rounds | alerts/s | requests/s | p50 ms | p90 ms | p99 ms | max ms | errors |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+	for _, s := range scs {
+		fmt.Fprintf(w, "| %s | %d | %.0f | %.0f | %.2f | %.2f | %.2f | %.2f | %d |\n", s.name, len(s.runs),
+			s.med(func(l line) float64 { return l.AlertsPerS }),
+			s.med(func(l line) float64 { return l.RequestsPerS }),
+			s.med(func(l line) float64 { return l.P50ms }),
+			s.med(func(l line) float64 { return l.P90ms }),
+			s.med(func(l line) float64 { return l.P99ms }),
+			s.med(func(l line) float64 { return l.MaxMs }),
+			s.errors())
+		if s.errors() > 0 {
+			valid = false
+		}
+	}
+	fmt.Fprintln(w, "\n(medians across rounds; max ms is the median of the rounds' maxima)")
+
+	base := map[int]*scenario{}
+	for _, s := range scs {
+		if s.target == alertmanagerID {
+			base[s.alerts] = s
+		}
+	}
+	fmt.Fprintln(w, "\n| Klaxon scenario | vs | median rate ratio (side-by-side rounds) | pairs |")
+	fmt.Fprintln(w, "|---|---|---:|---:|")
+	ratios := map[string]float64{}
+	for _, s := range scs {
+		b := base[s.alerts]
+		if s.target != "klaxon" || b == nil {
+			continue
+		}
+		r, n := ratio(s, b)
+		ratios[s.name] = r
+		fmt.Fprintf(w, "| %s | %s | %.3f× | %d |\n", s.name, b.name, r, n)
+	}
+
+	fmt.Fprintln(w, "\nTargets:")
+	for _, s := range scs {
+		if s.target != "klaxon" {
+			continue
+		}
+		switch s.alerts {
+		case singleAlerts:
+			r, p99 := ratios[s.name], s.med(func(l line) float64 { return l.P99ms })
+			fmt.Fprintf(w, "- %s: rate %.3f× Alertmanager (target ≥ %.1f×): %s; p99 %.2f ms (target < %.0f ms): %s\n",
+				s.name, r, targetRatio1, verdict(r >= targetRatio1), p99, targetP99ms1, verdict(p99 < targetP99ms1))
+		case targetAlerts:
+			rate := s.med(func(l line) float64 { return l.AlertsPerS })
+			fmt.Fprintf(w, "- %s: %.0f alerts/s (target ≥ %d): %s\n", s.name, rate, targetRate100, verdict(rate >= targetRate100))
+		}
+	}
+	if !valid {
+		fmt.Fprintln(w, "\nINVALID: some runs had errors (see the errors column).")
+	}
+	return valid
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "NOT met"
+}
