@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# Ingest benchmark: Klaxon (every 2xx fsynced to bbolt) against Prometheus
+# Alertmanager (alerts kept in memory), both on 127.0.0.1, in interleaved
+# rounds so that machine noise hits both alike.
+#
+#   bash bench/run.sh
+#
+# Env: ROUNDS (5), DURATION (10s, measured per scenario), WARMUP (1s),
+# SENDERS (16), SOLO (0; 1 adds klaxon-*-solo: every alert its own incident),
+# RESULTS (bench/out/results-<time>.jsonl).
+#
+# Every scenario run gets a fresh server: a new Klaxon process on an empty
+# bbolt file, or a new Alertmanager process with empty storage.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROUNDS=${ROUNDS:-5}
+DURATION=${DURATION:-10s}
+WARMUP=${WARMUP:-1s}
+SENDERS=${SENDERS:-16}
+SOLO=${SOLO:-0}
+RESULTS=${RESULTS:-bench/out/results-$(date -u +%Y%m%dT%H%M%SZ).jsonl}
+KLAXON_ADDR=127.0.0.1:18080
+AM_ADDR=127.0.0.1:19093
+TOKEN=bench-token-0123456789
+
+if ! command -v prometheus-alertmanager >/dev/null || ! command -v curl >/dev/null; then
+	apt-get update && apt-get install -y prometheus-alertmanager curl
+fi
+
+tmp=$(mktemp -d)
+klaxon_pid= am_pid=
+stop() { # stop PID: SIGTERM, then wait for it (bounded), then SIGKILL
+	local pid=$1
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for _ in $(seq 100); do
+		kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+	stop "$klaxon_pid"
+	stop "$am_pid"
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "building klaxon, loadgen, summarize into $tmp" >&2
+go build -o "$tmp/klaxon" ./cmd/klaxon
+go build -o "$tmp/loadgen" ./bench/loadgen
+go build -o "$tmp/summarize" ./bench/summarize
+
+# Klaxon: one person with contact rules on one policy; bench groups by
+# Alertmanager's groupKey (all alerts join one incident), bench-solo by the
+# unique id label (every alert opens its own incident and pages).
+cat >"$tmp/klaxon.yaml" <<EOF
+listen: $KLAXON_ADDR
+database: $tmp/klaxon.db
+log_level: warn
+max_body_bytes: 1048576
+people:
+  - name: oncall
+    timezone: UTC
+    phone: "+46701740605"
+    contact_rules:
+      - {channel: sms, after: 0s}
+      - {channel: voice, after: 30s}
+policies:
+  - name: bench
+    levels:
+      - targets: [oncall]
+        delay: 5m
+services:
+  - name: bench
+    policy: bench
+  - name: bench-solo
+    policy: bench
+    group_by: [id]
+integrations:
+  - name: am-bench
+    service: bench
+    format: alertmanager
+    token: $TOKEN
+  - name: am-solo
+    service: bench-solo
+    format: alertmanager
+    token: $TOKEN
+EOF
+"$tmp/klaxon" check --config "$tmp/klaxon.yaml" >&2
+
+# Alertmanager: one route to a receiver with no integrations, so nothing is
+# ever sent anywhere; clustering off.
+cat >"$tmp/alertmanager.yml" <<EOF
+route:
+  receiver: blackhole
+receivers:
+  - name: blackhole
+EOF
+
+wait_http() { # wait_http URL PID: poll until 200, at most 10 s
+	for _ in $(seq 100); do
+		kill -0 "$2" 2>/dev/null || { echo "server for $1 exited" >&2; return 1; }
+		curl -fsS -o /dev/null --max-time 1 "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "timed out waiting for $1" >&2
+	return 1
+}
+
+start_klaxon() {
+	rm -f "$tmp/klaxon.db"
+	"$tmp/klaxon" serve --config "$tmp/klaxon.yaml" --db "$tmp/klaxon.db" --listen "$KLAXON_ADDR" \
+		2>>"$tmp/klaxon.log" &
+	klaxon_pid=$!
+	wait_http "http://$KLAXON_ADDR/healthz" "$klaxon_pid"
+}
+
+start_am() {
+	rm -rf "$tmp/am-data" && mkdir "$tmp/am-data"
+	prometheus-alertmanager --config.file="$tmp/alertmanager.yml" --storage.path="$tmp/am-data" \
+		--web.listen-address="$AM_ADDR" --cluster.listen-address= --log.level=warn \
+		2>>"$tmp/alertmanager.log" &
+	am_pid=$!
+	wait_http "http://$AM_ADDR/-/ready" "$am_pid"
+}
+
+mkdir -p "$(dirname "$RESULTS")"
+: >"$RESULTS"
+
+# scenario NAME ROUND TARGET ALERTS [INTEGRATION]: one run on a fresh server.
+scenario() {
+	local name=$1 round=$2 target=$3 alerts=$4 integration=${5:-am-bench} out rc=0
+	local args=(-scenario "$name" -round "$round" -senders "$SENDERS" -alerts "$alerts"
+		-duration "$DURATION" -warmup "$WARMUP")
+	if [ "$target" = klaxon ]; then
+		start_klaxon
+		out=$("$tmp/loadgen" -target klaxon -url "http://$KLAXON_ADDR" -integration "$integration" \
+			-token "$TOKEN" "${args[@]}") || rc=$?
+		stop "$klaxon_pid"; klaxon_pid=
+	else
+		start_am
+		out=$("$tmp/loadgen" -target alertmanager -url "http://$AM_ADDR" "${args[@]}") || rc=$?
+		stop "$am_pid"; am_pid=
+	fi
+	if [ -z "$out" ]; then
+		echo "loadgen failed (exit $rc) in $name round $round" >&2
+		return 1
+	fi
+	echo "$out" | tee -a "$RESULTS" >&2
+}
+
+for round in $(seq "$ROUNDS"); do
+	echo "round $round/$ROUNDS" >&2
+	scenario klaxon-1 "$round" klaxon 1
+	scenario alertmanager-1 "$round" alertmanager 1
+	scenario klaxon-100 "$round" klaxon 100
+	scenario alertmanager-100 "$round" alertmanager 100
+	if [ "$SOLO" = 1 ]; then
+		scenario klaxon-1-solo "$round" klaxon 1 am-solo
+		scenario klaxon-100-solo "$round" klaxon 100 am-solo
+	fi
+done
+
+if grep -q . "$tmp/klaxon.log" 2>/dev/null; then
+	echo "klaxon logged (warn and above, last lines):" >&2
+	tail -n 5 "$tmp/klaxon.log" >&2
+fi
+echo "results: $RESULTS" >&2
+"$tmp/summarize" "$RESULTS"
