@@ -321,12 +321,33 @@ func (e *Engine) applyAlert(tx Tx, in *Integration, svc *Service, a Alert, now t
 	if rec == nil {
 		rec = &AlertRecord{Service: svc.Name, FirstSeen: now}
 	}
+	// An alert still firing in a resolved incident (a human resolved it
+	// early) is counted there; move the count rather than add to it.
+	switch {
+	case rec.IncidentID == inc.ID:
+		if rec.Alert.State != AlertFiring {
+			inc.Firing++
+		}
+	default:
+		if rec.IncidentID != 0 && rec.Alert.State == AlertFiring {
+			old, err := tx.Incident(rec.IncidentID)
+			if err != nil {
+				return 0, err
+			}
+			if old.Firing > 0 {
+				old.Firing--
+			}
+			if err := tx.PutIncident(old); err != nil {
+				return 0, err
+			}
+		}
+		inc.Firing++
+		inc.Alerts++
+	}
 	rec.Integration, rec.IncidentID, rec.Alert, rec.LastSeen = in.Name, inc.ID, a, now
 	if err := tx.PutAlert(rec); err != nil {
 		return 0, err
 	}
-	inc.Firing++
-	inc.Alerts++
 	inc.UpdatedAt = now
 	if err := tx.AppendEvent(inc.ID, Event{At: now, Kind: EventAlertAttached, Actor: in.Name, Via: ViaMonitor,
 		DedupKey: a.DedupKey, Message: a.Summary}); err != nil {

@@ -356,3 +356,21 @@ func TestPermanentFailureMovesToNextRuleAndTransientRetries(t *testing.T) {
 type errString string
 
 func (e errString) Error() string { return string(e) }
+
+// A human resolves an incident while its alert still fires; Alertmanager's
+// repeat of the same alert reopens it, counted once, and its resolve then
+// closes it again.
+func TestManualResolveWhileFiringThenRepeat(t *testing.T) {
+	h := newHarness(t, team, "2025-06-02T09:00:00Z")
+	fire := alertmanager("firing", "Disk", "00000000000000d1", "error", "disk 91%")
+	h.Webhook("prometheus", fire)
+	h.API(http.MethodPost, "/api/v1/incidents/1/resolve", map[string]string{"as": "alice", "note": "cleaned up"})
+	h.Advance(10 * time.Minute)
+	h.Webhook("prometheus", fire)
+	inc := h.ExpectStatus(1, escalation.StatusTriggered)
+	if inc.Firing != 1 || inc.Alerts != 1 {
+		t.Fatalf("reopened with firing %d, alerts %d; want 1 and 1", inc.Firing, inc.Alerts)
+	}
+	h.Webhook("prometheus", alertmanager("resolved", "Disk", "00000000000000d1", "error", "disk 91%"))
+	h.ExpectStatus(1, escalation.StatusResolved)
+}
