@@ -374,3 +374,34 @@ func TestManualResolveWhileFiringThenRepeat(t *testing.T) {
 	h.Webhook("prometheus", alertmanager("resolved", "Disk", "00000000000000d1", "error", "disk 91%"))
 	h.ExpectStatus(1, escalation.StatusResolved)
 }
+
+// Nobody answers: the policy runs its second round (alice and carmen, whose
+// rules do not repeat, are texted again), then is exhausted — and bikram,
+// whose rules repeat, keeps being paged until someone acknowledges.
+func TestPolicyRepeatsThenKeepsPagingUntilAck(t *testing.T) {
+	h := newHarness(t, team, "2025-03-13T16:00:00Z")
+	h.Webhook("prometheus", alertmanager("firing", "Down", "00000000000000d0", "error", "site down"))
+	h.AdvanceTo(mustTime(t, "2025-03-13T16:30:00Z"))
+	var alice []string
+	for _, s := range h.pages() {
+		if s.Page.Person == "alice" {
+			alice = append(alice, s.At.Format("15:04")+" "+string(s.Page.Channel))
+		}
+	}
+	if got := strings.Join(alice, ", "); got != "16:05 sms, 16:08 voice, 16:20 sms, 16:23 voice" {
+		t.Fatalf("alice was paged at %s", got)
+	}
+	_, events := h.Incident(1)
+	exhausted := false
+	for _, ev := range events {
+		if ev.Kind == escalation.EventPolicyExhausted {
+			exhausted = ev.At.Equal(mustTime(t, "2025-03-13T16:30:00Z"))
+		}
+	}
+	if !exhausted {
+		t.Fatal("no policy_exhausted entry at 16:30")
+	}
+	h.seen = len(h.pages())
+	h.AdvanceTo(mustTime(t, "2025-03-13T16:43:00Z"))
+	h.ExpectPages("16:32 bikram voice", "16:34 bikram voice", "16:36 bikram sms", "16:38 bikram voice", "16:40 bikram voice", "16:42 bikram sms")
+}

@@ -1,0 +1,77 @@
+package web
+
+import (
+	"bytes"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/klaxonhq/klaxon/escalation"
+)
+
+func TestRecoverAnswers500AndKeepsServing(t *testing.T) {
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	h := Recover(log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/hooks/am/s3cret-token" {
+			panic("nil map in a parser")
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/hooks/am/s3cret-token", nil))
+	if rec.Code != http.StatusInternalServerError || !strings.Contains(rec.Body.String(), "internal error") {
+		t.Fatalf("panic answered %d %s", rec.Code, rec.Body)
+	}
+	if !strings.Contains(logs.String(), "nil map in a parser") || strings.Contains(logs.String(), "s3cret-token") {
+		t.Fatalf("log: %s", logs.String())
+	}
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
+	if rec.Code != http.StatusNoContent {
+		t.Fatalf("next request: %d", rec.Code)
+	}
+}
+
+func TestErrorHidesInternalDetails(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		code int
+		body string
+	}{
+		{escalation.Errorf(escalation.CodeInvalid, "alerts[0].status: required"), 400, "alerts[0].status: required"},
+		{escalation.Errorf(escalation.CodeTooLarge, "too big"), 413, "too big"},
+		{escalation.Errorf(escalation.CodeInternal, "disk /var/lib/klaxon full"), 500, `"internal error"`},
+		{errString("bolt: tx closed"), 500, `"internal error"`},
+	} {
+		rec := httptest.NewRecorder()
+		Error(rec, httptest.NewRequest(http.MethodGet, "/x", nil), slog.New(slog.DiscardHandler), tt.err)
+		if rec.Code != tt.code || !strings.Contains(rec.Body.String(), tt.body) {
+			t.Errorf("%v → %d %s", tt.err, rec.Code, rec.Body)
+		}
+	}
+}
+
+type errString string
+
+func (e errString) Error() string { return string(e) }
+
+func TestReadBodyLimit(t *testing.T) {
+	rec := httptest.NewRecorder()
+	_, err := ReadBody(rec, httptest.NewRequest(http.MethodPost, "/", strings.NewReader(strings.Repeat("x", 11))), 10)
+	if escalation.ErrorCode(err) != escalation.CodeTooLarge {
+		t.Fatalf("11 bytes over a 10-byte limit: %v", err)
+	}
+	b, err := ReadBody(rec, httptest.NewRequest(http.MethodPost, "/", strings.NewReader("0123456789")), 10)
+	if err != nil || len(b) != 10 {
+		t.Fatalf("exactly the limit: %q %v", b, err)
+	}
+}
+
+func TestTokenEqual(t *testing.T) {
+	if TokenEqual("", "") || TokenEqual("a", "") || !TokenEqual("abc", "abc") || TokenEqual("abc", "abd") {
+		t.Fatal("TokenEqual is wrong")
+	}
+}
