@@ -216,8 +216,9 @@ func (b *batch) flush() error {
 	return nil
 }
 
+// applyAlert applies one alert inside the ingest transaction and returns
+// the incident it landed in (0 when it was ignored).
 func (e *Engine) applyAlert(tx Tx, in *Integration, svc *Service, a Alert, now time.Time, res *IngestResult) (int64, error) {
-	monitor := Actor{Name: in.Name, Via: ViaMonitor}
 	rec, err := tx.Alert(svc.Name, a.DedupKey)
 	if errors.Is(err, ErrNotFound) {
 		rec, err = nil, nil
@@ -225,22 +226,25 @@ func (e *Engine) applyAlert(tx Tx, in *Integration, svc *Service, a Alert, now t
 	if err != nil {
 		return 0, err
 	}
-	switch a.State {
-	case AlertResolved:
-		if rec == nil {
-			res.Ignored++
-			return 0, nil
-		}
-		inc, err := tx.Incident(rec.IncidentID)
-		if err != nil {
+	if rec == nil && a.State != AlertFiring {
+		// Nothing to resolve or acknowledge (PagerDuty drops these too).
+		res.Ignored++
+		return 0, nil
+	}
+	var inc *Incident
+	if rec != nil {
+		if inc, err = tx.Incident(rec.IncidentID); err != nil {
 			return 0, err
 		}
+	}
+	monitor := Actor{Name: in.Name, Via: ViaMonitor}
+	switch {
+	case a.State == AlertResolved:
 		if rec.Alert.State == AlertResolved {
 			res.Unchanged++
 			return inc.ID, nil
 		}
-		rec.Alert = mergeResolved(rec.Alert, a)
-		rec.LastSeen = now
+		rec.Alert, rec.LastSeen = mergeResolved(rec.Alert, a), now
 		if err := tx.PutAlert(rec); err != nil {
 			return 0, err
 		}
@@ -260,15 +264,7 @@ func (e *Engine) applyAlert(tx Tx, in *Integration, svc *Service, a Alert, now t
 		res.Updated++
 		return inc.ID, tx.PutIncident(inc)
 
-	case AlertAcknowledged:
-		if rec == nil {
-			res.Ignored++
-			return 0, nil
-		}
-		inc, err := tx.Incident(rec.IncidentID)
-		if err != nil {
-			return 0, err
-		}
+	case a.State == AlertAcknowledged:
 		if inc.Status != StatusTriggered {
 			res.Unchanged++
 			return inc.ID, nil
@@ -278,42 +274,42 @@ func (e *Engine) applyAlert(tx Tx, in *Integration, svc *Service, a Alert, now t
 		}
 		res.Updated++
 		return inc.ID, tx.PutIncident(inc)
-	}
 
-	// Firing.
-	if rec != nil {
-		inc, err := tx.Incident(rec.IncidentID)
-		if err != nil {
+	case inc != nil && inc.Status.Open():
+		// A known alert of an open incident: a repeat, an update, or a
+		// re-fire after it resolved.
+		if rec.Alert.State == AlertFiring && rec.Alert.sameContent(a) {
+			res.Unchanged++
+			return inc.ID, nil
+		}
+		kind := EventAlertUpdated
+		if rec.Alert.State != AlertFiring {
+			kind = EventAlertRefired
+			inc.Firing++
+		}
+		rec.Alert, rec.LastSeen = a, now
+		if err := tx.PutAlert(rec); err != nil {
 			return 0, err
 		}
-		if inc.Status.Open() {
-			if rec.Alert.State == AlertFiring && rec.Alert.sameContent(a) {
-				res.Unchanged++
-				return inc.ID, nil
-			}
-			kind := EventAlertUpdated
-			if rec.Alert.State != AlertFiring {
-				kind = EventAlertRefired
-				inc.Firing++
-			}
-			rec.Alert, rec.LastSeen = a, now
-			if err := tx.PutAlert(rec); err != nil {
-				return 0, err
-			}
-			inc.UpdatedAt = now
-			if err := tx.AppendEvent(inc.ID, Event{At: now, Kind: kind, Actor: in.Name, Via: ViaMonitor,
-				DedupKey: a.DedupKey, Message: a.Summary}); err != nil {
-				return 0, err
-			}
-			if err := e.raisePriority(tx, inc, svc.PriorityFor(a.Severity), now, monitor); err != nil {
-				return 0, err
-			}
-			res.Updated++
-			return inc.ID, tx.PutIncident(inc)
+		inc.UpdatedAt = now
+		if err := tx.AppendEvent(inc.ID, Event{At: now, Kind: kind, Actor: in.Name, Via: ViaMonitor,
+			DedupKey: a.DedupKey, Message: a.Summary}); err != nil {
+			return 0, err
 		}
-		// Its incident is resolved: the alert fires anew and goes where its
-		// group leads (reopen within the window, else a new incident).
+		if err := e.raisePriority(tx, inc, svc.PriorityFor(a.Severity), now, monitor); err != nil {
+			return 0, err
+		}
+		res.Updated++
+		return inc.ID, tx.PutIncident(inc)
 	}
+	// A new alert, or one whose incident is resolved: it goes where its
+	// group leads (the open incident, a reopen within the window, or a new
+	// incident).
+	return e.attachFiring(tx, in, svc, rec, a, now, res)
+}
+
+// attachFiring attaches a firing alert to its group's incident.
+func (e *Engine) attachFiring(tx Tx, in *Integration, svc *Service, rec *AlertRecord, a Alert, now time.Time, res *IngestResult) (int64, error) {
 	inc, created, reopened, err := e.incidentFor(tx, in, svc, a, now)
 	if err != nil {
 		return 0, err
@@ -366,6 +362,7 @@ func (e *Engine) applyAlert(tx Tx, in *Integration, svc *Service, a Alert, now t
 		}
 	default:
 		res.Updated++
+		monitor := Actor{Name: in.Name, Via: ViaMonitor}
 		if err := e.raisePriority(tx, inc, svc.PriorityFor(a.Severity), now, monitor); err != nil {
 			return 0, err
 		}
