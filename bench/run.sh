@@ -9,6 +9,9 @@
 # SENDERS (16), SOLO (0; 1 adds klaxon-*-solo: every alert its own incident),
 # RESULTS (bench/out/results-<time>.jsonl).
 #
+# Each round starts with an fsync probe of the disk (bench/fsyncprobe), since
+# Klaxon's figures move with its fsync latency and Alertmanager's do not.
+#
 # Every scenario run gets a fresh server: a new Klaxon process on an empty
 # bbolt file, or a new Alertmanager process with empty storage.
 set -euo pipefail
@@ -53,6 +56,7 @@ echo "building klaxon, loadgen, summarize into $tmp" >&2
 go build -o "$tmp/klaxon" ./cmd/klaxon
 go build -o "$tmp/loadgen" ./bench/loadgen
 go build -o "$tmp/summarize" ./bench/summarize
+go build -o "$tmp/fsyncprobe" ./bench/fsyncprobe
 
 # Klaxon: one person with contact rules on one policy; bench groups by
 # Alertmanager's groupKey (all alerts join one incident), bench-solo by the
@@ -155,6 +159,8 @@ scenario() {
 
 for round in $(seq "$ROUNDS"); do
 	echo "round $round/$ROUNDS" >&2
+	# How fast durable writes are right now, on the disk Klaxon's file is on.
+	"$tmp/fsyncprobe" -dir "$tmp" | tee -a "$RESULTS" >&2
 	scenario klaxon-1 "$round" klaxon 1
 	scenario alertmanager-1 "$round" alertmanager 1
 	scenario klaxon-100 "$round" klaxon 100

@@ -288,7 +288,17 @@ func annotations(b *bytes.Buffer) {
 	b.WriteString(`{"summary":"` + summary + `","description":"` + description + `"}`)
 }
 
-func fingerprint(v uint64) string { return fmt.Sprintf("%016x", v) }
+// fingerprint scrambles a unique counter with the splitmix64 finaliser, a
+// bijection, so fingerprints stay unique but land at random places in the
+// store's keyspace, as Alertmanager's label hashes do.
+func fingerprint(v uint64) string {
+	v ^= v >> 30
+	v *= 0xbf58476d1ce4e5b9
+	v ^= v >> 27
+	v *= 0x94d049bb133111eb
+	v ^= v >> 31
+	return fmt.Sprintf("%016x", v)
+}
 
 // webhookBody writes an Alertmanager v4 webhook notification of n firing
 // alerts.

@@ -27,6 +27,7 @@ const (
 )
 
 type line struct {
+	Probe            string  `json:"probe"`
 	Scenario         string  `json:"scenario"`
 	Round            int     `json:"round"`
 	Target           string  `json:"target"`
@@ -40,9 +41,15 @@ type line struct {
 	P90ms            float64 `json:"p90_ms"`
 	P99ms            float64 `json:"p99_ms"`
 	MaxMs            float64 `json:"max_ms"`
+	// fsync probe lines (bench/fsyncprobe)
+	Pages int     `json:"pages"`
+	P50us float64 `json:"p50_us"`
+	P90us float64 `json:"p90_us"`
+	P99us float64 `json:"p99_us"`
 }
 
 type scenario struct {
+	probe  bool // fsync probe lines, not a load scenario
 	name   string
 	target string
 	alerts int
@@ -84,12 +91,14 @@ func read(r io.Reader) ([]*scenario, error) {
 		if err := json.Unmarshal([]byte(text), &l); err != nil {
 			return nil, fmt.Errorf("line %d: %v", n, err)
 		}
-		if l.Scenario == "" {
+		if l.Probe != "" {
+			l.Scenario = "probe:" + l.Probe
+		} else if l.Scenario == "" {
 			l.Scenario = l.Target + "-" + strconv.Itoa(l.AlertsPerRequest)
 		}
 		s := byName[l.Scenario]
 		if s == nil {
-			s = &scenario{name: l.Scenario, target: l.Target, alerts: l.AlertsPerRequest}
+			s = &scenario{name: l.Scenario, target: l.Target, alerts: l.AlertsPerRequest, probe: l.Probe != ""}
 			byName[l.Scenario] = s
 			out = append(out, s)
 		}
@@ -110,13 +119,15 @@ func median(xs []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-func (s *scenario) med(f func(line) float64) float64 {
+func (s *scenario) values(f func(line) float64) []float64 {
 	xs := make([]float64, len(s.runs))
 	for i, l := range s.runs {
 		xs[i] = f(l)
 	}
-	return median(xs)
+	return xs
 }
+
+func (s *scenario) med(f func(line) float64) float64 { return median(s.values(f)) }
 
 func (s *scenario) errors() int64 {
 	var n int64
@@ -148,6 +159,9 @@ func report(w io.Writer, scs []*scenario) bool {
 	fmt.Fprintln(w, "| scenario | rounds | alerts/s | requests/s | p50 ms | p90 ms | p99 ms | max ms | errors |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, s := range scs {
+		if s.probe {
+			continue
+		}
 		fmt.Fprintf(w, "| %s | %d | %.0f | %.0f | %.2f | %.2f | %.2f | %.2f | %d |\n", s.name, len(s.runs),
 			s.med(func(l line) float64 { return l.AlertsPerS }),
 			s.med(func(l line) float64 { return l.RequestsPerS }),
@@ -161,6 +175,14 @@ func report(w io.Writer, scs []*scenario) bool {
 		}
 	}
 	fmt.Fprintln(w, "\n(medians across rounds; max ms is the median of the rounds' maxima)")
+	for _, s := range scs {
+		if s.probe {
+			fmt.Fprintf(w, "\nDisk probe (%d rounds; write %d pages + fdatasync + meta + fdatasync): median p50 %.0f µs, p90 %.0f µs, p99 %.0f µs; worst round p90 %.0f µs\n",
+				len(s.runs), s.runs[0].Pages,
+				s.med(func(l line) float64 { return l.P50us }), s.med(func(l line) float64 { return l.P90us }),
+				s.med(func(l line) float64 { return l.P99us }), slices.Max(s.values(func(l line) float64 { return l.P90us })))
+		}
+	}
 
 	base := map[int]*scenario{}
 	for _, s := range scs {
