@@ -134,15 +134,14 @@ func (e *Engine) Ingest(ctx context.Context, integration string, alerts []Alert)
 	now := e.clock.Now()
 	err = e.store.Update(ctx, func(tx Tx) error {
 		res = IngestResult{}
-		b := &batch{Tx: tx, cache: map[int64]*Incident{}}
 		for _, a := range alerts {
-			id, err := e.applyAlert(b, in, svc, a, now, &res)
+			id, err := e.applyAlert(tx, in, svc, a, now, &res)
 			if err != nil {
 				return err
 			}
 			res.Incidents = append(res.Incidents, id)
 		}
-		return b.flush()
+		return nil
 	})
 	if err != nil {
 		return IngestResult{}, fmt.Errorf("ingest %s: %w", integration, err)
@@ -176,44 +175,6 @@ func (e *Engine) repeat(tx Tx, svc *Service, a Alert) (int64, bool, error) {
 	default:
 		return inc.ID, inc.Status != StatusTriggered, nil
 	}
-}
-
-// batch caches incidents touched by one ingest transaction, so a webhook
-// with a hundred alerts for one incident decodes and encodes it once.
-type batch struct {
-	Tx
-	cache map[int64]*Incident
-	order []int64
-}
-
-func (b *batch) Incident(id int64) (*Incident, error) {
-	if inc, ok := b.cache[id]; ok {
-		return inc, nil
-	}
-	inc, err := b.Tx.Incident(id)
-	if err != nil {
-		return nil, err
-	}
-	b.cache[id] = inc
-	b.order = append(b.order, id)
-	return inc, nil
-}
-
-func (b *batch) PutIncident(inc *Incident) error {
-	if _, ok := b.cache[inc.ID]; !ok {
-		b.order = append(b.order, inc.ID)
-	}
-	b.cache[inc.ID] = inc
-	return nil
-}
-
-func (b *batch) flush() error {
-	for _, id := range b.order {
-		if err := b.Tx.PutIncident(b.cache[id]); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // applyAlert applies one alert inside the ingest transaction and returns

@@ -18,7 +18,10 @@ type Store interface {
 }
 
 // Tx is what the engine reads and writes inside one transaction. Records are
-// copies: changing one changes nothing until it is put back.
+// copies: changing one changes nothing until it is put back. Reads see the
+// transaction's own writes; a store may defer encoding until commit, so
+// reading and putting the same incident many times in one transaction is
+// cheap.
 type Tx interface {
 	NextIncidentID() (int64, error)
 	Incident(id int64) (*Incident, error)

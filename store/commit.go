@@ -141,7 +141,7 @@ func (db *DB) commit(reqs []*request) {
 		bad, ran := -1, 0
 		var badErr error
 		err := db.bolt.Update(func(btx *bolt.Tx) error {
-			t := &tx{btx}
+			t := newTx(btx)
 			for i, r := range reqs {
 				if !r.start() {
 					r.answered = true // the caller returned ctx.Err() itself
@@ -157,7 +157,7 @@ func (db *DB) commit(reqs []*request) {
 				}
 				ran++
 			}
-			return nil
+			return t.flush()
 		})
 		if bad < 0 {
 			if err != nil {
@@ -190,8 +190,11 @@ func (db *DB) commit(reqs []*request) {
 		}
 		var fnErr error
 		err := db.bolt.Update(func(btx *bolt.Tx) error {
-			fnErr = call(r.fn, &tx{btx})
-			return fnErr
+			t := newTx(btx)
+			if fnErr = call(r.fn, t); fnErr != nil {
+				return fnErr
+			}
+			return t.flush()
 		})
 		switch {
 		case err == nil:

@@ -151,7 +151,7 @@ func (db *DB) View(ctx context.Context, fn func(escalation.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	err := db.bolt.View(func(btx *bolt.Tx) error { return call(fn, &tx{btx}) })
+	err := db.bolt.View(func(btx *bolt.Tx) error { return call(fn, newTx(btx)) })
 	if errors.Is(err, bolt.ErrDatabaseNotOpen) {
 		return ErrClosed
 	}

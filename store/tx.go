@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,9 +36,54 @@ const (
 )
 
 // tx implements escalation.Tx over a bbolt transaction. Every record it
-// returns is freshly unmarshalled, so callers own it; every slice it hands
-// to Put is freshly allocated, as bbolt keeps values until commit.
-type tx struct{ btx *bolt.Tx }
+// returns is a fresh copy, so callers own it; every slice it hands to Put is
+// freshly allocated, as bbolt keeps values until commit.
+//
+// One write transaction carries a whole group-commit round, and in a busy
+// round many fns touch the same incident (every alert of a storm joins it).
+// So incidents are decoded once per transaction and encoded once, by flush
+// before commit, and each incident's next event number is looked up once.
+type tx struct {
+	btx       *bolt.Tx
+	incidents map[int64]*cachedIncident
+	eventSeq  map[int64]uint64
+}
+
+type cachedIncident struct {
+	inc   escalation.Incident
+	dirty bool
+}
+
+func newTx(btx *bolt.Tx) *tx {
+	return &tx{btx: btx, incidents: map[int64]*cachedIncident{}, eventSeq: map[int64]uint64{}}
+}
+
+// cloneIncident copies an incident deeply enough that the copy shares no
+// memory with the original.
+func cloneIncident(inc *escalation.Incident) escalation.Incident {
+	c := *inc
+	c.Escalation.Runs = slices.Clone(inc.Escalation.Runs)
+	return c
+}
+
+// flush encodes the incidents changed in this transaction. Commit paths
+// call it after the last fn, before bbolt commits.
+func (t *tx) flush() error {
+	if !t.btx.Writable() {
+		return nil
+	}
+	for _, id := range slices.Sorted(maps.Keys(t.incidents)) {
+		c := t.incidents[id]
+		if !c.dirty {
+			continue
+		}
+		if err := t.put(bucketIncidents, idKey(id), &c.inc); err != nil {
+			return fmt.Errorf("store: put incident %d: %w", id, err)
+		}
+		c.dirty = false
+	}
+	return nil
+}
 
 var _ escalation.Tx = (*tx)(nil)
 
@@ -162,6 +209,10 @@ func (t *tx) NextIncidentID() (int64, error) {
 }
 
 func (t *tx) Incident(id int64) (*escalation.Incident, error) {
+	if c, ok := t.incidents[id]; ok {
+		inc := cloneIncident(&c.inc)
+		return &inc, nil
+	}
 	var inc escalation.Incident
 	ok, err := t.get(bucketIncidents, idKey(id), &inc)
 	if err != nil {
@@ -170,6 +221,7 @@ func (t *tx) Incident(id int64) (*escalation.Incident, error) {
 	if !ok {
 		return nil, fmt.Errorf("incident %d: %w", id, escalation.ErrNotFound)
 	}
+	t.incidents[id] = &cachedIncident{inc: cloneIncident(&inc)}
 	return &inc, nil
 }
 
@@ -177,9 +229,10 @@ func (t *tx) PutIncident(inc *escalation.Incident) error {
 	if err := checkID("incident", inc.ID); err != nil {
 		return err
 	}
-	if err := t.put(bucketIncidents, idKey(inc.ID), inc); err != nil {
-		return fmt.Errorf("store: put incident %d: %w", inc.ID, err)
+	if !t.btx.Writable() {
+		return fmt.Errorf("store: put incident %d: %w", inc.ID, bolt.ErrTxNotWritable)
 	}
+	t.incidents[inc.ID] = &cachedIncident{inc: cloneIncident(inc), dirty: true}
 	due := !inc.NextDue.IsZero()
 	if err := t.reindex(bucketDue, bucketDueRev, inc.ID, timeKey(inc.NextDue, inc.ID), due); err != nil {
 		return fmt.Errorf("store: index incident %d: %w", inc.ID, err)
@@ -188,6 +241,10 @@ func (t *tx) PutIncident(inc *escalation.Incident) error {
 }
 
 func (t *tx) Incidents(status escalation.Status) ([]*escalation.Incident, error) {
+	// The scan reads the bucket, so changes of this transaction go there first.
+	if err := t.flush(); err != nil {
+		return nil, err
+	}
 	out := []*escalation.Incident{}
 	c := t.bucket(bucketIncidents).Cursor()
 	for k, v := c.Last(); k != nil; k, v = c.Prev() {
@@ -230,19 +287,23 @@ func (t *tx) AppendEvent(incidentID int64, ev escalation.Event) error {
 	if err := checkID("incident", incidentID); err != nil {
 		return err
 	}
-	// The incident's last event is just before the largest possible key of
-	// its prefix: one seek, not a scan of the timeline.
-	c := t.bucket(bucketEvents).Cursor()
-	k, _ := c.Seek(eventKey(incidentID, math.MaxUint64))
-	if k == nil {
-		k, _ = c.Last()
-	} else {
-		k, _ = c.Prev()
+	seq, ok := t.eventSeq[incidentID]
+	if !ok {
+		// The incident's last event is just before the largest possible
+		// key of its prefix: one seek, not a scan of the timeline.
+		c := t.bucket(bucketEvents).Cursor()
+		k, _ := c.Seek(eventKey(incidentID, math.MaxUint64))
+		if k == nil {
+			k, _ = c.Last()
+		} else {
+			k, _ = c.Prev()
+		}
+		seq = 1
+		if k != nil && binary.BigEndian.Uint64(k) == uint64(incidentID) {
+			seq = binary.BigEndian.Uint64(k[8:]) + 1
+		}
 	}
-	var seq uint64 = 1
-	if k != nil && binary.BigEndian.Uint64(k) == uint64(incidentID) {
-		seq = binary.BigEndian.Uint64(k[8:]) + 1
-	}
+	t.eventSeq[incidentID] = seq + 1
 	if err := t.put(bucketEvents, eventKey(incidentID, seq), ev); err != nil {
 		return fmt.Errorf("store: append event to incident %d: %w", incidentID, err)
 	}

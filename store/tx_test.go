@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
@@ -435,4 +436,59 @@ func TestTimeKeyClamps(t *testing.T) {
 	if a, b := unixNanos(far), unixNanos(t0); a <= b {
 		t.Errorf("year 3000 (%d) sorts before 2026 (%d)", a, b)
 	}
+}
+
+// Within one transaction an incident is decoded and encoded once, yet every
+// read is a private copy and sees the transaction's own puts.
+func TestIncidentCacheWithinTransaction(t *testing.T) {
+	dir := t.TempDir()
+	db := openAt(t, filepath.Join(dir, "k.db"))
+	base := time.Date(2025, 3, 13, 16, 0, 0, 0, time.UTC)
+	update(t, db, func(tx escalation.Tx) error {
+		inc := &escalation.Incident{ID: 1, Status: escalation.StatusTriggered, Title: "first",
+			Escalation: escalation.Escalation{Runs: []escalation.ContactRun{{Person: "ana"}}}, NextDue: base}
+		if err := tx.PutIncident(inc); err != nil {
+			return err
+		}
+		inc.Title = "changed after put"
+		inc.Escalation.Runs[0].Person = "changed after put"
+		got, err := tx.Incident(1)
+		if err != nil {
+			return err
+		}
+		if got.Title != "first" || got.Escalation.Runs[0].Person != "ana" {
+			t.Errorf("the cache shares memory with the caller: %+v", got)
+		}
+		got.Escalation.Runs[0].Person = "scribbled"
+		again, _ := tx.Incident(1)
+		if again.Escalation.Runs[0].Person != "ana" {
+			t.Errorf("a read copy shares memory with the cache")
+		}
+		got.Title = "second"
+		if err := tx.PutIncident(got); err != nil {
+			return err
+		}
+		list, err := tx.Incidents("")
+		if err != nil {
+			return err
+		}
+		if len(list) != 1 || list[0].Title != "second" {
+			t.Errorf("Incidents in the same transaction: %+v", list)
+		}
+		due, err := tx.DueIncidents(base, 10)
+		if err != nil || len(due) != 1 {
+			t.Errorf("due index in the same transaction: %v %v", due, err)
+		}
+		return nil
+	})
+	db.Close()
+	db = openAt(t, filepath.Join(dir, "k.db"))
+	view(t, db, func(tx escalation.Tx) error {
+		inc, err := tx.Incident(1)
+		if err != nil || inc.Title != "second" {
+			t.Errorf("after reopen: %+v %v", inc, err)
+		}
+		return nil
+	})
+	db.Close()
 }
