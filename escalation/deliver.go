@@ -108,8 +108,18 @@ func (e *Engine) RecoverOutbox(ctx context.Context) (int, error) {
 // page whose incident no longer needs it is cancelled instead.
 func (e *Engine) ClaimDue(ctx context.Context, limit int) ([]Page, error) {
 	now := e.clock.Now()
+	// Most passes find nothing due; a read costs no disk flush.
+	due := false
+	err := e.store.View(ctx, func(tx Tx) error {
+		next, ok, err := tx.NextPageDue()
+		due = ok && !next.After(now)
+		return err
+	})
+	if err != nil || !due {
+		return nil, err
+	}
 	var claimed []Page
-	err := e.store.Update(ctx, func(tx Tx) error {
+	err = e.store.Update(ctx, func(tx Tx) error {
 		claimed = claimed[:0]
 		pages, err := tx.DuePages(now, limit)
 		if err != nil {

@@ -146,9 +146,9 @@ func (e *Engine) Ingest(ctx context.Context, integration string, alerts []Alert)
 	if err != nil {
 		return IngestResult{}, fmt.Errorf("ingest %s: %w", integration, err)
 	}
-	if res.Created > 0 || res.Reopened > 0 {
-		e.poke()
-	}
+	// New incidents, reopens and louder policies queue pages: wake the
+	// runner (a no-op when it is awake already).
+	e.poke()
 	return res, nil
 }
 

@@ -206,11 +206,15 @@ func TestDedupUnchangedRepeatAndUpdate(t *testing.T) {
 	first := alertmanager("firing", "Latency", "00000000000000aa", "warning", "p99 latency 800ms")
 	h.Webhook("prometheus", first)
 	_, before := h.Incident(1)
+	commits := h.db.Commits()
 
 	rec := h.Webhook("prometheus", first)
 	var res escalation.IngestResult
 	if err := json.Unmarshal(rec.Body.Bytes(), &res); err != nil || res.Unchanged != 1 {
 		t.Fatalf("repeat: %s (%v)", rec.Body, err)
+	}
+	if n := h.db.Commits() - commits; n != 0 {
+		t.Fatalf("an unchanged repeat cost %d commits, want none", n)
 	}
 	_, after := h.Incident(1)
 	if len(after) != len(before) {

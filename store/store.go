@@ -176,3 +176,8 @@ func (db *DB) Backup(w io.Writer) (int64, error) {
 	}
 	return n, nil
 }
+
+// Commits counts the write transactions committed (each one fsync) since
+// Open; with the number of Update calls it shows how well group commit
+// batches, and it proves when a request cost no write at all.
+func (db *DB) Commits() int64 { return db.commits.Load() }
