@@ -223,7 +223,9 @@ type Event struct {
 	PageID   int64     `json:"page_id,omitempty"`
 	Level    int       `json:"level,omitempty"`
 	DedupKey string    `json:"dedup_key,omitempty"`
-	Message  string    `json:"message,omitempty"`
+	// Count is how many alerts one merged alert entry stands for.
+	Count   int    `json:"count,omitempty"`
+	Message string `json:"message,omitempty"`
 }
 
 // Channel is how a page reaches a person.

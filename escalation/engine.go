@@ -134,14 +134,29 @@ func (e *Engine) Ingest(ctx context.Context, integration string, alerts []Alert)
 	now := e.clock.Now()
 	err = e.store.Update(ctx, func(tx Tx) error {
 		res = IngestResult{}
+		itx := &ingestTx{Tx: tx}
 		for _, a := range alerts {
-			id, err := e.applyAlert(tx, in, svc, a, now, &res)
+			id, err := e.applyAlert(itx, in, svc, a, now, &res)
 			if err != nil {
 				return err
 			}
 			res.Incidents = append(res.Incidents, id)
 		}
-		return nil
+		// Escalation starts once per new or reopened incident, after all
+		// of the delivery's alerts are in: on the priority they add up to.
+		for _, id := range itx.starting {
+			inc, err := itx.Incident(id)
+			if err != nil {
+				return err
+			}
+			if err := e.startEscalation(itx, inc, now); err != nil {
+				return err
+			}
+			if err := itx.PutIncident(inc); err != nil {
+				return err
+			}
+		}
+		return itx.flushAll()
 	})
 	if err != nil {
 		return IngestResult{}, fmt.Errorf("ingest %s: %w", integration, err)
@@ -179,7 +194,7 @@ func (e *Engine) repeat(tx Tx, svc *Service, a Alert) (int64, bool, error) {
 
 // applyAlert applies one alert inside the ingest transaction and returns
 // the incident it landed in (0 when it was ignored).
-func (e *Engine) applyAlert(tx Tx, in *Integration, svc *Service, a Alert, now time.Time, res *IngestResult) (int64, error) {
+func (e *Engine) applyAlert(tx *ingestTx, in *Integration, svc *Service, a Alert, now time.Time, res *IngestResult) (int64, error) {
 	rec, err := tx.Alert(svc.Name, a.DedupKey)
 	if errors.Is(err, ErrNotFound) {
 		rec, err = nil, nil
@@ -257,7 +272,7 @@ func (e *Engine) applyAlert(tx Tx, in *Integration, svc *Service, a Alert, now t
 			DedupKey: a.DedupKey, Message: a.Summary}); err != nil {
 			return 0, err
 		}
-		if err := e.raisePriority(tx, inc, svc.PriorityFor(a.Severity), now, monitor); err != nil {
+		if err := e.raisePriority(tx, inc, svc.PriorityFor(a.Severity), now, monitor, !tx.startsLater(inc.ID)); err != nil {
 			return 0, err
 		}
 		res.Updated++
@@ -270,7 +285,7 @@ func (e *Engine) applyAlert(tx Tx, in *Integration, svc *Service, a Alert, now t
 }
 
 // attachFiring attaches a firing alert to its group's incident.
-func (e *Engine) attachFiring(tx Tx, in *Integration, svc *Service, rec *AlertRecord, a Alert, now time.Time, res *IngestResult) (int64, error) {
+func (e *Engine) attachFiring(tx *ingestTx, in *Integration, svc *Service, rec *AlertRecord, a Alert, now time.Time, res *IngestResult) (int64, error) {
 	inc, created, reopened, err := e.incidentFor(tx, in, svc, a, now)
 	if err != nil {
 		return 0, err
@@ -313,18 +328,14 @@ func (e *Engine) attachFiring(tx Tx, in *Integration, svc *Service, rec *AlertRe
 	switch {
 	case created:
 		res.Created++
-		if err := e.startEscalation(tx, inc, now); err != nil {
-			return 0, err
-		}
+		tx.starting = append(tx.starting, inc.ID)
 	case reopened:
 		res.Reopened++
-		if err := e.startEscalation(tx, inc, now); err != nil {
-			return 0, err
-		}
+		tx.starting = append(tx.starting, inc.ID)
 	default:
 		res.Updated++
 		monitor := Actor{Name: in.Name, Via: ViaMonitor}
-		if err := e.raisePriority(tx, inc, svc.PriorityFor(a.Severity), now, monitor); err != nil {
+		if err := e.raisePriority(tx, inc, svc.PriorityFor(a.Severity), now, monitor, !tx.startsLater(inc.ID)); err != nil {
 			return 0, err
 		}
 	}
@@ -385,8 +396,9 @@ func (e *Engine) incidentFor(tx Tx, in *Integration, svc *Service, a Alert, now 
 
 // raisePriority lifts the incident to p if p is higher. A triggered incident
 // whose service pages louder at the new priority restarts escalation on the
-// louder policy at once.
-func (e *Engine) raisePriority(tx Tx, inc *Incident, p Priority, now time.Time, by Actor) error {
+// louder policy at once, unless restart is false (its escalation starts
+// later in the same transaction).
+func (e *Engine) raisePriority(tx Tx, inc *Incident, p Priority, now time.Time, by Actor, restart bool) error {
 	if p >= inc.Priority {
 		return nil
 	}
@@ -405,7 +417,7 @@ func (e *Engine) raisePriority(tx Tx, inc *Incident, p Priority, now time.Time, 
 		return nil
 	}
 	inc.Policy = pol
-	if inc.Status != StatusTriggered {
+	if inc.Status != StatusTriggered || !restart {
 		return nil
 	}
 	return e.startEscalation(tx, inc, now)

@@ -172,6 +172,9 @@ func pageText(inc *Incident, ch Channel) string {
 	if len(title) > 200 {
 		title = title[:200] + "…"
 	}
+	if inc.Firing > 1 {
+		title += fmt.Sprintf(" (+%d more alerts)", inc.Firing-1)
+	}
 	if ch == ChannelVoice {
 		return fmt.Sprintf("Klaxon alert. Incident %d, priority %d, service %s. %s.", inc.ID, inc.Priority, inc.Service, title)
 	}

@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -408,4 +409,38 @@ func TestPolicyRepeatsThenKeepsPagingUntilAck(t *testing.T) {
 	h.seen = len(h.pages())
 	h.AdvanceTo(mustTime(t, "2025-03-13T16:43:00Z"))
 	h.ExpectPages("16:32 bikram voice", "16:34 bikram voice", "16:36 bikram sms", "16:38 bikram voice", "16:40 bikram voice", "16:42 bikram sms")
+}
+
+// An alert storm in one webhook is one timeline entry per incident, not a
+// line per alert; single alerts keep their own entries.
+func TestAlertStormIsOneTimelineEntry(t *testing.T) {
+	h := newHarness(t, team, "2025-06-02T09:00:00Z")
+	var alerts []map[string]any
+	for i := range 40 {
+		alerts = append(alerts, map[string]any{
+			"status": "firing", "fingerprint": fmt.Sprintf("%016x", i+1),
+			"labels":      map[string]string{"alertname": "KVDown", "shard": fmt.Sprint(i), "severity": "error"},
+			"annotations": map[string]string{"summary": fmt.Sprintf("kv shard %d down", i)},
+			"startsAt":    "2025-06-02T08:59:00Z", "endsAt": "0001-01-01T00:00:00Z",
+		})
+	}
+	body, _ := json.Marshal(map[string]any{"version": "4", "groupKey": `{}:{alertname="KVDown"}`, "status": "firing", "alerts": alerts})
+	if rec := h.Webhook("prometheus", body); rec.Code != http.StatusOK {
+		t.Fatalf("storm: %d %s", rec.Code, rec.Body)
+	}
+	inc, events := h.Incident(1)
+	if inc.Alerts != 40 || inc.Firing != 40 {
+		t.Fatalf("incident has %d alerts, %d firing", inc.Alerts, inc.Firing)
+	}
+	var attached []escalation.Event
+	for _, ev := range events {
+		if ev.Kind == escalation.EventAlertAttached {
+			attached = append(attached, ev)
+		}
+	}
+	if len(attached) != 1 || attached[0].Count != 40 ||
+		attached[0].Message != "40 alerts attached: kv shard 0 down; kv shard 1 down; kv shard 2 down; and 37 more" {
+		t.Fatalf("attached entries: %+v", attached)
+	}
+	h.ExpectTimeline(1, escalation.EventTriggered, escalation.EventAlertAttached, escalation.EventEscalated, escalation.EventPageQueued)
 }
