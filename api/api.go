@@ -17,7 +17,7 @@ import (
 // Engine is what the API needs from the core.
 type Engine interface {
 	Incident(ctx context.Context, id int64) (*escalation.Incident, []escalation.Event, error)
-	Incidents(ctx context.Context, status escalation.Status) ([]*escalation.Incident, error)
+	Incidents(ctx context.Context, status escalation.Status, limit int) ([]*escalation.Incident, error)
 	Acknowledge(ctx context.Context, id int64, by escalation.Actor) (*escalation.Incident, error)
 	Resolve(ctx context.Context, id int64, by escalation.Actor, note string) (*escalation.Incident, error)
 }
@@ -28,6 +28,12 @@ type Token struct {
 	Name  string
 	Token string
 }
+
+// List sizes of GET /api/v1/incidents (?limit=N).
+const (
+	defaultListLimit = 100
+	maxListLimit     = 1000
+)
 
 // Handler serves /api/v1.
 type Handler struct {
@@ -85,7 +91,16 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, _ string) {
 		}
 		status = st
 	}
-	incs, err := h.eng.Incidents(r.Context(), status)
+	limit := defaultListLimit
+	if s := r.URL.Query().Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > maxListLimit {
+			web.Error(w, r, h.log, escalation.Errorf(escalation.CodeInvalid, "limit %q: want a number from 1 to %d", s, maxListLimit))
+			return
+		}
+		limit = n
+	}
+	incs, err := h.eng.Incidents(r.Context(), status, limit)
 	if err != nil {
 		web.Error(w, r, h.log, err)
 		return

@@ -12,7 +12,7 @@ import (
 type Engine interface {
 	Acknowledge(ctx context.Context, id int64, actor escalation.Actor) (*escalation.Incident, error)
 	Resolve(ctx context.Context, id int64, actor escalation.Actor, note string) (*escalation.Incident, error)
-	Incidents(ctx context.Context, status escalation.Status) ([]*escalation.Incident, error)
+	Incidents(ctx context.Context, status escalation.Status, limit int) ([]*escalation.Incident, error)
 	LatestPageTo(ctx context.Context, person string) (*escalation.Page, error)
 }
 
@@ -67,7 +67,7 @@ func target(ctx context.Context, eng Engine, actor escalation.Actor, id int64) (
 }
 
 func ackAll(ctx context.Context, eng Engine, actor escalation.Actor) (string, error) {
-	incs, err := eng.Incidents(ctx, escalation.StatusTriggered)
+	incs, err := eng.Incidents(ctx, escalation.StatusTriggered, 0)
 	if err != nil {
 		return "", err
 	}

@@ -126,12 +126,13 @@ func (e *Engine) Incident(ctx context.Context, id int64) (*Incident, []Event, er
 	return inc, events, nil
 }
 
-// Incidents lists incidents newest first, optionally by status.
-func (e *Engine) Incidents(ctx context.Context, status Status) ([]*Incident, error) {
+// Incidents lists up to limit incidents newest first (limit <= 0: all),
+// optionally by status.
+func (e *Engine) Incidents(ctx context.Context, status Status, limit int) ([]*Incident, error) {
 	var out []*Incident
 	err := e.store.View(ctx, func(tx Tx) error {
 		var err error
-		out, err = tx.Incidents(status)
+		out, err = tx.Incidents(status, limit)
 		return err
 	})
 	return out, err

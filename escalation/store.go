@@ -28,8 +28,9 @@ type Tx interface {
 	// PutIncident stores the incident and keeps the due-time index in step
 	// with inc.NextDue.
 	PutIncident(inc *Incident) error
-	// Incidents lists incidents newest first; an empty status lists all.
-	Incidents(status Status) ([]*Incident, error)
+	// Incidents lists up to limit incidents newest first (limit <= 0: no
+	// limit); an empty status lists all.
+	Incidents(status Status, limit int) ([]*Incident, error)
 	// DueIncidents lists up to limit incident ids whose NextDue is at or
 	// before now, earliest first.
 	DueIncidents(now time.Time, limit int) ([]int64, error)

@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -128,7 +129,7 @@ func TestBadWebhooksChangeNothing(t *testing.T) {
 		})
 	}
 	h.Advance(time.Hour)
-	if incs, _ := h.eng.Incidents(t.Context(), ""); len(incs) != 0 {
+	if incs, _ := h.eng.Incidents(t.Context(), "", 0); len(incs) != 0 {
 		t.Fatalf("bad input created %d incidents", len(incs))
 	}
 	h.ExpectNoPages()
@@ -164,5 +165,20 @@ func TestSMSReplies(t *testing.T) {
 	}
 	if reply := h.SMS("alice", "ack 7"); !strings.Contains(reply, "incident #7 does not exist") {
 		t.Fatalf("unknown incident: %q", reply)
+	}
+}
+
+func TestIncidentsListLimit(t *testing.T) {
+	h := newHarness(t, team, "2025-06-02T09:00:00Z")
+	for i := range 3 {
+		h.Webhook("prometheus", alertmanager("firing", fmt.Sprint("A", i), fmt.Sprintf("%016x", i+1), "warning", "a"))
+	}
+	rec := h.API(http.MethodGet, "/api/v1/incidents?limit=2", nil)
+	var list struct{ Incidents []escalation.Incident }
+	if err := json.Unmarshal(rec.Body.Bytes(), &list); err != nil || len(list.Incidents) != 2 || list.Incidents[0].ID != 3 {
+		t.Fatalf("limit=2: %d %s", rec.Code, rec.Body)
+	}
+	if rec := h.API(http.MethodGet, "/api/v1/incidents?limit=0", nil); rec.Code != http.StatusBadRequest {
+		t.Fatalf("limit=0: %d", rec.Code)
 	}
 }

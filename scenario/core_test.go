@@ -234,7 +234,7 @@ func TestDedupUnchangedRepeatAndUpdate(t *testing.T) {
 	if inc.Alerts != 2 || inc.Firing != 2 {
 		t.Fatalf("alerts %d firing %d, want 2 and 2", inc.Alerts, inc.Firing)
 	}
-	if incs, _ := h.eng.Incidents(t.Context(), ""); len(incs) != 1 {
+	if incs, _ := h.eng.Incidents(t.Context(), "", 0); len(incs) != 1 {
 		t.Fatalf("%d incidents, want 1", len(incs))
 	}
 }

@@ -73,7 +73,7 @@ func TestUpdateConcurrent(t *testing.T) {
 		}
 	}
 	view(t, db, func(tx escalation.Tx) error {
-		incs, err := tx.Incidents("")
+		incs, err := tx.Incidents("", 0)
 		if err != nil || len(incs) != n || incs[0].ID != n {
 			t.Errorf("Incidents = %d (newest %v), %v; want %d with ids 1..%[4]d", len(incs), incs[0].ID, err, n)
 		}

@@ -91,7 +91,7 @@ func seed(t *testing.T, db *DB) time.Time {
 func checkSeed(t *testing.T, db *DB, base time.Time) {
 	t.Helper()
 	view(t, db, func(tx escalation.Tx) error {
-		incs, err := tx.Incidents("")
+		incs, err := tx.Incidents("", 0)
 		if err != nil || len(incs) != 3 {
 			t.Fatalf("Incidents = %d, %v; want 3", len(incs), err)
 		}

@@ -240,14 +240,14 @@ func (t *tx) PutIncident(inc *escalation.Incident) error {
 	return nil
 }
 
-func (t *tx) Incidents(status escalation.Status) ([]*escalation.Incident, error) {
+func (t *tx) Incidents(status escalation.Status, limit int) ([]*escalation.Incident, error) {
 	// The scan reads the bucket, so changes of this transaction go there first.
 	if err := t.flush(); err != nil {
 		return nil, err
 	}
 	out := []*escalation.Incident{}
 	c := t.bucket(bucketIncidents).Cursor()
-	for k, v := c.Last(); k != nil; k, v = c.Prev() {
+	for k, v := c.Last(); k != nil && (limit <= 0 || len(out) < limit); k, v = c.Prev() {
 		inc := new(escalation.Incident)
 		if err := json.Unmarshal(v, inc); err != nil {
 			return nil, fmt.Errorf("store: read incident %d: %w", int64(binary.BigEndian.Uint64(k)), err)

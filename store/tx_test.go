@@ -88,7 +88,7 @@ func TestNotFound(t *testing.T) {
 			t.Errorf("GroupIncident = %d, %v; want 0, nil", id, err)
 		}
 		for name, f := range map[string]func() (any, error){
-			"Incidents": func() (any, error) { return tx.Incidents("") },
+			"Incidents": func() (any, error) { return tx.Incidents("", 0) },
 			"Events":    func() (any, error) { return tx.Events(7) },
 			"Outbox":    func() (any, error) { return tx.Outbox() },
 			"DuePages":  func() (any, error) { return tx.DuePages(t0, 0) },
@@ -354,7 +354,7 @@ func TestIncidentsNewestFirst(t *testing.T) {
 	})
 	view(t, db, func(tx escalation.Tx) error {
 		list := func(st escalation.Status) []int64 {
-			incs, err := tx.Incidents(st)
+			incs, err := tx.Incidents(st, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -468,7 +468,7 @@ func TestIncidentCacheWithinTransaction(t *testing.T) {
 		if err := tx.PutIncident(got); err != nil {
 			return err
 		}
-		list, err := tx.Incidents("")
+		list, err := tx.Incidents("", 0)
 		if err != nil {
 			return err
 		}

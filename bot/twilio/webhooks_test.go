@@ -88,7 +88,7 @@ func (f *fakeEngine) Resolve(_ context.Context, id int64, a escalation.Actor, no
 	return f.incident(id)
 }
 
-func (f *fakeEngine) Incidents(_ context.Context, status escalation.Status) ([]*escalation.Incident, error) {
+func (f *fakeEngine) Incidents(_ context.Context, status escalation.Status, _ int) ([]*escalation.Incident, error) {
 	f.record("incidents %s", status)
 	return []*escalation.Incident{{ID: 42}, {ID: 41}}, nil
 }
