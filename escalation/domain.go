@@ -209,6 +209,7 @@ const (
 	EventResolved        EventKind = "resolved"
 	EventReopened        EventKind = "reopened"
 	EventPriorityChanged EventKind = "priority_changed"
+	EventPolicyChanged   EventKind = "policy_changed"
 )
 
 // Event is one entry of an incident's append-only timeline.

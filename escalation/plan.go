@@ -13,9 +13,9 @@ import (
 // startEscalation (re)starts the incident's policy from its first level at
 // now and queues whatever is due at once.
 func (e *Engine) startEscalation(tx Tx, inc *Incident, now time.Time) error {
-	pol, ok := e.cat.Policies[inc.Policy]
-	if !ok {
-		return fmt.Errorf("incident %d: unknown policy %q", inc.ID, inc.Policy)
+	pol, err := e.policyOf(tx, inc, now)
+	if err != nil {
+		return err
 	}
 	// People already being paged keep their place in their contact rules
 	// (a louder policy must not fall back from calls to a first SMS).
@@ -55,6 +55,29 @@ func (e *Engine) activateLevel(inc *Incident, pol *Policy, lvl, round int, at ti
 	}
 }
 
+// policyOf is the incident's policy. An incident may outlive its policy in
+// the config (renamed or removed before a restart); it then continues on its
+// service's current policy for its priority rather than stop paging.
+func (e *Engine) policyOf(tx Tx, inc *Incident, now time.Time) (*Policy, error) {
+	if pol, ok := e.cat.Policies[inc.Policy]; ok {
+		return pol, nil
+	}
+	svc, ok := e.cat.Services[inc.Service]
+	if !ok {
+		return nil, fmt.Errorf("incident %d: policy %q and service %q are no longer configured", inc.ID, inc.Policy, inc.Service)
+	}
+	pol, ok := e.cat.Policies[svc.PolicyFor(inc.Priority)]
+	if !ok {
+		return nil, fmt.Errorf("incident %d: service %s has no policy %q", inc.ID, svc.Name, svc.PolicyFor(inc.Priority))
+	}
+	if err := tx.AppendEvent(inc.ID, Event{At: now, Kind: EventPolicyChanged,
+		Message: fmt.Sprintf("policy %s is no longer configured; continuing on %s", inc.Policy, pol.Name)}); err != nil {
+		return nil, err
+	}
+	inc.Policy = pol.Name
+	return pol, nil
+}
+
 func (esc *Escalation) run(person string) int {
 	for i := range esc.Runs {
 		if esc.Runs[i].Person == person {
@@ -76,9 +99,9 @@ func (e *Engine) advance(tx Tx, inc *Incident, now time.Time) error {
 		inc.NextDue = time.Time{}
 		return nil
 	}
-	pol, ok := e.cat.Policies[inc.Policy]
-	if !ok {
-		return fmt.Errorf("incident %d: unknown policy %q", inc.ID, inc.Policy)
+	pol, err := e.policyOf(tx, inc, now)
+	if err != nil {
+		return err
 	}
 	for !esc.NextLevelAt.IsZero() && !esc.NextLevelAt.After(now) {
 		at := esc.NextLevelAt

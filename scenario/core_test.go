@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klaxonhq/klaxon/config"
 	"github.com/klaxonhq/klaxon/escalation"
 )
 
@@ -443,4 +444,27 @@ func TestAlertStormIsOneTimelineEntry(t *testing.T) {
 		t.Fatalf("attached entries: %+v", attached)
 	}
 	h.ExpectTimeline(1, escalation.EventTriggered, escalation.EventAlertAttached, escalation.EventEscalated, escalation.EventPageQueued)
+}
+
+// A restart with a config whose policy was renamed: the open incident goes
+// on paging on the service's current policy instead of falling silent.
+func TestRestartWithRenamedPolicyKeepsPaging(t *testing.T) {
+	h := newHarness(t, team, "2025-03-13T16:00:00Z")
+	h.Webhook("prometheus", alertmanager("firing", "Down", "00000000000000d0", "error", "site down"))
+	h.ExpectPages("16:00 bikram sms")
+
+	renamed := strings.ReplaceAll(strings.ReplaceAll(team, "name: default", "name: standard"), "policy: default", "policy: standard")
+	cfg, err := config.Parse([]byte(renamed), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.cfg = cfg
+	h.Restart()
+	h.AdvanceTo(mustTime(t, "2025-03-13T16:05:00Z"))
+	h.ExpectPages("16:02 bikram voice", "16:04 bikram voice", "16:05 alice sms", "16:05 carmen sms")
+	inc := h.ExpectStatus(1, escalation.StatusTriggered)
+	if inc.Policy != "standard" {
+		t.Fatalf("incident policy %q", inc.Policy)
+	}
+	h.ExpectTimeline(1, escalation.EventPolicyChanged)
 }
