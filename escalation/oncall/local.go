@@ -14,6 +14,13 @@ const (
 	maxOffset = 18 * 3600
 )
 
+// Layers are defined on instants from year 1 to 9999, with a day's margin
+// for offsets, which keeps their arithmetic far from overflow.
+var (
+	minSec = time.Date(1, 1, 2, 0, 0, 0, 0, time.UTC).Unix()
+	maxSec = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC).Unix()
+)
+
 // forever is never as a time.Time.
 var forever = time.Unix(never, 0)
 

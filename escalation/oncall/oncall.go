@@ -6,7 +6,8 @@ import (
 )
 
 // MaxLookahead is how far NextHandoff looks for a change. Every shift is at
-// most a year, so a rotation of two or more people changes well within it.
+// most a year, so a started rotation of two or more people changes well
+// within it.
 const MaxLookahead = 2 * 366 * 24 * time.Hour
 
 // OnCall says who is on call at an instant: the latest-added override
@@ -27,9 +28,13 @@ func (s *Schedule) OnCall(at time.Time) (person string, ok bool) {
 // nil when from is not before to or the schedule is invalid.
 func (s *Schedule) Timeline(from, to time.Time) []Span {
 	p, err := s.prepared()
-	if err != nil || !from.Before(to) {
+	if err != nil {
 		return nil
 	}
+	return p.timeline(from, to)
+}
+
+func (p *prepared) timeline(from, to time.Time) []Span {
 	var spans []Span
 	for t := from; t.Before(to); {
 		who, until := p.eval(t)
@@ -80,6 +85,13 @@ func (p *prepared) eval(t time.Time) (person string, until time.Time) {
 		return person, until
 	}
 	sec := t.Unix() // floor: every layer edge is a whole second
+	if sec < minSec || sec >= maxSec {
+		// Outside the calendar layers are defined on, only overrides count.
+		if sec < minSec && until.After(time.Unix(minSec, 0)) {
+			until = time.Unix(minSec, 0)
+		}
+		return "", until
+	}
 	for i := len(p.layers) - 1; i >= 0; i-- {
 		who, u := p.layers[i].at(p.loc, sec)
 		if ut := time.Unix(u, 0); ut.Before(until) {
@@ -209,7 +221,7 @@ func (w *window) at(loc *time.Location, sec int64) (bool, int64) {
 	// date; start one occurrence earlier for clocks that jump across midnight.
 	s := k - w.span - 1
 	s -= floorMod(s-w.start, w.step)
-	for {
+	for range 8 { // three or four occurrences at most; the bound is a backstop
 		start := localAt(loc, s*day+w.from)
 		if start > sec {
 			return false, start
@@ -219,4 +231,5 @@ func (w *window) at(loc *time.Location, sec int64) (bool, int64) {
 		}
 		s += w.step
 	}
+	return false, sec + 1
 }

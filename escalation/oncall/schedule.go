@@ -206,11 +206,7 @@ func (s *Schedule) validate() error {
 	}
 	for i, l := range s.Layers {
 		if err := l.validate(); err != nil {
-			name := fmt.Sprintf("layer %d", i+1)
-			if l.Name != "" {
-				name += fmt.Sprintf(" (%q)", l.Name)
-			}
-			return fmt.Errorf("%s: %w", name, err)
+			return fmt.Errorf("layer %s: %w", layerName(i, l), err)
 		}
 	}
 	for i, o := range s.Overrides {
