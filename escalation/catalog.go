@@ -3,6 +3,8 @@ package escalation
 import (
 	"fmt"
 	"time"
+
+	"github.com/klaxonhq/klaxon/escalation/oncall"
 )
 
 // Catalog is the configured world: who can be paged and how, the policies
@@ -10,6 +12,7 @@ import (
 // It is read-only once built; the config loader builds and validates it.
 type Catalog struct {
 	People       map[string]*Person
+	Schedules    map[string]*oncall.Schedule
 	Policies     map[string]*Policy
 	Services     map[string]*Service
 	Integrations map[string]*Integration
@@ -70,7 +73,8 @@ type TargetKind string
 
 // Target kinds.
 const (
-	TargetPerson TargetKind = "person"
+	TargetPerson   TargetKind = "person"
+	TargetSchedule TargetKind = "schedule" // whoever is on call when the page goes out
 )
 
 // Target is who a level pages.
@@ -156,11 +160,17 @@ func (c *Catalog) Validate() error {
 		}
 		for i, l := range p.Levels {
 			for _, t := range l.Targets {
-				if t.Kind != TargetPerson {
+				switch t.Kind {
+				case TargetPerson:
+					if _, ok := c.People[t.Name]; !ok {
+						return fmt.Errorf("policy %q level %d: unknown person %q", name, i+1, t.Name)
+					}
+				case TargetSchedule:
+					if _, ok := c.Schedules[t.Name]; !ok {
+						return fmt.Errorf("policy %q level %d: unknown schedule %q", name, i+1, t.Name)
+					}
+				default:
 					return fmt.Errorf("policy %q level %d: unknown target kind %q", name, i+1, t.Kind)
-				}
-				if _, ok := c.People[t.Name]; !ok {
-					return fmt.Errorf("policy %q level %d: unknown person %q", name, i+1, t.Name)
 				}
 			}
 		}
@@ -178,6 +188,11 @@ func (c *Catalog) Validate() error {
 	for name, in := range c.Integrations {
 		if _, ok := c.Services[in.Service]; !ok {
 			return fmt.Errorf("integration %q: unknown service %q", name, in.Service)
+		}
+	}
+	for name, s := range c.Schedules {
+		if err := s.Validate(); err != nil {
+			return fmt.Errorf("schedule %q: %w", name, err)
 		}
 	}
 	for name, p := range c.People {
