@@ -182,11 +182,14 @@ type Escalation struct {
 // rules when the rules repeat); NextAt is when step Step fires, zero when the
 // rules are used up.
 type ContactRun struct {
-	Person string    `json:"person"`
-	Level  int       `json:"level"`
-	Since  time.Time `json:"since"`
-	Step   int       `json:"step"`
-	NextAt time.Time `json:"next_at,omitzero"`
+	Person string `json:"person"`
+	// Schedule is set when the person is paged as the schedule's on-call:
+	// at a handoff the run passes to the next person.
+	Schedule string    `json:"schedule,omitempty"`
+	Level    int       `json:"level"`
+	Since    time.Time `json:"since"`
+	Step     int       `json:"step"`
+	NextAt   time.Time `json:"next_at,omitzero"`
 }
 
 // EventKind names a timeline entry.
@@ -210,6 +213,7 @@ const (
 	EventReopened        EventKind = "reopened"
 	EventPriorityChanged EventKind = "priority_changed"
 	EventPolicyChanged   EventKind = "policy_changed"
+	EventHandoff         EventKind = "handoff"
 )
 
 // Event is one entry of an incident's append-only timeline.

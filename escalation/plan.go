@@ -20,39 +20,129 @@ func (e *Engine) startEscalation(tx Tx, inc *Incident, now time.Time) error {
 	// People already being paged keep their place in their contact rules
 	// (a louder policy must not fall back from calls to a first SMS).
 	inc.Escalation = Escalation{Runs: inc.Escalation.Runs}
-	e.activateLevel(inc, pol, 0, 0, now)
-	if err := tx.AppendEvent(inc.ID, Event{At: now, Kind: EventEscalated, Level: 1,
-		Message: levelMessage(pol, 0, 0)}); err != nil {
+	if err := e.activateLevel(tx, inc, pol, 0, 0, now); err != nil {
 		return err
 	}
 	return e.advance(tx, inc, now)
 }
 
-// activateLevel makes level lvl of round the active one from at: its people
-// start their contact rules unless they are already being paged.
-func (e *Engine) activateLevel(inc *Incident, pol *Policy, lvl, round int, at time.Time) {
+// activateLevel makes level lvl of round the active one from at: its people,
+// and whoever is on call then for its schedules, start their contact rules
+// unless they are already being paged.
+func (e *Engine) activateLevel(tx Tx, inc *Incident, pol *Policy, lvl, round int, at time.Time) error {
 	esc := &inc.Escalation
 	esc.Level, esc.Round = lvl, round
 	esc.NextLevelAt = at.Add(pol.Levels[lvl].Delay)
+	var paging, nobody []string
 	for _, t := range pol.Levels[lvl].Targets {
-		p := e.cat.People[t.Name]
-		if p == nil {
-			continue
-		}
-		i := esc.run(t.Name)
-		if i >= 0 && !esc.Runs[i].NextAt.IsZero() {
-			// Still being paged: restarting would fall back from calls to
-			// a quiet SMS.
-			continue
-		}
-		first, _, _ := p.stepAt(at, 0)
-		run := ContactRun{Person: t.Name, Level: lvl, Since: at, NextAt: first}
-		if i >= 0 {
-			esc.Runs[i] = run
-		} else {
-			esc.Runs = append(esc.Runs, run)
+		switch t.Kind {
+		case TargetPerson:
+			if e.startRun(esc, t.Name, "", lvl, at) {
+				paging = append(paging, t.Name)
+			}
+		case TargetSchedule:
+			s := e.cat.Schedules[t.Name]
+			if s == nil {
+				nobody = append(nobody, t.Name)
+				continue
+			}
+			who, ok := s.OnCall(at)
+			if !ok {
+				nobody = append(nobody, t.Name)
+				continue
+			}
+			if e.startRun(esc, who, t.Name, lvl, at) {
+				paging = append(paging, fmt.Sprintf("%s (on call for %s)", who, t.Name))
+			}
 		}
 	}
+	msg := fmt.Sprintf("policy %s level %d: paging %s", pol.Name, lvl+1, strings.Join(paging, ", "))
+	if len(paging) == 0 {
+		msg = fmt.Sprintf("policy %s level %d: nobody new to page", pol.Name, lvl+1)
+	}
+	if round > 0 {
+		msg += fmt.Sprintf(" (repeat %d of %d)", round, pol.Repeat)
+	}
+	if len(nobody) > 0 {
+		msg += fmt.Sprintf("; nobody is on call for %s", strings.Join(nobody, ", "))
+	}
+	return tx.AppendEvent(inc.ID, Event{At: at, Kind: EventEscalated, Level: lvl + 1, Message: msg})
+}
+
+// startRun starts paging a person from at, unless they are being paged
+// already; it reports whether it started. A person paged directly stays
+// paged across schedule handoffs.
+func (e *Engine) startRun(esc *Escalation, person, schedule string, lvl int, at time.Time) bool {
+	p := e.cat.People[person]
+	if p == nil {
+		return false
+	}
+	i := esc.run(person)
+	if i >= 0 && !esc.Runs[i].NextAt.IsZero() {
+		// Still being paged: restarting would fall back from calls to a
+		// quiet SMS.
+		if schedule == "" {
+			esc.Runs[i].Schedule = ""
+		}
+		return false
+	}
+	first, _, _ := p.stepAt(at, 0)
+	run := ContactRun{Person: person, Schedule: schedule, Level: lvl, Since: at, NextAt: first}
+	if i >= 0 {
+		esc.Runs[i] = run
+	} else {
+		esc.Runs = append(esc.Runs, run)
+	}
+	return true
+}
+
+// handoffs moves runs paging for a schedule to whoever is on call now: the
+// person going off shift stops being paged, the one coming on starts.
+func (e *Engine) handoffs(tx Tx, inc *Incident, now time.Time) error {
+	esc := &inc.Escalation
+	for i := 0; i < len(esc.Runs); i++ {
+		run := esc.Runs[i]
+		if run.Schedule == "" || run.NextAt.IsZero() {
+			continue
+		}
+		s := e.cat.Schedules[run.Schedule]
+		if s == nil {
+			continue
+		}
+		who, ok := s.OnCall(now)
+		if ok && who == run.Person {
+			continue
+		}
+		esc.Runs[i].NextAt = time.Time{}
+		msg := fmt.Sprintf("%s handed off by %s", run.Schedule, run.Person)
+		if ok {
+			e.startRun(esc, who, run.Schedule, run.Level, now)
+			msg += " to " + who
+		} else {
+			msg += "; nobody is on call"
+		}
+		if err := tx.AppendEvent(inc.ID, Event{At: now, Kind: EventHandoff, Person: who, Level: run.Level + 1, Message: msg}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// nextHandoff is the earliest handoff of a schedule someone is being paged
+// for, so the engine wakes for it.
+func (e *Engine) nextHandoff(esc *Escalation, now time.Time) time.Time {
+	var next time.Time
+	for _, run := range esc.Runs {
+		if run.Schedule == "" || run.NextAt.IsZero() {
+			continue
+		}
+		if s := e.cat.Schedules[run.Schedule]; s != nil {
+			if at, ok := s.NextHandoff(now); ok && (next.IsZero() || at.Before(next)) {
+				next = at
+			}
+		}
+	}
+	return next
 }
 
 // policyOf is the incident's policy. An incident may outlive its policy in
@@ -117,11 +207,12 @@ func (e *Engine) advance(tx Tx, inc *Incident, now time.Time) error {
 			}
 			break
 		}
-		e.activateLevel(inc, pol, lvl, round, at)
-		if err := tx.AppendEvent(inc.ID, Event{At: at, Kind: EventEscalated, Level: lvl + 1,
-			Message: levelMessage(pol, lvl, round)}); err != nil {
+		if err := e.activateLevel(tx, inc, pol, lvl, round, at); err != nil {
 			return err
 		}
+	}
+	if err := e.handoffs(tx, inc, now); err != nil {
+		return err
 	}
 	for i := range esc.Runs {
 		run := &esc.Runs[i]
@@ -151,24 +242,15 @@ func (e *Engine) advance(tx Tx, inc *Incident, now time.Time) error {
 		run.NextAt, _, _ = p.stepAt(run.Since, run.Step)
 	}
 	inc.NextDue = esc.NextLevelAt
+	if h := e.nextHandoff(esc, now); !h.IsZero() && (inc.NextDue.IsZero() || h.Before(inc.NextDue)) {
+		inc.NextDue = h
+	}
 	for _, run := range esc.Runs {
 		if !run.NextAt.IsZero() && (inc.NextDue.IsZero() || run.NextAt.Before(inc.NextDue)) {
 			inc.NextDue = run.NextAt
 		}
 	}
 	return nil
-}
-
-func levelMessage(pol *Policy, lvl, round int) string {
-	names := make([]string, 0, len(pol.Levels[lvl].Targets))
-	for _, t := range pol.Levels[lvl].Targets {
-		names = append(names, t.Name)
-	}
-	msg := fmt.Sprintf("policy %s level %d: paging %s", pol.Name, lvl+1, strings.Join(names, ", "))
-	if round > 0 {
-		msg += fmt.Sprintf(" (repeat %d of %d)", round, pol.Repeat)
-	}
-	return msg
 }
 
 // queuePage puts a page in the outbox, in the caller's transaction.
