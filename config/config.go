@@ -64,6 +64,7 @@ type Config struct {
 	API          API           `yaml:"api"`
 	Twilio       Twilio        `yaml:"twilio"`
 	People       []Person      `yaml:"people"`
+	Schedules    []Schedule    `yaml:"schedules"`
 	Policies     []Policy      `yaml:"policies"`
 	Services     []Service     `yaml:"services"`
 	Integrations []Integration `yaml:"integrations"`
@@ -109,6 +110,53 @@ type ContactRule struct {
 	After   time.Duration `yaml:"after"`
 }
 
+// Schedule is an on-call rotation: a schedule:NAME target pages whoever it
+// puts on call when the level is paged. Times of day, dates and shifts are
+// kept as written; Parse checks them and builds an oncall.Schedule.
+type Schedule struct {
+	Name string `yaml:"name"`
+	// Timezone is the IANA zone handoffs and restriction windows are local
+	// times in.
+	Timezone string `yaml:"timezone"`
+	// Layers: later layers win over earlier ones.
+	Layers []Layer `yaml:"layers"`
+	// Overrides win over all layers; the latest listed wins among them.
+	Overrides []Override `yaml:"overrides"`
+}
+
+// Layer is one rotation of Participants (person names, in order).
+type Layer struct {
+	Name         string   `yaml:"name"`
+	Participants []string `yaml:"participants"`
+	// Shift is "<N>h", "<N>d" or "<N>w". Not a Go duration: days and weeks
+	// keep the local handoff time across DST, so they are not 24h or 168h.
+	Shift string `yaml:"shift"`
+	// Handoff is the local time of day shifts change, "HH:MM".
+	Handoff string `yaml:"handoff"`
+	// Weekday is the handoff day of weekly shifts ("monday", "mon"); empty
+	// means Start's weekday.
+	Weekday string `yaml:"weekday"`
+	// Start is the local date "YYYY-MM-DD" of the first shift.
+	Start string `yaml:"start"`
+	// Restrictions, when present, limit the layer to these windows.
+	Restrictions []Restriction `yaml:"restrictions"`
+}
+
+// Restriction is a local window [From, To): daily ("09:00" to "17:00") or,
+// with weekdays on both ends, weekly ("fri 17:00" to "mon 09:00"). Either
+// may wrap past midnight or the end of the week.
+type Restriction struct {
+	From string `yaml:"from"`
+	To   string `yaml:"to"`
+}
+
+// Override puts Person on call over [From, To), RFC 3339 instants.
+type Override struct {
+	Person string `yaml:"person"`
+	From   string `yaml:"from"`
+	To     string `yaml:"to"`
+}
+
 // Policy is an escalation policy: levels, repeated Repeat more times.
 type Policy struct {
 	Name   string  `yaml:"name"`
@@ -116,8 +164,8 @@ type Policy struct {
 	Levels []Level `yaml:"levels"`
 }
 
-// Level pages Targets ("alice" or "person:alice"), then waits Delay before
-// the next level is paged too.
+// Level pages Targets ("alice", "person:alice" or "schedule:primary"), then
+// waits Delay before the next level is paged too.
 type Level struct {
 	Targets []string      `yaml:"targets"`
 	Delay   time.Duration `yaml:"delay"`

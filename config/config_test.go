@@ -55,10 +55,15 @@ integrations:
 // it fails the test when an old string is missing, so cases stay honest.
 func edit(t *testing.T, pairs ...string) string {
 	t.Helper()
-	s := base
+	return editDoc(t, base, pairs...)
+}
+
+// editDoc is edit on any document.
+func editDoc(t *testing.T, s string, pairs ...string) string {
+	t.Helper()
 	for i := 0; i+1 < len(pairs); i += 2 {
 		if !strings.Contains(s, pairs[i]) {
-			t.Fatalf("base has no %q", pairs[i])
+			t.Fatalf("document has no %q", pairs[i])
 		}
 		s = strings.Replace(s, pairs[i], pairs[i+1], 1)
 	}
@@ -268,7 +273,7 @@ func TestProblems(t *testing.T) {
 			name: "person: form and bad target kinds",
 			yaml: edit(t, "targets: [bob]", "targets: [person:bob, team:sre, person:, bob]"),
 			wants: []string{
-				`policies[0].levels[1].targets[1]: unknown target kind "team" (write a person's name or person:NAME)`,
+				`policies[0].levels[1].targets[1]: unknown target kind "team" (write a person's name, person:NAME or schedule:NAME)`,
 				`policies[0].levels[1].targets[2]: required`,
 				`policies[0].levels[1].targets[3]: "bob" is already a target of this level`,
 			},
@@ -490,7 +495,7 @@ integrations:
 		{
 			name:  "unknown top-level key",
 			yaml:  "slack: {token: x}\n" + base,
-			wants: []string{`slack: unknown key "slack" (line 1); known keys: listen, database, public_url, log_level, max_body_bytes, api, twilio, people, policies, services, integrations`},
+			wants: []string{`slack: unknown key "slack" (line 1); known keys: listen, database, public_url, log_level, max_body_bytes, api, twilio, people, schedules, policies, services, integrations`},
 		},
 		{
 			name:  "duplicate key",
@@ -806,6 +811,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add(example)
 	f.Add([]byte(base))
+	f.Add([]byte(strings.Replace(base, "policies:\n", scheduleSection+"policies:\n", 1)))
 	f.Add([]byte("people: &p [*p]\n"))
 	f.Add([]byte("a: &a [*a, *a]\nb: &b [*a, *a]\n"))
 	f.Add([]byte("services: [{<<: [{name: x}], policy: ${P:-y}}]\n"))

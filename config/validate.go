@@ -12,12 +12,13 @@ import (
 	"time"
 
 	"github.com/klaxonhq/klaxon/escalation"
+	"github.com/klaxonhq/klaxon/escalation/oncall"
 )
 
 var (
 	e164Pattern = regexp.MustCompile(`^\+[0-9]{8,15}$`)
-	// Names appear in chat commands and "person:NAME" targets, so no
-	// spaces or colons.
+	// Names appear in chat commands and "person:NAME" and "schedule:NAME"
+	// targets, so no spaces or colons.
 	namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 	// Integration names are a URL path segment: /hooks/{name}.
 	hookNamePattern = regexp.MustCompile(`^[a-z0-9_-]+$`)
@@ -30,6 +31,10 @@ type validator struct {
 	// them would only repeat it.
 	bad      map[string]bool
 	problems Problems
+	// scheduleNames holds every schedule with a usable name, built or not,
+	// so a broken schedule is not also reported as unknown where it is a
+	// target.
+	scheduleNames map[string]bool
 }
 
 func (v *validator) add(path, format string, args ...any) {
@@ -55,11 +60,13 @@ func (v *validator) validate(c *Config) *escalation.Catalog {
 	}
 	cat := &escalation.Catalog{
 		People:       map[string]*escalation.Person{},
+		Schedules:    map[string]*oncall.Schedule{},
 		Policies:     map[string]*escalation.Policy{},
 		Services:     map[string]*escalation.Service{},
 		Integrations: map[string]*escalation.Integration{},
 	}
 	v.people(c.People, cat)
+	v.schedules(c.Schedules, cat)
 	v.policies(c.Policies, cat)
 	v.services(c.Services, cat)
 	v.integrations(c.Integrations, cat)
@@ -297,27 +304,35 @@ func (v *validator) level(path string, l Level, cat *escalation.Catalog) escalat
 		v.add(path+".targets", "at least one target is required")
 	}
 	var targets []escalation.Target
-	seen := map[string]bool{}
+	seen := map[escalation.Target]bool{}
 	for k, raw := range l.Targets {
 		tp := fmt.Sprintf("%s.targets[%d]", path, k)
-		name := raw
+		t := escalation.Target{Kind: escalation.TargetPerson, Name: raw}
 		if kind, rest, found := strings.Cut(raw, ":"); found {
-			if escalation.TargetKind(kind) != escalation.TargetPerson {
-				v.add(tp, "unknown target kind %q (write a person's name or person:NAME)", kind)
+			switch escalation.TargetKind(kind) {
+			case escalation.TargetPerson, escalation.TargetSchedule:
+				t = escalation.Target{Kind: escalation.TargetKind(kind), Name: rest}
+			default:
+				v.add(tp, "unknown target kind %q (write a person's name, person:NAME or schedule:NAME)", kind)
 				continue
 			}
-			name = rest
+		}
+		shown := t.Name // people are named bare, as most configs write them
+		if t.Kind == escalation.TargetSchedule {
+			shown = raw
 		}
 		switch {
-		case name == "":
+		case t.Name == "":
 			v.add(tp, "required")
-		case cat.People[name] == nil:
-			v.add(tp, "unknown person %q", name)
-		case seen[name]:
-			v.add(tp, "%q is already a target of this level", name)
+		case t.Kind == escalation.TargetPerson && cat.People[t.Name] == nil:
+			v.add(tp, "unknown person %q", t.Name)
+		case t.Kind == escalation.TargetSchedule && !v.scheduleNames[t.Name]:
+			v.add(tp, "unknown schedule %q", t.Name)
+		case seen[t]:
+			v.add(tp, "%q is already a target of this level", shown)
 		default:
-			seen[name] = true
-			targets = append(targets, escalation.Target{Kind: escalation.TargetPerson, Name: name})
+			seen[t] = true
+			targets = append(targets, t)
 		}
 	}
 	switch {

@@ -4,6 +4,7 @@
 //
 //	klaxon serve --config FILE [--db FILE] [--listen ADDR]
 //	klaxon check --config FILE
+//	klaxon oncall --config FILE [--schedule S] [--at T] [--days N]
 package main
 
 import (
@@ -16,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	_ "time/tzdata" // people's time zones must load in minimal containers too
 
@@ -25,6 +27,8 @@ import (
 const usage = `usage:
   klaxon serve --config FILE [--db FILE] [--listen ADDR]   run the service
   klaxon check --config FILE                              validate a config and exit
+  klaxon oncall --config FILE [--schedule S] [--at T] [--days N]
+                                                          print who is on call, in every timezone
 `
 
 func main() {
@@ -45,6 +49,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv
 		return cmdServe(ctx, args[1:], stderr, lookupEnv)
 	case "check":
 		return cmdCheck(args[1:], stdout, stderr, lookupEnv)
+	case "oncall":
+		return cmdOncall(args[1:], time.Now(), stdout, stderr, lookupEnv)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -146,3 +146,34 @@ func TestWalkthroughOnExampleConfig(t *testing.T) {
 		t.Fatalf("/twilio/sms without Twilio: %d", resp.StatusCode)
 	}
 }
+
+// The on-call timeline across the spring-forward weekend of 2026 in
+// Stockholm: carmen's weekend layer over the weekly rotation, and each
+// person's own clock.
+func TestOncallTimelineAcrossDST(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := run(t.Context(), []string{"oncall", "--config", "../../config.example.yaml", "--at", "2026-03-27T12:00:00Z", "--days", "5"}, &out, &errOut, noEnv)
+	if code != 0 {
+		t.Fatalf("oncall exited %d: %s", code, errOut.String())
+	}
+	for _, want := range []string{
+		"primary (Europe/Stockholm), Fri 2026-03-27 13:00 to Wed 2026-04-01 14:00",
+		"alice   Fri 03-27 13:00 CET   Fri 03-27 17:00 CET",
+		"carmen  Fri 03-27 17:00 CET   Mon 03-30 09:00 CEST  Fri 03-27 09:00 PDT → Mon 03-30 00:00 PDT",
+		"bikram  Mon 03-30 09:00 CEST  Wed 04-01 14:00 CEST  Mon 03-30 18:00 AEDT → Wed 04-01 23:00 AEDT",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("oncall output lacks %q:\n%s", want, out.String())
+		}
+	}
+	for _, args := range [][]string{
+		{"oncall", "--config", "../../config.example.yaml", "--schedule", "secondary"},
+		{"oncall", "--config", "../../config.example.yaml", "--at", "yesterday"},
+	} {
+		out.Reset()
+		errOut.Reset()
+		if code := run(t.Context(), args, &out, &errOut, noEnv); code == 0 || errOut.Len() == 0 {
+			t.Errorf("klaxon %v: exit %d, stderr %q", args, code, errOut.String())
+		}
+	}
+}
