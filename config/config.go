@@ -102,6 +102,14 @@ type Person struct {
 	Phone        string        `yaml:"phone"`
 	ContactRules []ContactRule `yaml:"contact_rules"`
 	RepeatEvery  time.Duration `yaml:"repeat_every"`
+	WorkingHours *WorkingHours `yaml:"working_hours"`
+}
+
+// WorkingHours are when a person is awake to answer, in their timezone.
+type WorkingHours struct {
+	From string   `yaml:"from"` // HH:MM
+	To   string   `yaml:"to"`   // HH:MM; before From wraps past midnight
+	Days []string `yaml:"days"` // weekdays; empty: every day
 }
 
 // ContactRule pages a person on Channel After their paging started.
@@ -167,8 +175,11 @@ type Policy struct {
 // Level pages Targets ("alice", "person:alice" or "schedule:primary"), then
 // waits Delay before the next level is paged too.
 type Level struct {
-	Targets []string      `yaml:"targets"`
-	Delay   time.Duration `yaml:"delay"`
+	Targets     []string      `yaml:"targets"`
+	Delay       time.Duration `yaml:"delay"`
+	PreferAwake bool          `yaml:"prefer_awake"`
+	WakeAfter   time.Duration `yaml:"wake_after"`
+	WakeAtOnce  string        `yaml:"wake_at_once"`
 }
 
 // Service is something that can break.

@@ -99,6 +99,8 @@ func (d *decoder) walk(n *yaml.Node, t reflect.Type, path string) {
 		}
 	case t.Kind() == reflect.Int || t.Kind() == reflect.Int64:
 		d.integer(n, t, path)
+	case t.Kind() == reflect.Bool:
+		d.boolean(n, t, path)
 	case t.Kind() == reflect.Struct:
 		d.mapping(n, t, path, structFields(t))
 	case t.Kind() == reflect.Map && t.Key().Kind() == reflect.String:
@@ -197,6 +199,20 @@ func (d *decoder) integer(n *yaml.Node, t reflect.Type, path string) {
 	n.Tag, n.Style, n.Value = "!!int", 0, strconv.FormatInt(v, 10)
 }
 
+// boolean accepts true and false only: YAML 1.1's yes/no/on/off are too easy
+// to write by accident.
+func (d *decoder) boolean(n *yaml.Node, t reflect.Type, path string) {
+	if !d.scalar(n, t, path) {
+		return
+	}
+	switch n.Value {
+	case "true", "false":
+		n.Tag, n.Style = "!!bool", 0
+	default:
+		d.fail(n, t, path, fmt.Sprintf("%s is not true or false (line %d)", d.show(n), n.Line))
+	}
+}
+
 // duration accepts what time.ParseDuration does, including a bare 0, which
 // yaml.v3 alone rejects.
 func (d *decoder) duration(n *yaml.Node, t reflect.Type, path string) {
@@ -288,6 +304,8 @@ func zeroNode(t reflect.Type, at *yaml.Node) *yaml.Node {
 		n.Tag = "!!str"
 	case t.Kind() == reflect.Int || t.Kind() == reflect.Int64:
 		n.Tag, n.Value = "!!int", "0"
+	case t.Kind() == reflect.Bool:
+		n.Tag, n.Value = "!!bool", "false"
 	case t.Kind() == reflect.Struct || t.Kind() == reflect.Map:
 		n.Kind, n.Tag = yaml.MappingNode, "!!map"
 	case t.Kind() == reflect.Slice:

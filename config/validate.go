@@ -227,9 +227,11 @@ func (v *validator) people(people []Person, cat *escalation.Catalog) {
 		case p.RepeatEvery > 0 && p.RepeatEvery <= latest:
 			v.add(path+".repeat_every", "%s must be longer than the latest contact rule's after (%s)", p.RepeatEvery, latest)
 		}
+		hours := v.workingHours(path+".working_hours", p.WorkingHours)
 		if ok {
 			cat.People[p.Name] = &escalation.Person{
 				Name: p.Name, Timezone: loc, Phone: p.Phone, Rules: rules, RepeatEvery: p.RepeatEvery,
+				WorkingHours: hours,
 			}
 		}
 	}
@@ -341,7 +343,52 @@ func (v *validator) level(path string, l Level, cat *escalation.Catalog) escalat
 	case l.Delay < 0:
 		v.add(path+".delay", "must be positive (got %s)", l.Delay)
 	}
-	return escalation.Level{Targets: targets, Delay: l.Delay}
+	lv := escalation.Level{Targets: targets, Delay: l.Delay, PreferAwake: l.PreferAwake, WakeAfter: l.WakeAfter}
+	switch {
+	case l.WakeAfter < 0:
+		v.add(path+".wake_after", "must not be negative (got %s)", l.WakeAfter)
+	case l.PreferAwake && l.WakeAfter == 0:
+		v.add(path+".wake_after", "required with prefer_awake: how long the awake get before the asleep are woken, like 10m")
+	case !l.PreferAwake && l.WakeAfter > 0:
+		v.add(path+".wake_after", "only means something with prefer_awake: true")
+	}
+	if l.WakeAtOnce != "" {
+		if !l.PreferAwake {
+			v.add(path+".wake_at_once", "only means something with prefer_awake: true")
+		} else if p, ok := v.priority(path+".wake_at_once", l.WakeAtOnce); ok {
+			lv.WakeAtOnce = &p
+		}
+	}
+	return lv
+}
+
+// workingHours checks a person's working hours.
+func (v *validator) workingHours(path string, w *WorkingHours) *escalation.WorkingHours {
+	if w == nil {
+		return nil
+	}
+	out := &escalation.WorkingHours{}
+	from, okFrom := parseClock(w.From)
+	if !okFrom {
+		v.add(path+".from", "%q is not a time HH:MM", w.From)
+	}
+	to, okTo := parseClock(w.To)
+	if !okTo {
+		v.add(path+".to", "%q is not a time HH:MM", w.To)
+	}
+	if okFrom && okTo && from == to {
+		v.add(path+".to", "the same as from: leave working_hours out for a person who answers any time")
+	}
+	out.From, out.To = from, to
+	for i, d := range w.Days {
+		wd, ok := parseWeekday(d)
+		if !ok {
+			v.add(fmt.Sprintf("%s.days[%d]", path, i), "%q is not a weekday (monday or mon)", d)
+			continue
+		}
+		out.Days = append(out.Days, wd)
+	}
+	return out
 }
 
 func (v *validator) services(services []Service, cat *escalation.Catalog) {

@@ -30,6 +30,57 @@ type Person struct {
 	// until someone acknowledges.
 	Rules       []ContactRule
 	RepeatEvery time.Duration
+	// WorkingHours are when the person is awake to answer, in their own
+	// timezone; nil means any time.
+	WorkingHours *WorkingHours
+}
+
+// WorkingHours is a daily window [From, To) of local time (wrapping past
+// midnight when To is not after From) on Days (every day when empty).
+type WorkingHours struct {
+	From, To oncall.Clock
+	Days     []time.Weekday
+}
+
+// Location is the person's timezone (UTC when unset).
+func (p *Person) Location() *time.Location {
+	if p.Timezone == nil {
+		return time.UTC
+	}
+	return p.Timezone
+}
+
+// Awake reports whether at falls in the person's working hours. A window
+// that wraps midnight belongs to the day it starts on.
+func (p *Person) Awake(at time.Time) bool {
+	w := p.WorkingHours
+	if w == nil {
+		return true
+	}
+	t := at.In(p.Location())
+	m := t.Hour()*60 + t.Minute()
+	from, to := w.From.Hour*60+w.From.Minute, w.To.Hour*60+w.To.Minute
+	day := t.Weekday()
+	switch {
+	case from < to:
+		if m < from || m >= to {
+			return false
+		}
+	case m >= from:
+	case m < to:
+		day = (day + 6) % 7 // the early hours belong to the evening before
+	default:
+		return false
+	}
+	if len(w.Days) == 0 {
+		return true
+	}
+	for _, d := range w.Days {
+		if d == day {
+			return true
+		}
+	}
+	return false
 }
 
 // ContactRule is one way to reach a person and when.
@@ -66,6 +117,12 @@ type Policy struct {
 type Level struct {
 	Targets []Target
 	Delay   time.Duration
+	// PreferAwake pages the targets inside their working hours first and
+	// wakes the others WakeAfter later, unless someone acknowledged; an
+	// incident of priority WakeAtOnce or higher wakes everyone at once.
+	PreferAwake bool
+	WakeAfter   time.Duration
+	WakeAtOnce  *Priority
 }
 
 // TargetKind says what a level target names.

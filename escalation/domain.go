@@ -185,11 +185,14 @@ type ContactRun struct {
 	Person string `json:"person"`
 	// Schedule is set when the person is paged as the schedule's on-call:
 	// at a handoff the run passes to the next person.
-	Schedule string    `json:"schedule,omitempty"`
-	Level    int       `json:"level"`
-	Since    time.Time `json:"since"`
-	Step     int       `json:"step"`
-	NextAt   time.Time `json:"next_at,omitzero"`
+	Schedule string `json:"schedule,omitempty"`
+	// Asleep: the person was outside their working hours when the level
+	// started, so their paging starts later (Since is in the future).
+	Asleep bool      `json:"asleep,omitempty"`
+	Level  int       `json:"level"`
+	Since  time.Time `json:"since"`
+	Step   int       `json:"step"`
+	NextAt time.Time `json:"next_at,omitzero"`
 }
 
 // EventKind names a timeline entry.
@@ -214,6 +217,7 @@ const (
 	EventPriorityChanged EventKind = "priority_changed"
 	EventPolicyChanged   EventKind = "policy_changed"
 	EventHandoff         EventKind = "handoff"
+	EventWoken           EventKind = "woken"
 )
 
 // Event is one entry of an incident's append-only timeline.

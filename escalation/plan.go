@@ -28,40 +28,75 @@ func (e *Engine) startEscalation(tx Tx, inc *Incident, now time.Time) error {
 
 // activateLevel makes level lvl of round the active one from at: its people,
 // and whoever is on call then for its schedules, start their contact rules
-// unless they are already being paged.
+// unless they are already being paged. A level that prefers the awake pages
+// the people inside their working hours first and wakes the others later.
 func (e *Engine) activateLevel(tx Tx, inc *Incident, pol *Policy, lvl, round int, at time.Time) error {
 	esc := &inc.Escalation
+	lv := pol.Levels[lvl]
 	esc.Level, esc.Round = lvl, round
-	esc.NextLevelAt = at.Add(pol.Levels[lvl].Delay)
-	var paging, nobody []string
-	for _, t := range pol.Levels[lvl].Targets {
+	esc.NextLevelAt = at.Add(lv.Delay)
+	type target struct{ person, schedule string }
+	var targets []target
+	var nobody []string
+	for _, t := range lv.Targets {
 		switch t.Kind {
 		case TargetPerson:
-			if e.startRun(esc, t.Name, "", lvl, at) {
-				paging = append(paging, t.Name)
-			}
+			targets = append(targets, target{person: t.Name})
 		case TargetSchedule:
-			s := e.cat.Schedules[t.Name]
-			if s == nil {
-				nobody = append(nobody, t.Name)
-				continue
+			who, ok := "", false
+			if s := e.cat.Schedules[t.Name]; s != nil {
+				who, ok = s.OnCall(at)
 			}
-			who, ok := s.OnCall(at)
 			if !ok {
 				nobody = append(nobody, t.Name)
 				continue
 			}
-			if e.startRun(esc, who, t.Name, lvl, at) {
-				paging = append(paging, fmt.Sprintf("%s (on call for %s)", who, t.Name))
+			targets = append(targets, target{person: who, schedule: t.Name})
+		}
+	}
+	// Wake sleepers later only when someone awake is asked first and the
+	// incident is not urgent enough to wake everyone.
+	asleep := map[string]bool{}
+	if lv.PreferAwake && (lv.WakeAtOnce == nil || inc.Priority > *lv.WakeAtOnce) {
+		for _, t := range targets {
+			if p := e.cat.People[t.person]; p != nil && !p.Awake(at) {
+				asleep[t.person] = true
 			}
 		}
+		if len(asleep) == len(targets) {
+			clear(asleep)
+		}
+	}
+	var paging, sleeping []string
+	for _, t := range targets {
+		shown := t.person
+		if t.schedule != "" {
+			shown = fmt.Sprintf("%s (on call for %s)", t.person, t.schedule)
+		}
+		since := at
+		if asleep[t.person] {
+			since = at.Add(lv.WakeAfter)
+		}
+		if !e.startRun(esc, t.person, t.schedule, lvl, since) {
+			continue
+		}
+		if asleep[t.person] {
+			esc.Runs[esc.run(t.person)].Asleep = true
+			local := at.In(e.cat.People[t.person].Location()).Format("15:04 MST")
+			sleeping = append(sleeping, fmt.Sprintf("%s (asleep, %s)", shown, local))
+			continue
+		}
+		paging = append(paging, shown)
 	}
 	msg := fmt.Sprintf("policy %s level %d: paging %s", pol.Name, lvl+1, strings.Join(paging, ", "))
 	if len(paging) == 0 {
-		msg = fmt.Sprintf("policy %s level %d: nobody new to page", pol.Name, lvl+1)
+		msg = fmt.Sprintf("policy %s level %d: nobody new to page now", pol.Name, lvl+1)
 	}
 	if round > 0 {
 		msg += fmt.Sprintf(" (repeat %d of %d)", round, pol.Repeat)
+	}
+	if len(sleeping) > 0 {
+		msg += fmt.Sprintf("; skipped %s: woken %s later unless someone acknowledges", strings.Join(sleeping, ", "), lv.WakeAfter)
 	}
 	if len(nobody) > 0 {
 		msg += fmt.Sprintf("; nobody is on call for %s", strings.Join(nobody, ", "))
@@ -235,6 +270,13 @@ func (e *Engine) advance(tx Tx, inc *Incident, now time.Time) error {
 			k++
 		}
 		_, rule, _ := p.stepAt(run.Since, k)
+		if run.Asleep {
+			run.Asleep = false
+			if err := tx.AppendEvent(inc.ID, Event{At: now, Kind: EventWoken, Person: p.Name, Level: run.Level + 1,
+				Message: fmt.Sprintf("waking %s at %s their time: nobody acknowledged", p.Name, now.In(p.Location()).Format("15:04 MST"))}); err != nil {
+				return err
+			}
+		}
 		if err := e.queuePage(tx, inc, p, rule.Channel, k, run.Level, now); err != nil {
 			return err
 		}

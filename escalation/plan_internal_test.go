@@ -3,6 +3,8 @@ package escalation
 import (
 	"testing"
 	"time"
+
+	"github.com/klaxonhq/klaxon/escalation/oncall"
 )
 
 func TestContactStepTimes(t *testing.T) {
@@ -69,3 +71,42 @@ func TestParsePriority(t *testing.T) {
 		}
 	}
 }
+
+func TestAwake(t *testing.T) {
+	sthlm, err := time.LoadLocation("Europe/Stockholm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := &Person{Timezone: sthlm, WorkingHours: &WorkingHours{From: clock(8, 0), To: clock(18, 0), Days: []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday}}}
+	night := &Person{Timezone: sthlm, WorkingHours: &WorkingHours{From: clock(22, 0), To: clock(6, 0), Days: []time.Weekday{time.Friday}}}
+	tests := []struct {
+		name string
+		p    *Person
+		at   string // Stockholm local time
+		want bool
+	}{
+		{"weekday 09:00", day, "2025-06-10T09:00:00+02:00", true},
+		{"weekday 07:59", day, "2025-06-10T07:59:00+02:00", false},
+		{"weekday 18:00 is after hours", day, "2025-06-10T18:00:00+02:00", false},
+		{"saturday noon", day, "2025-06-14T12:00:00+02:00", false},
+		{"friday night shift 23:00", night, "2025-06-13T23:00:00+02:00", true},
+		{"friday night shift runs into saturday 05:00", night, "2025-06-14T05:00:00+02:00", true},
+		{"saturday night is not a shift", night, "2025-06-14T23:00:00+02:00", false},
+		{"friday 05:00 belongs to thursday's night", night, "2025-06-13T05:00:00+02:00", false},
+		{"monday after the 2025-03-30 DST change, 09:00 CEST", day, "2025-03-31T09:00:00+02:00", true},
+		{"no working hours: always", &Person{}, "2025-06-14T03:00:00+02:00", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			at, err := time.Parse(time.RFC3339, tt.at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := tt.p.Awake(at.UTC()); got != tt.want {
+				t.Fatalf("Awake(%s) = %v, want %v", tt.at, got, tt.want)
+			}
+		})
+	}
+}
+
+func clock(h, m int) oncall.Clock { return oncall.Clock{Hour: h, Minute: m} }
