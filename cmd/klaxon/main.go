@@ -14,14 +14,17 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
 	_ "time/tzdata" // people's time zones must load in minimal containers too
 
 	"github.com/klaxonhq/klaxon/config"
+	"github.com/klaxonhq/klaxon/escalation/oncall"
 )
 
 const usage = `usage:
@@ -48,7 +51,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv
 	case "serve":
 		return cmdServe(ctx, args[1:], stderr, lookupEnv)
 	case "check":
-		return cmdCheck(args[1:], stdout, stderr, lookupEnv)
+		return cmdCheck(args[1:], time.Now(), stdout, stderr, lookupEnv)
 	case "oncall":
 		return cmdOncall(args[1:], time.Now(), stdout, stderr, lookupEnv)
 	case "help", "-h", "--help":
@@ -59,7 +62,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv
 	return 2
 }
 
-func cmdCheck(args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
+func cmdCheck(args []string, now time.Time, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", "", "config file (YAML)")
@@ -82,6 +85,20 @@ func cmdCheck(args []string, stdout, stderr io.Writer, lookupEnv func(string) (s
 	}
 	fmt.Fprintf(stdout, "%s is valid: %d people, %d policies, %d services, %d integrations; pager: %s\n",
 		*path, len(cat.People), len(cat.Policies), len(cat.Services), len(cat.Integrations), pagers)
+	// Schedules are linted over the weeks ahead: a gap there is a page
+	// that reaches nobody.
+	const ahead = 8 * 7 * 24 * time.Hour
+	for _, name := range slices.Sorted(maps.Keys(cat.Schedules)) {
+		s := cat.Schedules[name]
+		warnings := oncall.Lint(s, now, now.Add(ahead))
+		const shown = 10
+		for _, w := range warnings[:min(len(warnings), shown)] {
+			fmt.Fprintf(stdout, "warning: schedule %s: %s\n", name, w.Message)
+		}
+		if len(warnings) > shown {
+			fmt.Fprintf(stdout, "warning: schedule %s: and %d more in the next 8 weeks\n", name, len(warnings)-shown)
+		}
+	}
 	return 0
 }
 

@@ -177,3 +177,47 @@ func TestOncallTimelineAcrossDST(t *testing.T) {
 		}
 	}
 }
+
+// check lints schedules over the next eight weeks: nobody on call at night,
+// and a handoff at 02:30 on the night the clocks go forward.
+func TestCheckLintsSchedules(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sched.yaml")
+	cfg := `
+people:
+  - {name: ana, timezone: Europe/Berlin, phone: "+49305550101", contact_rules: [{channel: sms, after: 0s}]}
+  - {name: ben, timezone: Europe/Berlin, phone: "+49305550102", contact_rules: [{channel: sms, after: 0s}]}
+schedules:
+  - name: days
+    timezone: Europe/Berlin
+    layers:
+      - participants: [ana, ben]
+        shift: 1d
+        handoff: "02:30"
+        start: 2025-03-01
+        restrictions: [{from: "08:00", to: "20:00"}]
+policies:
+  - name: p
+    levels: [{targets: [schedule:days], delay: 5m}]
+services: [{name: web, policy: p}]
+integrations: [{name: am, service: web, format: alertmanager, token: am-token-0123456789}]
+`
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	now := time.Date(2025, 3, 20, 12, 0, 0, 0, time.UTC)
+	if code := cmdCheck([]string{"--config", path}, now, &out, &errOut, noEnv); code != 0 {
+		t.Fatalf("check exited %d: %s", code, errOut.String())
+	}
+	if !strings.Contains(out.String(), "warning: schedule days:") {
+		t.Fatalf("no schedule warnings:\n%s", out.String())
+	}
+	var gap, dst bool
+	for _, line := range strings.Split(out.String(), "\n") {
+		gap = gap || strings.Contains(line, "nobody") && strings.Contains(line, "20:00")
+		dst = dst || strings.Contains(line, "2025-03-30")
+	}
+	if !gap || !dst {
+		t.Fatalf("want a nightly gap from 20:00 and the 2025-03-30 handoff flagged:\n%s", out.String())
+	}
+}
