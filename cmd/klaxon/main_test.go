@@ -195,9 +195,16 @@ schedules:
         handoff: "02:30"
         start: 2025-03-01
         restrictions: [{from: "08:00", to: "20:00"}]
+  - name: rota
+    timezone: Europe/Berlin
+    layers:
+      - participants: [ana, ben]
+        shift: 1d
+        handoff: "02:30"
+        start: 2025-03-01
 policies:
   - name: p
-    levels: [{targets: [schedule:days], delay: 5m}]
+    levels: [{targets: [schedule:days, schedule:rota], delay: 5m}]
 services: [{name: web, policy: p}]
 integrations: [{name: am, service: web, format: alertmanager, token: am-token-0123456789}]
 `
@@ -214,8 +221,8 @@ integrations: [{name: am, service: web, format: alertmanager, token: am-token-01
 	}
 	var gap, dst bool
 	for _, line := range strings.Split(out.String(), "\n") {
-		gap = gap || strings.Contains(line, "nobody") && strings.Contains(line, "20:00")
-		dst = dst || strings.Contains(line, "2025-03-30")
+		gap = gap || strings.HasPrefix(line, "warning: schedule days: nobody") && strings.Contains(line, "20:00")
+		dst = dst || strings.HasPrefix(line, "warning: schedule rota:") && strings.Contains(line, "2025-03-30")
 	}
 	if !gap || !dst {
 		t.Fatalf("want a nightly gap from 20:00 and the 2025-03-30 handoff flagged:\n%s", out.String())
