@@ -39,13 +39,15 @@ const (
 type Handler struct {
 	eng    Engine
 	tokens []Token
-	people map[string]*escalation.Person
+	cat    *escalation.Catalog
+	clock  escalation.Clock
 	log    *slog.Logger
 }
 
-// NewHandler builds the API. people are those a request may act as.
-func NewHandler(eng Engine, tokens []Token, people map[string]*escalation.Person, log *slog.Logger) *Handler {
-	return &Handler{eng: eng, tokens: tokens, people: people, log: log}
+// NewHandler builds the API over the catalog's people (who a request may
+// act as) and schedules.
+func NewHandler(eng Engine, tokens []Token, cat *escalation.Catalog, clock escalation.Clock, log *slog.Logger) *Handler {
+	return &Handler{eng: eng, tokens: tokens, cat: cat, clock: clock, log: log}
 }
 
 // Register adds the API routes to mux.
@@ -54,6 +56,8 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/incidents/{id}", h.auth(h.get))
 	mux.Handle("POST /api/v1/incidents/{id}/ack", h.auth(h.ack))
 	mux.Handle("POST /api/v1/incidents/{id}/resolve", h.auth(h.resolve))
+	mux.Handle("GET /api/v1/schedules", h.auth(h.schedules))
+	mux.Handle("GET /api/v1/schedules/{name}/oncall", h.auth(h.oncall))
 }
 
 type authedFunc func(w http.ResponseWriter, r *http.Request, token string)
@@ -158,7 +162,7 @@ func (h *Handler) action(w http.ResponseWriter, r *http.Request, token string) (
 	}
 	actor := escalation.Actor{Name: token, Via: escalation.ViaAPI}
 	if body.As != "" {
-		if _, ok := h.people[body.As]; !ok {
+		if _, ok := h.cat.People[body.As]; !ok {
 			web.Error(w, r, h.log, escalation.Errorf(escalation.CodeForbidden, "unknown person %q: only people in the config can act", body.As))
 			return 0, escalation.Actor{}, actionBody{}, false
 		}

@@ -83,7 +83,7 @@ func (h *harness) open() {
 	}
 	mux := http.NewServeMux()
 	ingest.NewHandler(h.cfg.Catalog().Integrations, eng, log, h.cfg.MaxBodyBytes).Register(mux)
-	api.NewHandler(eng, []api.Token{{Name: "scenario", Token: apiToken}}, h.cfg.Catalog().People, log).Register(mux)
+	api.NewHandler(eng, []api.Token{{Name: "scenario", Token: apiToken}}, h.cfg.Catalog(), h.clock, log).Register(mux)
 	h.db, h.eng, h.mux = db, eng, web.Recover(log, mux)
 }
 

@@ -59,7 +59,7 @@ func newApp(cfg *config.Config, clock escalation.Clock, log *slog.Logger) (*app,
 	}
 	mux := routes(routeDeps{
 		ingest: ingest.NewHandler(cat.Integrations, eng, log, cfg.MaxBodyBytes),
-		api:    api.NewHandler(eng, tokens, cat.People, log),
+		api:    api.NewHandler(eng, tokens, cat, clock, log),
 		twilio: twilioWebhooks(cfg, eng, cat, log),
 		runner: runner,
 		clock:  clock,
