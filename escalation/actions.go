@@ -166,3 +166,44 @@ func (e *Engine) LatestPageTo(ctx context.Context, person string) (*Page, error)
 	}
 	return out, nil
 }
+
+// Open creates an incident by hand — from the API, a chat command or a
+// what-if simulation — and starts its escalation at once.
+func (e *Engine) Open(ctx context.Context, service, title string, p Priority, by Actor) (*Incident, error) {
+	svc, ok := e.cat.Services[service]
+	if !ok {
+		return nil, Errorf(CodeNotFound, "unknown service %q", service)
+	}
+	if title == "" {
+		return nil, Errorf(CodeInvalid, "an incident needs a title")
+	}
+	if p < P0 || p > P4 {
+		return nil, Errorf(CodeInvalid, "priority %d: want P0 to P4", int(p))
+	}
+	now := e.clock.Now()
+	var out *Incident
+	err := e.store.Update(ctx, func(tx Tx) error {
+		id, err := tx.NextIncidentID()
+		if err != nil {
+			return err
+		}
+		inc := &Incident{
+			ID: id, Service: svc.Name, GroupKey: fmt.Sprintf("manual/%d", id), Title: title,
+			Status: StatusTriggered, Priority: p, Policy: svc.PolicyFor(p), CreatedAt: now, UpdatedAt: now,
+		}
+		if err := tx.AppendEvent(id, Event{At: now, Kind: EventTriggered, Actor: by.Name, Via: by.Via,
+			Message: fmt.Sprintf("%s %s on %s, opened by hand", p, title, svc.Name)}); err != nil {
+			return err
+		}
+		if err := e.startEscalation(tx, inc, now); err != nil {
+			return err
+		}
+		out = inc
+		return tx.PutIncident(inc)
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.poke()
+	return out, nil
+}

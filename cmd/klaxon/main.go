@@ -5,6 +5,7 @@
 //	klaxon serve --config FILE [--db FILE] [--listen ADDR]
 //	klaxon check --config FILE
 //	klaxon oncall --config FILE [--schedule S] [--at T] [--days N]
+//	klaxon simulate --config FILE --service S [--priority P] [--at T] [--for D]
 package main
 
 import (
@@ -32,6 +33,8 @@ const usage = `usage:
   klaxon check --config FILE                              validate a config and exit
   klaxon oncall --config FILE [--schedule S] [--at T] [--days N]
                                                           print who is on call, in every timezone
+  klaxon simulate --config FILE --service S [--priority P] [--at T] [--for D]
+                                                          who would be paged, when, if nobody acknowledges
 `
 
 func main() {
@@ -54,6 +57,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv
 		return cmdCheck(args[1:], time.Now(), stdout, stderr, lookupEnv)
 	case "oncall":
 		return cmdOncall(args[1:], time.Now(), stdout, stderr, lookupEnv)
+	case "simulate":
+		return cmdSimulate(ctx, args[1:], time.Now(), stdout, stderr, lookupEnv)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

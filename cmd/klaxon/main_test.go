@@ -228,3 +228,31 @@ integrations: [{name: am, service: web, format: alertmanager, token: am-token-01
 		t.Fatalf("want a nightly gap from 20:00 and the 2025-03-30 handoff flagged:\n%s", out.String())
 	}
 }
+
+// simulate runs the real engine on a fake clock: a Saturday-night P2 on
+// storage goes to carmen (on call for primary), and bikram, asleep on a
+// Sydney Sunday outside his working days, is woken a minute after level 2.
+func TestSimulateWhoIsWoken(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := run(t.Context(), []string{"simulate", "--config", "../../config.example.yaml", "--service", "storage",
+		"--at", "2026-03-29T01:00:00Z", "--for", "3m"}, &out, &errOut, noEnv)
+	if code != 0 {
+		t.Fatalf("simulate exited %d: %s", code, errOut.String())
+	}
+	for _, want := range []string{
+		"P2 incident on storage at 2026-03-29 01:00 UTC, nobody acknowledging for 3m0s (policy default)",
+		"+0s     01:00:00  sms carmen",
+		"Sat 18:00 PDT",
+		"skipped bikram (asleep, 12:01 AEDT): woken 1m0s later",
+		"+2m0s   01:02:00  sms bikram",
+		"Sun 12:02 AEDT",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("simulate output lacks %q:\n%s", want, out.String())
+		}
+	}
+	errOut.Reset()
+	if code := run(t.Context(), []string{"simulate", "--config", "../../config.example.yaml", "--service", "nope"}, &out, &errOut, noEnv); code != 1 || !strings.Contains(errOut.String(), `unknown service "nope"`) {
+		t.Errorf("unknown service: exit %d, %q", code, errOut.String())
+	}
+}
