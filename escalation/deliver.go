@@ -317,3 +317,24 @@ func (e *Engine) RunDue(ctx context.Context) error {
 	}
 	return errors.New("run due: work still due after 1000 passes")
 }
+
+// RunUntil drives an engine whose clock is the manual clock given: it moves
+// the clock from due time to due time up to end, doing the work due at each
+// instant, and leaves it at end.
+func (e *Engine) RunUntil(ctx context.Context, clock *ManualClock, end time.Time) error {
+	for range 1_000_000 {
+		if err := e.RunDue(ctx); err != nil {
+			return err
+		}
+		next, ok, err := e.NextDue(ctx)
+		if err != nil {
+			return err
+		}
+		if !ok || next.After(end) {
+			clock.Set(end)
+			return e.RunDue(ctx)
+		}
+		clock.Set(next)
+	}
+	return errors.New("run until: work still due after a million steps")
+}

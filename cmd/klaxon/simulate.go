@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -77,7 +76,7 @@ func simulate(ctx context.Context, cat *escalation.Catalog, service string, p es
 		return err
 	}
 	defer db.Close()
-	clock := &fakeClock{now: start}
+	clock := escalation.NewManualClock(start)
 	accept := escalation.PagerFunc(func(context.Context, escalation.Page) (escalation.Delivery, error) {
 		return escalation.Delivery{Provider: "simulated"}, nil
 	})
@@ -90,19 +89,8 @@ func simulate(ctx context.Context, cat *escalation.Catalog, service string, p es
 	if err != nil {
 		return err
 	}
-	end := start.Add(span)
-	for {
-		if err := eng.RunDue(ctx); err != nil {
-			return err
-		}
-		next, ok, err := eng.NextDue(ctx)
-		if err != nil {
-			return err
-		}
-		if !ok || next.After(end) {
-			break
-		}
-		clock.set(next)
+	if err := eng.RunUntil(ctx, clock, start.Add(span)); err != nil {
+		return err
 	}
 	_, events, err := eng.Incident(ctx, inc.ID)
 	if err != nil {
@@ -129,24 +117,4 @@ func simulate(ctx context.Context, cat *escalation.Catalog, service string, p es
 		fmt.Fprintf(tw, "+%s\t%s\t%s\t%s\n", ev.At.Sub(start).Round(time.Second), ev.At.UTC().Format("15:04:05"), line, local)
 	}
 	return tw.Flush()
-}
-
-// fakeClock is the simulation's clock: it moves only when told.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if t.After(c.now) {
-		c.now = t
-	}
 }
