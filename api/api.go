@@ -1,5 +1,6 @@
 // Package api serves Klaxon's JSON API for people and scripts: list and read
-// incidents with their timelines, acknowledge and resolve them.
+// incidents with their timelines, acknowledge and resolve them; see who is
+// on call and put someone else on call with overrides.
 package api
 
 import (
@@ -11,6 +12,7 @@ import (
 	"strconv"
 
 	"github.com/klaxonhq/klaxon/escalation"
+	"github.com/klaxonhq/klaxon/escalation/oncall"
 	"github.com/klaxonhq/klaxon/internal/web"
 )
 
@@ -20,6 +22,10 @@ type Engine interface {
 	Incidents(ctx context.Context, status escalation.Status, limit int) ([]*escalation.Incident, error)
 	Acknowledge(ctx context.Context, id int64, by escalation.Actor) (*escalation.Incident, error)
 	Resolve(ctx context.Context, id int64, by escalation.Actor, note string) (*escalation.Incident, error)
+	Schedule(ctx context.Context, name string) (*oncall.Schedule, error)
+	Overrides(ctx context.Context, schedule string) ([]*escalation.Override, error)
+	AddOverride(ctx context.Context, o escalation.Override, by escalation.Actor) (*escalation.Override, error)
+	DeleteOverride(ctx context.Context, schedule string, id int64, by escalation.Actor) (*escalation.Override, error)
 }
 
 // Token is a named bearer token; the name is recorded as the actor unless
@@ -58,6 +64,9 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/incidents/{id}/resolve", h.auth(h.resolve))
 	mux.Handle("GET /api/v1/schedules", h.auth(h.schedules))
 	mux.Handle("GET /api/v1/schedules/{name}/oncall", h.auth(h.oncall))
+	mux.Handle("GET /api/v1/schedules/{name}/overrides", h.auth(h.overrides))
+	mux.Handle("POST /api/v1/schedules/{name}/overrides", h.auth(h.addOverride))
+	mux.Handle("DELETE /api/v1/schedules/{name}/overrides/{id}", h.auth(h.deleteOverride))
 }
 
 type authedFunc func(w http.ResponseWriter, r *http.Request, token string)
@@ -160,13 +169,10 @@ func (h *Handler) action(w http.ResponseWriter, r *http.Request, token string) (
 			return 0, escalation.Actor{}, actionBody{}, false
 		}
 	}
-	actor := escalation.Actor{Name: token, Via: escalation.ViaAPI}
-	if body.As != "" {
-		if _, ok := h.cat.People[body.As]; !ok {
-			web.Error(w, r, h.log, escalation.Errorf(escalation.CodeForbidden, "unknown person %q: only people in the config can act", body.As))
-			return 0, escalation.Actor{}, actionBody{}, false
-		}
-		actor.Name = body.As
+	actor, err := h.actingAs(token, body.As)
+	if err != nil {
+		web.Error(w, r, h.log, err)
+		return 0, escalation.Actor{}, actionBody{}, false
 	}
 	return id, actor, body, true
 }

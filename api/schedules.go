@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/klaxonhq/klaxon/escalation"
+	"github.com/klaxonhq/klaxon/escalation/oncall"
 	"github.com/klaxonhq/klaxon/internal/web"
 )
 
@@ -26,8 +27,7 @@ type span struct {
 	To     time.Time `json:"to"`
 }
 
-func (h *Handler) onCallAt(name string, at time.Time) onCallNow {
-	s := h.cat.Schedules[name]
+func onCallAt(s *oncall.Schedule, name string, at time.Time) onCallNow {
 	out := onCallNow{Schedule: name, Timezone: s.Location.String(), At: at}
 	if who, ok := s.OnCall(at); ok {
 		out.Person = &who
@@ -43,7 +43,12 @@ func (h *Handler) schedules(w http.ResponseWriter, r *http.Request, _ string) {
 	now := h.clock.Now()
 	out := []onCallNow{}
 	for _, name := range slices.Sorted(maps.Keys(h.cat.Schedules)) {
-		out = append(out, h.onCallAt(name, now))
+		s, err := h.eng.Schedule(r.Context(), name)
+		if err != nil {
+			web.Error(w, r, h.log, err)
+			return
+		}
+		out = append(out, onCallAt(s, name, now))
 	}
 	web.JSON(w, http.StatusOK, map[string]any{"schedules": out})
 }
@@ -53,9 +58,9 @@ func (h *Handler) schedules(w http.ResponseWriter, r *http.Request, _ string) {
 // next N days (default 7, at most 366).
 func (h *Handler) oncall(w http.ResponseWriter, r *http.Request, _ string) {
 	name := r.PathValue("name")
-	s, ok := h.cat.Schedules[name]
-	if !ok {
-		web.Error(w, r, h.log, escalation.Errorf(escalation.CodeNotFound, "unknown schedule %q", name))
+	s, err := h.eng.Schedule(r.Context(), name)
+	if err != nil {
+		web.Error(w, r, h.log, err)
 		return
 	}
 	at := h.clock.Now()
@@ -84,5 +89,5 @@ func (h *Handler) oncall(w http.ResponseWriter, r *http.Request, _ string) {
 		}
 		spans = append(spans, out)
 	}
-	web.JSON(w, http.StatusOK, map[string]any{"on_call": h.onCallAt(name, at), "timeline": spans})
+	web.JSON(w, http.StatusOK, map[string]any{"on_call": onCallAt(s, name, at), "timeline": spans})
 }

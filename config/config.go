@@ -130,6 +130,18 @@ type Schedule struct {
 	Layers []Layer `yaml:"layers"`
 	// Overrides win over all layers; the latest listed wins among them.
 	Overrides []Override `yaml:"overrides"`
+	// Notify says what people are told about their shifts.
+	Notify *Notify `yaml:"notify"`
+}
+
+// Notify configures a schedule's notices, sent by SMS.
+type Notify struct {
+	// ShiftStart tells the incoming person when their shift starts.
+	ShiftStart bool `yaml:"shift_start"`
+	// Digest is a cron expression ("CRON_TZ=Europe/Stockholm 0 9 * * MON";
+	// without CRON_TZ, in the schedule's timezone) at which everyone with
+	// shifts in the coming week gets the list of them.
+	Digest string `yaml:"digest"`
 }
 
 // Layer is one rotation of Participants (person names, in order).

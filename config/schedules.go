@@ -55,7 +55,30 @@ func (v *validator) schedules(schedules []Schedule, cat *escalation.Catalog) {
 			continue
 		}
 		cat.Schedules[s.Name] = sched
+		if s.Notify != nil {
+			if n := v.notify(path+".notify", s.Notify, sched.Location); n != nil {
+				cat.Notices[s.Name] = n
+			}
+		}
 	}
+}
+
+// notify checks a schedule's notices; nil when there are none or they are
+// broken (reported).
+func (v *validator) notify(path string, n *Notify, loc *time.Location) *escalation.Notices {
+	out := &escalation.Notices{ShiftStart: n.ShiftStart}
+	if n.Digest != "" {
+		rule, err := parseCron(n.Digest, loc)
+		if err != nil {
+			v.add(path+".digest", "%v", err)
+			return nil
+		}
+		out.Digest, out.DigestSpec = rule, n.Digest
+	}
+	if !out.ShiftStart && out.Digest == nil {
+		return nil
+	}
+	return out
 }
 
 func (c *scheduleCheck) layer(path string, l Layer, cat *escalation.Catalog) oncall.Layer {

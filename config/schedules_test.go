@@ -322,7 +322,7 @@ func TestScheduleProblems(t *testing.T) {
 			wants: []string{
 				`schedules[0].layers[0].participants: expected a list, got a single value (line 19)`,
 				`schedules[0].layers[1].shift: expected a string, got a mapping (line 26)`,
-				`schedules[0].override: unknown key "override" (line 31); known keys: name, timezone, layers, overrides`,
+				`schedules[0].override: unknown key "override" (line 31); known keys: name, timezone, layers, overrides, notify`,
 			},
 		},
 	}

@@ -64,6 +64,7 @@ func (v *validator) validate(c *Config) *escalation.Catalog {
 		Policies:     map[string]*escalation.Policy{},
 		Services:     map[string]*escalation.Service{},
 		Integrations: map[string]*escalation.Integration{},
+		Notices:      map[string]*escalation.Notices{},
 	}
 	v.people(c.People, cat)
 	v.schedules(c.Schedules, cat)

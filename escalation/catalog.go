@@ -16,6 +16,8 @@ type Catalog struct {
 	Policies     map[string]*Policy
 	Services     map[string]*Service
 	Integrations map[string]*Integration
+	// Notices are per schedule: shift-start notices and weekly digests.
+	Notices map[string]*Notices
 }
 
 // Person is someone who can be paged and can act on incidents.
@@ -250,6 +252,11 @@ func (c *Catalog) Validate() error {
 	for name, s := range c.Schedules {
 		if err := s.Validate(); err != nil {
 			return fmt.Errorf("schedule %q: %w", name, err)
+		}
+	}
+	for name := range c.Notices {
+		if _, ok := c.Schedules[name]; !ok {
+			return fmt.Errorf("notices: unknown schedule %q", name)
 		}
 	}
 	for name, p := range c.People {

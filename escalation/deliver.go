@@ -22,6 +22,9 @@ const tickBatch = 100
 // others; a failing incident is retried a minute later.
 func (e *Engine) Tick(ctx context.Context) (int, error) {
 	now := e.clock.Now()
+	if err := e.tickTimers(ctx, now); err != nil {
+		return 0, fmt.Errorf("tick: %w", err)
+	}
 	var due []int64
 	err := e.store.View(ctx, func(tx Tx) error {
 		var err error
@@ -126,11 +129,14 @@ func (e *Engine) ClaimDue(ctx context.Context, limit int) ([]Page, error) {
 			return err
 		}
 		for _, p := range pages {
-			inc, err := tx.Incident(p.IncidentID)
-			if err != nil && !errors.Is(err, ErrNotFound) {
-				return err
+			var inc *Incident
+			if !p.Notice() {
+				inc, err = tx.Incident(p.IncidentID)
+				if err != nil && !errors.Is(err, ErrNotFound) {
+					return err
+				}
 			}
-			if inc == nil || inc.Status != StatusTriggered {
+			if !p.Notice() && (inc == nil || inc.Status != StatusTriggered) {
 				p.Status, p.NotBefore, p.Error = PageCancelled, time.Time{}, "incident no longer triggered"
 				if err := tx.PutPage(p); err != nil {
 					return err
@@ -193,7 +199,7 @@ func (e *Engine) record(ctx context.Context, sent Page, d Delivery, sendErr erro
 		if sendErr == nil {
 			p.Status, p.SentAt, p.NotBefore, p.Error = PageSent, now, time.Time{}, ""
 			p.Provider, p.ProviderID = d.Provider, d.ProviderID
-			if err := tx.PutPage(p); err != nil {
+			if err := tx.PutPage(p); err != nil || p.Notice() {
 				return err
 			}
 			return tx.AppendEvent(p.IncidentID, Event{At: now, Kind: EventPageSent, Person: p.Person,
@@ -203,7 +209,7 @@ func (e *Engine) record(ctx context.Context, sent Page, d Delivery, sendErr erro
 		if !IsPermanent(sendErr) && p.Attempts < e.maxAttempts {
 			wait := e.retryBackoff << (p.Attempts - 1)
 			p.Status, p.NotBefore = PageQueued, now.Add(wait)
-			if err := tx.PutPage(p); err != nil {
+			if err := tx.PutPage(p); err != nil || p.Notice() {
 				return err
 			}
 			return tx.AppendEvent(p.IncidentID, Event{At: now, Kind: EventPageFailed, Person: p.Person,
@@ -211,7 +217,7 @@ func (e *Engine) record(ctx context.Context, sent Page, d Delivery, sendErr erro
 				Message: fmt.Sprintf("attempt %d failed: %v; retrying in %s", p.Attempts, sendErr, wait)})
 		}
 		p.Status, p.NotBefore = PageFailed, time.Time{}
-		if err := tx.PutPage(p); err != nil {
+		if err := tx.PutPage(p); err != nil || p.Notice() {
 			return err
 		}
 		if err := tx.AppendEvent(p.IncidentID, Event{At: now, Kind: EventPageFailed, Person: p.Person,
@@ -260,7 +266,7 @@ func (e *Engine) skipToNextRule(tx Tx, p *Page, now time.Time) error {
 }
 
 // NextDue is the earliest instant the engine has work: an incident's next
-// escalation step or an outbox page.
+// escalation step, a notice timer or an outbox page.
 func (e *Engine) NextDue(ctx context.Context) (time.Time, bool, error) {
 	var at time.Time
 	var ok bool
@@ -272,6 +278,15 @@ func (e *Engine) NextDue(ctx context.Context) (time.Time, bool, error) {
 		b, okB, err := tx.NextPageDue()
 		if err != nil {
 			return err
+		}
+		timers, err := tx.Timers()
+		if err != nil {
+			return err
+		}
+		for _, t := range timers {
+			if !okA || t.At.Before(a) {
+				a, okA = t.At, true
+			}
 		}
 		switch {
 		case okA && okB:

@@ -292,6 +292,10 @@ type Page struct {
 	Error      string    `json:"error,omitempty"`
 }
 
+// Notice reports whether the page is a notice (a shift starting, a digest)
+// rather than a page for an incident: nothing to acknowledge, no timeline.
+func (p Page) Notice() bool { return p.IncidentID == 0 }
+
 // IdempotencyKey is stable across retries of the same page, so a provider
 // that supports it can drop the duplicate a crash may cause.
 func (p Page) IdempotencyKey() string { return fmt.Sprintf("klaxon-page-%d", p.ID) }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 )
 
@@ -40,6 +41,10 @@ type Engine struct {
 	// wake pokes the runner when a commit may have moved the next due time
 	// earlier.
 	wake chan struct{}
+	// scheds caches schedules with their stored overrides (derived state).
+	scheds schedules
+	// timersSynced: the stored notice timers were matched to the catalog.
+	timersSynced atomic.Bool
 }
 
 // New builds an engine. The catalog must be valid.

@@ -44,7 +44,11 @@ func (e *Engine) activateLevel(tx Tx, inc *Incident, pol *Policy, lvl, round int
 			targets = append(targets, target{person: t.Name})
 		case TargetSchedule:
 			who, ok := "", false
-			if s := e.cat.Schedules[t.Name]; s != nil {
+			s, err := e.schedule(tx, t.Name)
+			if err != nil {
+				return err
+			}
+			if s != nil {
 				who, ok = s.OnCall(at)
 			}
 			if !ok {
@@ -140,7 +144,10 @@ func (e *Engine) handoffs(tx Tx, inc *Incident, now time.Time) error {
 		if run.Schedule == "" || run.NextAt.IsZero() {
 			continue
 		}
-		s := e.cat.Schedules[run.Schedule]
+		s, err := e.schedule(tx, run.Schedule)
+		if err != nil {
+			return err
+		}
 		if s == nil {
 			continue
 		}
@@ -165,19 +172,23 @@ func (e *Engine) handoffs(tx Tx, inc *Incident, now time.Time) error {
 
 // nextHandoff is the earliest handoff of a schedule someone is being paged
 // for, so the engine wakes for it.
-func (e *Engine) nextHandoff(esc *Escalation, now time.Time) time.Time {
+func (e *Engine) nextHandoff(tx Tx, esc *Escalation, now time.Time) (time.Time, error) {
 	var next time.Time
 	for _, run := range esc.Runs {
 		if run.Schedule == "" || run.NextAt.IsZero() {
 			continue
 		}
-		if s := e.cat.Schedules[run.Schedule]; s != nil {
+		s, err := e.schedule(tx, run.Schedule)
+		if err != nil {
+			return time.Time{}, err
+		}
+		if s != nil {
 			if at, ok := s.NextHandoff(now); ok && (next.IsZero() || at.Before(next)) {
 				next = at
 			}
 		}
 	}
-	return next
+	return next, nil
 }
 
 // policyOf is the incident's policy. An incident may outlive its policy in
@@ -284,7 +295,11 @@ func (e *Engine) advance(tx Tx, inc *Incident, now time.Time) error {
 		run.NextAt, _, _ = p.stepAt(run.Since, run.Step)
 	}
 	inc.NextDue = esc.NextLevelAt
-	if h := e.nextHandoff(esc, now); !h.IsZero() && (inc.NextDue.IsZero() || h.Before(inc.NextDue)) {
+	h, err := e.nextHandoff(tx, esc, now)
+	if err != nil {
+		return err
+	}
+	if !h.IsZero() && (inc.NextDue.IsZero() || h.Before(inc.NextDue)) {
 		inc.NextDue = h
 	}
 	for _, run := range esc.Runs {

@@ -63,4 +63,19 @@ type Tx interface {
 	// LatestPageTo is the newest page sent or queued to a person, looking
 	// back at most limit pages.
 	LatestPageTo(person string, limit int) (*Page, error)
+
+	// Overrides are the stored schedule overrides, by id. OverridesVersion
+	// changes (to a value never used before) whenever they do, and is 0
+	// while none was ever stored, so derived caches know when to rebuild.
+	NextOverrideID() (int64, error)
+	PutOverride(o *Override) error
+	DeleteOverride(id int64) error
+	Overrides() ([]*Override, error)
+	OverridesVersion() (uint64, error)
+
+	// Timers are the engine's few named durable timers (notices), by name.
+	Timer(name string) (*Timer, error)
+	PutTimer(t *Timer) error
+	DeleteTimer(name string) error
+	Timers() ([]*Timer, error)
 }

@@ -31,6 +31,10 @@ const (
 	bucketPages     = "pages"     // id → escalation.Page
 	bucketOutbox    = "outbox"    // NotBefore nanos + page id → empty
 	bucketOutboxRev = "outbox_rev"
+	bucketOverrides = "overrides" // id → escalation.Override
+	bucketTimers    = "timers"    // name → escalation.Timer
+
+	keyOverridesVersion = "overrides_version"
 
 	keySchemaVersion = "schema_version"
 )
@@ -458,7 +462,7 @@ func (t *tx) LatestPageTo(person string, limit int) (*escalation.Page, error) {
 		if err := json.Unmarshal(v, p); err != nil {
 			return nil, fmt.Errorf("store: read page %d: %w", int64(binary.BigEndian.Uint64(k)), err)
 		}
-		if p.Person != person {
+		if p.Person != person || p.Notice() {
 			continue
 		}
 		switch p.Status {

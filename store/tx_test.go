@@ -380,12 +380,13 @@ func TestIncidentsNewestFirst(t *testing.T) {
 func TestLatestPageTo(t *testing.T) {
 	db := openTemp(t)
 	pages := []escalation.Page{
-		{Person: "alice", Status: escalation.PageSent},      // 1
-		{Person: "alice", Status: escalation.PageQueued},    // 2
-		{Person: "bob", Status: escalation.PageSent},        // 3
-		{Person: "alice", Status: escalation.PageFailed},    // 4
-		{Person: "alice", Status: escalation.PageCancelled}, // 5
-		{Person: "bob", Status: escalation.PageSending},     // 6
+		{IncidentID: 1, Person: "alice", Status: escalation.PageSent},      // 1
+		{IncidentID: 1, Person: "alice", Status: escalation.PageQueued},    // 2
+		{IncidentID: 1, Person: "bob", Status: escalation.PageSent},        // 3
+		{IncidentID: 2, Person: "alice", Status: escalation.PageFailed},    // 4
+		{IncidentID: 2, Person: "alice", Status: escalation.PageCancelled}, // 5
+		{IncidentID: 2, Person: "bob", Status: escalation.PageSending},     // 6
+		{Person: "alice", Status: escalation.PageSent},                     // 7: a shift notice, nothing to ack
 	}
 	update(t, db, func(tx escalation.Tx) error {
 		for i := range pages {
@@ -407,10 +408,10 @@ func TestLatestPageTo(t *testing.T) {
 			want   int64 // 0: not found
 		}{
 			{"alice", 10, 2},
-			{"alice", 5, 2},
-			{"alice", 4, 0}, // pages 6..3 hold nothing sent to alice
+			{"alice", 6, 2},
+			{"alice", 5, 0}, // pages 7..3 hold nothing for alice to ack
 			{"alice", 0, 2}, // no limit
-			{"bob", 1, 6},
+			{"bob", 2, 6},
 			{"carol", 10, 0},
 		} {
 			p, err := tx.LatestPageTo(c.person, c.limit)
