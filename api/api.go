@@ -41,19 +41,36 @@ const (
 	maxListLimit     = 1000
 )
 
-// Handler serves /api/v1.
-type Handler struct {
-	eng    Engine
-	tokens []Token
-	cat    *escalation.Catalog
-	clock  escalation.Clock
-	log    *slog.Logger
+// Options configure a Handler.
+type Options struct {
+	Engine Engine
+	Tokens []Token
+	// CalendarToken, when set, reads the .ics feeds from a ?token= query,
+	// for calendar apps that cannot send a bearer token.
+	CalendarToken string
+	// Catalog: the people a request may act as, and the schedules.
+	Catalog *escalation.Catalog
+	Clock   escalation.Clock
+	Logger  *slog.Logger
 }
 
-// NewHandler builds the API over the catalog's people (who a request may
-// act as) and schedules.
-func NewHandler(eng Engine, tokens []Token, cat *escalation.Catalog, clock escalation.Clock, log *slog.Logger) *Handler {
-	return &Handler{eng: eng, tokens: tokens, cat: cat, clock: clock, log: log}
+// Handler serves /api/v1.
+type Handler struct {
+	eng      Engine
+	tokens   []Token
+	calToken string
+	cat      *escalation.Catalog
+	clock    escalation.Clock
+	log      *slog.Logger
+}
+
+// NewHandler builds the API.
+func NewHandler(o Options) *Handler {
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Handler{eng: o.Engine, tokens: o.Tokens, calToken: o.CalendarToken, cat: o.Catalog, clock: o.Clock, log: log}
 }
 
 // Register adds the API routes to mux.
@@ -67,6 +84,8 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/schedules/{name}/overrides", h.auth(h.overrides))
 	mux.Handle("POST /api/v1/schedules/{name}/overrides", h.auth(h.addOverride))
 	mux.Handle("DELETE /api/v1/schedules/{name}/overrides/{id}", h.auth(h.deleteOverride))
+	mux.Handle("GET /api/v1/schedules/{file}", h.calendarAuth(h.scheduleCalendar))
+	mux.Handle("GET /api/v1/people/{file}", h.calendarAuth(h.personCalendar))
 }
 
 type authedFunc func(w http.ResponseWriter, r *http.Request, token string)

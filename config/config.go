@@ -78,6 +78,10 @@ type Config struct {
 // API configures the /api/v1 bearer tokens.
 type API struct {
 	Tokens []APIToken `yaml:"tokens"`
+	// CalendarToken, when set, lets calendar apps (which cannot send a
+	// bearer token) read the .ics feeds with ?token=...; it grants nothing
+	// else.
+	CalendarToken string `yaml:"calendar_token"`
 }
 
 // APIToken is one bearer token; Name is recorded as the actor of what it does.

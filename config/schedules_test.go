@@ -73,9 +73,9 @@ func TestExampleSchedule(t *testing.T) {
 		"2025-01-06T08:59:00+01:00": "",       // before the rotation starts
 		"2025-01-15T12:00:00+01:00": "bikram", // Wednesday of the second week
 		"2025-01-11T12:00:00+01:00": "carmen", // alice's week, but a Saturday
-		// Summer time began on 2025-03-30: the weekend ends and alice's
-		// week begins at 09:00 CEST, 07:00 UTC.
-		"2025-03-31T08:30:00+02:00": "carmen",
+		// Summer time began on 2025-03-30: bikram's weekend ends and
+		// alice's week begins at 09:00 CEST, 07:00 UTC.
+		"2025-03-31T08:30:00+02:00": "bikram",
 		"2025-03-31T09:30:00+02:00": "alice",
 		"2025-12-25T12:00:00+01:00": "bikram", // carmen's week, overridden
 	})

@@ -148,6 +148,11 @@ func (v *validator) api(a API) {
 			tokens[t.Token] = i
 		}
 	}
+	if j, dup := tokens[a.CalendarToken]; dup && a.CalendarToken != "" {
+		v.add("api.calendar_token", "same token as api.tokens[%d]; a calendar URL is shared, so it must not carry an API token", j)
+	} else if a.CalendarToken != "" && len(a.CalendarToken) < 16 {
+		v.add("api.calendar_token", "too short: use at least 16 random characters")
+	}
 }
 
 func (v *validator) twilio(t *Twilio) {

@@ -44,6 +44,9 @@ type harness struct {
 
 const apiToken = "scenario-api-token-0123456789"
 
+// calendarToken reads the .ics feeds only.
+const calendarToken = "scenario-calendar-token-0123456789"
+
 func newHarness(t *testing.T, cfgYAML string, start string) *harness {
 	t.Helper()
 	cfg, err := config.Parse([]byte(cfgYAML), func(string) (string, bool) { return "", false })
@@ -83,7 +86,8 @@ func (h *harness) open() {
 	}
 	mux := http.NewServeMux()
 	ingest.NewHandler(h.cfg.Catalog().Integrations, eng, log, h.cfg.MaxBodyBytes).Register(mux)
-	api.NewHandler(eng, []api.Token{{Name: "scenario", Token: apiToken}}, h.cfg.Catalog(), h.clock, log).Register(mux)
+	api.NewHandler(api.Options{Engine: eng, Tokens: []api.Token{{Name: "scenario", Token: apiToken}},
+		CalendarToken: calendarToken, Catalog: h.cfg.Catalog(), Clock: h.clock, Logger: log}).Register(mux)
 	h.db, h.eng, h.mux = db, eng, web.Recover(log, mux)
 }
 

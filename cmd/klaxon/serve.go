@@ -59,7 +59,8 @@ func newApp(cfg *config.Config, clock escalation.Clock, log *slog.Logger) (*app,
 	}
 	mux := routes(routeDeps{
 		ingest: ingest.NewHandler(cat.Integrations, eng, log, cfg.MaxBodyBytes),
-		api:    api.NewHandler(eng, tokens, cat, clock, log),
+		api: api.NewHandler(api.Options{Engine: eng, Tokens: tokens, CalendarToken: cfg.API.CalendarToken,
+			Catalog: cat, Clock: clock, Logger: log}),
 		twilio: twilioWebhooks(cfg, eng, cat, log),
 		runner: runner,
 		clock:  clock,

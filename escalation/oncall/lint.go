@@ -2,14 +2,18 @@ package oncall
 
 import (
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 	"time"
 )
 
 // Lint reports what deserves a human look over [from, to): gaps, when
-// nobody is on call, and handoffs (including restriction window edges) at
-// local times that don't exist (spring forward) or happen twice (fall
-// back), where the DST rules in the package doc decide the instant.
+// nobody is on call; people on call in two layers at once (the higher layer
+// hides the lower, so the lower shift gives no cover — usually a rota
+// mistake); and handoffs (including restriction window edges) at local
+// times that don't exist (spring forward) or happen twice (fall back),
+// where the DST rules in the package doc decide the instant.
 // Warnings are in time order. An invalid schedule gives one warning, the
 // validation error, with a zero At.
 func Lint(s *Schedule, from, to time.Time) []Warning {
@@ -24,10 +28,70 @@ func Lint(s *Schedule, from, to time.Time) []Warning {
 				sp.To.Sub(sp.From), stamp(sp.From), stamp(sp.To))})
 		}
 	}
+	ws = append(ws, p.doubleBooked(s, from, to)...)
 	for _, tr := range transitions(p.loc, from, to) {
 		ws = append(ws, p.lintTransition(s, tr, from, to)...)
 	}
 	slices.SortStableFunc(ws, func(a, b Warning) int { return a.At.Compare(b.At) })
+	return ws
+}
+
+// doubleBooked finds people on call in two or more layers at once: one
+// warning per person and set of layers, at the first stretch, counting the
+// rest, so a rota that double-books every week reads as one line.
+func (p *prepared) doubleBooked(s *Schedule, from, to time.Time) []Warning {
+	type stretch struct {
+		from, to int64
+		more     int
+	}
+	first := map[string]*stretch{} // by person + layers
+	open := map[string]string{}    // person → layers of the stretch in progress
+	sec, end := max(from.Unix(), minSec), min(to.Unix(), maxSec)
+	for sec < end {
+		next := end
+		byPerson := map[string][]string{}
+		for i := range p.layers {
+			who, u := p.layers[i].at(p.loc, sec)
+			next = min(next, max(u, sec+1))
+			if who != "" {
+				byPerson[who] = append(byPerson[who], layerName(i, s.Layers[i]))
+			}
+		}
+		for who := range open {
+			if ls := byPerson[who]; len(ls) < 2 || strings.Join(ls, " and ") != open[who] {
+				delete(open, who)
+			}
+		}
+		for who, ls := range byPerson {
+			if len(ls) < 2 {
+				continue
+			}
+			layers := strings.Join(ls, " and ")
+			key := who + "\x00" + layers
+			st := first[key]
+			switch {
+			case st == nil:
+				first[key] = &stretch{from: sec, to: next}
+			case open[who] == layers && st.more == 0 && st.to == sec:
+				st.to = next // the first stretch goes on
+			case open[who] != layers:
+				st.more++
+			}
+			open[who] = layers
+		}
+		sec = next
+	}
+	var ws []Warning
+	for _, key := range slices.Sorted(maps.Keys(first)) {
+		st := first[key]
+		who, layers, _ := strings.Cut(key, "\x00")
+		from, to := time.Unix(st.from, 0).In(p.loc), time.Unix(st.to, 0).In(p.loc)
+		msg := fmt.Sprintf("%s is on call in layers %s at once, from %s to %s", who, layers, stamp(from), stamp(to))
+		if st.more > 0 {
+			msg += fmt.Sprintf(", and %d more time(s) in the period", st.more)
+		}
+		ws = append(ws, Warning{At: from, Message: msg + ": the higher layer hides the lower, which gives no cover then"})
+	}
 	return ws
 }
 

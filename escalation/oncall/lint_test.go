@@ -55,10 +55,21 @@ func TestLint(t *testing.T) {
 			zone: "America/Los_Angeles",
 			layers: []Layer{
 				{Participants: abc, Shift: Shift{Hours, 1}, Handoff: Clock{2, 30}, Start: Date{2025, 3, 1}},
-				{Participants: abc, Shift: Shift{Weeks, 1}, Handoff: Clock{2, 30}, Weekday: wd(time.Monday), Start: Date{2025, 3, 1}},
+				{Participants: []string{"dee", "eve", "fay"}, Shift: Shift{Weeks, 1}, Handoff: Clock{2, 30}, Weekday: wd(time.Monday), Start: Date{2025, 3, 1}},
 				{Participants: []string{"sole"}, Shift: Shift{Days, 1}, Handoff: Clock{2, 30}, Start: Date{2025, 3, 1}},
 			},
 			from: "2025-03-02T00:00:00Z", to: "2025-11-20T00:00:00Z",
+		},
+		{
+			name: "Kolkata: alice in the weekday layer and the weekend layer on Saturday mornings",
+			zone: "Asia/Kolkata",
+			layers: []Layer{
+				{Name: "weekdays", Participants: []string{"alice", "bob"}, Shift: Shift{Weeks, 1}, Handoff: Clock{9, 0}, Weekday: wd(time.Monday), Start: Date{2025, 6, 2}},
+				{Name: "weekend", Participants: []string{"alice", "carol"}, Shift: Shift{Weeks, 1}, Handoff: Clock{9, 0}, Weekday: wd(time.Monday), Start: Date{2025, 6, 2},
+					Restrictions: []Window{{FromDay: wd(time.Saturday), From: Clock{0, 0}, ToDay: wd(time.Monday), To: Clock{9, 0}}}},
+			},
+			from: "2025-06-02T03:30:00Z", to: "2025-06-30T03:30:00Z",
+			want: []want{{"2025-06-06T18:30:00Z", `alice is on call in layers 1 ("weekdays") and 2 ("weekend") at once, from 2025-06-07 00:00 IST to 2025-06-09 09:00 IST, and 1 more time(s) in the period: the higher layer hides the lower, which gives no cover then`}},
 		},
 	}
 	for _, tt := range tests {
