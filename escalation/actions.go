@@ -51,10 +51,18 @@ func (e *Engine) act(ctx context.Context, id int64, fn func(Tx, *Incident, time.
 }
 
 func (e *Engine) acknowledge(tx Tx, inc *Incident, now time.Time, by Actor) error {
-	switch inc.Status {
-	case StatusAcknowledged:
+	switch {
+	case inc.Status == StatusAcknowledged && !inc.SnoozedUntil.IsZero():
+		// An ack during a snooze keeps it acknowledged for good.
+		inc.SnoozedUntil, inc.AcknowledgedAt, inc.AcknowledgedBy, inc.UpdatedAt = time.Time{}, now, by.Name, now
+		if err := tx.AppendEvent(inc.ID, Event{At: now, Kind: EventAcknowledged, Actor: by.Name, Via: by.Via,
+			Message: "acknowledged; snooze cancelled"}); err != nil {
+			return err
+		}
+		return e.stopPaging(tx, inc, now, "acknowledged by "+by.Name)
+	case inc.Status == StatusAcknowledged:
 		return Errorf(CodeConflict, "incident #%d is already acknowledged by %s", inc.ID, inc.AcknowledgedBy)
-	case StatusResolved:
+	case inc.Status == StatusResolved:
 		return Errorf(CodeConflict, "incident #%d is already resolved", inc.ID)
 	}
 	inc.Status = StatusAcknowledged
@@ -69,7 +77,7 @@ func (e *Engine) resolve(tx Tx, inc *Incident, now time.Time, by Actor, note str
 	if inc.Status == StatusResolved {
 		return Errorf(CodeConflict, "incident #%d is already resolved", inc.ID)
 	}
-	inc.Status = StatusResolved
+	inc.Status, inc.SnoozedUntil = StatusResolved, time.Time{}
 	inc.ResolvedAt, inc.ResolvedBy, inc.UpdatedAt = now, by.Name, now
 	if err := tx.AppendEvent(inc.ID, Event{At: now, Kind: EventResolved, Actor: by.Name, Via: by.Via, Message: note}); err != nil {
 		return err
@@ -84,6 +92,11 @@ func (e *Engine) stopPaging(tx Tx, inc *Incident, now time.Time, why string) err
 	if err := e.advance(tx, inc, now); err != nil {
 		return err
 	}
+	return e.cancelQueued(tx, inc, now, why)
+}
+
+// cancelQueued cancels the incident's pages still waiting in the outbox.
+func (e *Engine) cancelQueued(tx Tx, inc *Incident, now time.Time, why string) error {
 	pages, err := tx.Outbox()
 	if err != nil {
 		return err

@@ -162,6 +162,13 @@ type Incident struct {
 	Firing   int `json:"firing_alerts"`
 	Alerts   int `json:"alerts"`
 	Reopened int `json:"reopened,omitempty"`
+	// SnoozedUntil: acknowledged for a while; paging starts over then.
+	SnoozedUntil time.Time `json:"snoozed_until,omitzero"`
+	// MergedInto is the incident this one was merged into (it is resolved).
+	MergedInto int64 `json:"merged_into,omitempty"`
+	// Public is what the status page shows; nil until a responder
+	// publishes a first update.
+	Public *Public `json:"public,omitempty"`
 	// Escalation is the durable escalation state; NextDue is when it next
 	// needs the engine (zero: nothing scheduled). The store indexes NextDue.
 	Escalation Escalation `json:"escalation"`
@@ -218,6 +225,11 @@ const (
 	EventPolicyChanged   EventKind = "policy_changed"
 	EventHandoff         EventKind = "handoff"
 	EventWoken           EventKind = "woken"
+	EventSnoozed         EventKind = "snoozed"
+	EventReassigned      EventKind = "reassigned"
+	EventNote            EventKind = "note"
+	EventMerged          EventKind = "merged"
+	EventPublicUpdate    EventKind = "public_update"
 )
 
 // Event is one entry of an incident's append-only timeline.
@@ -233,7 +245,9 @@ type Event struct {
 	Level    int       `json:"level,omitempty"`
 	DedupKey string    `json:"dedup_key,omitempty"`
 	// Count is how many alerts one merged alert entry stands for.
-	Count   int    `json:"count,omitempty"`
+	Count int `json:"count,omitempty"`
+	// Status is a public update's status.
+	Status  PublicStatus `json:"status,omitempty"`
 	Message string `json:"message,omitempty"`
 }
 

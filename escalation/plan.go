@@ -198,6 +198,10 @@ func (e *Engine) policyOf(tx Tx, inc *Incident, now time.Time) (*Policy, error) 
 	if pol, ok := e.cat.Policies[inc.Policy]; ok {
 		return pol, nil
 	}
+	if inc.Policy == "" && inc.Service == "" {
+		// Paged by hand: no levels, only the person's contact rules.
+		return &Policy{Name: "direct"}, nil
+	}
 	svc, ok := e.cat.Services[inc.Service]
 	if !ok {
 		return nil, fmt.Errorf("incident %d: policy %q and service %q are no longer configured", inc.ID, inc.Policy, inc.Service)
@@ -229,6 +233,13 @@ func (esc *Escalation) run(person string) int {
 // incident that is not triggered has nothing scheduled.
 func (e *Engine) advance(tx Tx, inc *Incident, now time.Time) error {
 	esc := &inc.Escalation
+	if inc.Status == StatusAcknowledged && !inc.SnoozedUntil.IsZero() {
+		if !inc.SnoozedUntil.After(now) {
+			return e.wakeFromSnooze(tx, inc, now)
+		}
+		esc.Runs, esc.NextLevelAt, inc.NextDue = nil, time.Time{}, inc.SnoozedUntil
+		return nil
+	}
 	if inc.Status != StatusTriggered {
 		esc.Runs = nil
 		esc.NextLevelAt = time.Time{}

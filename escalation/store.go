@@ -44,6 +44,9 @@ type Tx interface {
 	// Alert finds an alert by service and dedup key.
 	Alert(service, dedupKey string) (*AlertRecord, error)
 	PutAlert(rec *AlertRecord) error
+	// IncidentAlerts lists the alerts attached to an incident. It may scan
+	// every alert: only merges use it.
+	IncidentAlerts(incidentID int64) ([]*AlertRecord, error)
 
 	// GroupIncident is the latest incident of a service's group key (0 if
 	// none); SetGroupIncident moves it.

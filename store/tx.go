@@ -355,6 +355,22 @@ func (t *tx) PutAlert(rec *escalation.AlertRecord) error {
 	return nil
 }
 
+func (t *tx) IncidentAlerts(incidentID int64) ([]*escalation.AlertRecord, error) {
+	var out []*escalation.AlertRecord
+	// A full scan: only merges ask, and they are rare.
+	err := t.bucket(bucketAlerts).ForEach(func(k, v []byte) error {
+		rec := new(escalation.AlertRecord)
+		if err := json.Unmarshal(v, rec); err != nil {
+			return fmt.Errorf("store: read alert %q: %w", k, err)
+		}
+		if rec.IncidentID == incidentID {
+			out = append(out, rec)
+		}
+		return nil
+	})
+	return out, err
+}
+
 func (t *tx) GroupIncident(service, groupKey string) (int64, error) {
 	k, err := stringKey(service, groupKey)
 	if err != nil {

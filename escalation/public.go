@@ -1,0 +1,79 @@
+package escalation
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// PublicStatus is where a public incident stands, as customers read it.
+type PublicStatus string
+
+// Public incident statuses, in the order incidents usually go through them.
+const (
+	PublicInvestigating PublicStatus = "investigating"
+	PublicIdentified    PublicStatus = "identified"
+	PublicMonitoring    PublicStatus = "monitoring"
+	PublicResolved      PublicStatus = "resolved"
+)
+
+// ParsePublicStatus accepts the four public statuses.
+func ParsePublicStatus(s string) (PublicStatus, error) {
+	switch st := PublicStatus(strings.ToLower(s)); st {
+	case PublicInvestigating, PublicIdentified, PublicMonitoring, PublicResolved:
+		return st, nil
+	}
+	return "", fmt.Errorf("status %q: want investigating, identified, monitoring or resolved", s)
+}
+
+// Public is the public face of an incident: only what responders
+// published, never alert labels or internal notes.
+type Public struct {
+	Title     string       `json:"title"`
+	Status    PublicStatus `json:"status"`
+	StartedAt time.Time    `json:"started_at"`
+	UpdatedAt time.Time    `json:"updated_at"`
+}
+
+// PublicUpdate is one update a responder publishes.
+type PublicUpdate struct {
+	Status  PublicStatus
+	Message string
+	// Title is the public title; required with the first update, optional
+	// later (it renames the public incident).
+	Title string
+}
+
+// maxPublicText bounds public titles and messages: a status page is read
+// on phones, and a runaway paste must not land there.
+const maxPublicText = 2000
+
+// PostUpdate publishes an update on an incident: the first makes it public.
+// It lands on the timeline with who posted it.
+func (e *Engine) PostUpdate(ctx context.Context, id int64, u PublicUpdate, by Actor) (*Incident, error) {
+	if _, err := ParsePublicStatus(string(u.Status)); err != nil {
+		return nil, Errorf(CodeInvalid, "%v", err)
+	}
+	u.Message, u.Title = strings.TrimSpace(u.Message), strings.TrimSpace(u.Title)
+	switch {
+	case u.Message == "":
+		return nil, Errorf(CodeInvalid, "a public update needs a message for your customers")
+	case len(u.Message) > maxPublicText || len(u.Title) > maxPublicText:
+		return nil, Errorf(CodeInvalid, "a public update is at most %d characters", maxPublicText)
+	}
+	return e.act(ctx, id, func(tx Tx, inc *Incident, now time.Time) error {
+		if inc.Public == nil {
+			if u.Title == "" {
+				return Errorf(CodeInvalid, "incident #%d is not public yet: its first update needs a public title (never the alert text)", inc.ID)
+			}
+			inc.Public = &Public{StartedAt: now}
+		}
+		if u.Title != "" {
+			inc.Public.Title = u.Title
+		}
+		inc.Public.Status, inc.Public.UpdatedAt, inc.UpdatedAt = u.Status, now, now
+		return tx.AppendEvent(inc.ID, Event{At: now, Kind: EventPublicUpdate, Actor: by.Name, Via: by.Via,
+			Status: u.Status, Message: u.Message})
+	})
+}
