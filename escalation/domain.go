@@ -248,7 +248,7 @@ type Event struct {
 	Count int `json:"count,omitempty"`
 	// Status is a public update's status.
 	Status  PublicStatus `json:"status,omitempty"`
-	Message string `json:"message,omitempty"`
+	Message string       `json:"message,omitempty"`
 }
 
 // Channel is how a page reaches a person.
