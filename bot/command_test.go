@@ -4,7 +4,55 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/klaxonhq/klaxon/escalation"
 )
+
+func TestParseSpanInTheSchedulesTimezone(t *testing.T) {
+	sthlm, err := time.LoadLocation("Europe/Stockholm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2025, 3, 29, 20, 0, 0, 0, time.UTC) // Sat 21:00 CET
+	for _, tc := range []struct{ in, from, to string }{
+		// Tonight 22:00 CET to tomorrow 06:00 CEST: the night clocks spring forward is 7 hours.
+		{"22:00-06:00", "2025-03-29T21:00:00Z", "2025-03-30T04:00:00Z"},
+		// 14:00-18:00 is over today: tomorrow's.
+		{"14:00-18:00", "2025-03-30T12:00:00Z", "2025-03-30T16:00:00Z"},
+		{"2025-12-24-2025-12-27", "2025-12-23T23:00:00Z", "2025-12-26T23:00:00Z"},
+		{"2025-04-01T08:00-2025-04-01T20:00", "2025-04-01T06:00:00Z", "2025-04-01T18:00:00Z"},
+	} {
+		from, to, err := ParseSpan(tc.in, sthlm, now)
+		if err != nil || from.UTC().Format(time.RFC3339) != tc.from || to.UTC().Format(time.RFC3339) != tc.to {
+			t.Errorf("ParseSpan(%q) = %s, %s, %v; want %s, %s", tc.in, from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339), err, tc.from, tc.to)
+		}
+	}
+}
+
+func TestParseSpanRefusesAnEndBeforeTheStart(t *testing.T) {
+	// 09:30+02:00 is 07:30Z, before the 08:00Z start.
+	if from, to, err := ParseSpan("2025-04-01T08:00:00Z-2025-04-01T09:30:00+02:00", time.UTC, time.Unix(0, 0)); err == nil {
+		t.Fatalf("accepted %s–%s", from, to)
+	}
+}
+
+func TestResolveMentionsOfSlackAndDiscord(t *testing.T) {
+	people := map[string]string{"U024BE7LH": "alice", "80351110224678912": "bikram"}
+	lookup := func(id string) (string, bool) { p, ok := people[id]; return p, ok }
+	for in, want := range map[string]string{
+		"reassign 42 <@U024BE7LH>":             "reassign 42 @alice",
+		"reassign 42 <@U024BE7LH|alice.s>":     "reassign 42 @alice",
+		"page <@!80351110224678912> db down":   "page @bikram db down",
+		"page <@80351110224678912> <@UNKNOWN>": "page @bikram <@UNKNOWN>",
+		"note 1 a <@ b <@x|y and <@>":          "note 1 a <@ b <@x|y and <@>",
+		"no mentions":                          "no mentions",
+	} {
+		if got := ResolveMentions(in, lookup); got != want {
+			t.Errorf("ResolveMentions(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
 
 func TestParse(t *testing.T) {
 	tests := []struct {
@@ -24,6 +72,29 @@ func TestParse(t *testing.T) {
 		{"R42", Command{Verb: VerbResolve, IncidentID: 42}},
 		{"2", Command{Verb: VerbResolve}},
 		{"help", Command{Verb: VerbHelp}},
+		{"escalate 42", Command{Verb: VerbEscalate, IncidentID: 42}},
+		{"esc 42 level2", Command{Verb: VerbEscalate, IncidentID: 42, Level: 2}},
+		{"snooze 42 30m", Command{Verb: VerbSnooze, IncidentID: 42, Duration: 30 * time.Minute}},
+		{"snooze #42 1d", Command{Verb: VerbSnooze, IncidentID: 42, Duration: 24 * time.Hour}},
+		{"reassign 42 @carmen", Command{Verb: VerbReassign, IncidentID: 42, Person: "carmen"}},
+		{"who", Command{Verb: VerbWho}},
+		{"who primary", Command{Verb: VerbWho, Schedule: "primary"}},
+		{"oncall", Command{Verb: VerbOnCall}},
+		{"oncall @bikram", Command{Verb: VerbOnCall, Person: "bikram"}},
+		{"override primary @alice 4h", Command{Verb: VerbOverride, Schedule: "primary", Person: "alice", Duration: 4 * time.Hour}},
+		{"override primary @alice 22:00-06:00", Command{Verb: VerbOverride, Schedule: "primary", Person: "alice", Span: "22:00-06:00"}},
+		{"override primary @alice 2025-12-24-2025-12-27", Command{Verb: VerbOverride, Schedule: "primary", Person: "alice", Span: "2025-12-24-2025-12-27"}},
+		{"incidents", Command{Verb: VerbIncidents}},
+		{"incident 42", Command{Verb: VerbIncident, IncidentID: 42}},
+		{"merge 43 into 42", Command{Verb: VerbMerge, IncidentID: 43, Into: 42}},
+		{"merge 43 42", Command{Verb: VerbMerge, IncidentID: 43, Into: 42}},
+		{"priority 42 p1", Command{Verb: VerbPriority, IncidentID: 42, Priority: escalation.P1}},
+		{"note 42 the CDN is fine", Command{Verb: VerbNote, IncidentID: 42, Note: "the CDN is fine"}},
+		{`update 42 investigating "Slow checkout" Some payments take longer.`, Command{Verb: VerbUpdate, IncidentID: 42,
+			Status: escalation.PublicInvestigating, Title: "Slow checkout", Note: "Some payments take longer."}},
+		{"update 42 Monitoring A fix is out.", Command{Verb: VerbUpdate, IncidentID: 42, Status: escalation.PublicMonitoring, Note: "A fix is out."}},
+		{"page @carmen the import is stuck", Command{Verb: VerbPage, Person: "carmen", Note: "the import is stuck"}},
+		{"page primary db on fire", Command{Verb: VerbPage, Schedule: "primary", Note: "db on fire"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -48,6 +119,23 @@ func TestParseErrorsSayWhatToType(t *testing.T) {
 		{"ack 1 2", `ack takes one incident ID`},
 		{"resolve -3", `"-3" is not an incident ID; try "resolve 42`},
 		{"a4b2", `unknown command "a4b2"`},
+		{"escalate", `escalate needs an incident ID; try "escalate 42"`},
+		{"escalate 42 up", `"up" is not a level`},
+		{"snooze 42", `snooze needs a duration; try "snooze 42 30m"`},
+		{"snooze 42 forever", `"forever" is not a duration like 30m`},
+		{"reassign 42 carmen", `"carmen" is not a @person; try "reassign 42 @alice"`},
+		{"override primary @alice soon", `"soon" is neither a duration`},
+		{"override primary @alice 2025-12-27-2025-12-24", `neither a duration`},
+		{"merge 43 into", `merge needs an incident ID; try "merge 43 into 42"`},
+		{"priority 42 urgent", `want one of P0, P1, P2, P3, P4`},
+		{"note 42", `note needs text`},
+		{"update 42 fixed all good", `want investigating, identified, monitoring or resolved`},
+		{`update 42 resolved "Slow checkout`, `quote is not closed`},
+		{"update 42 resolved", `update needs a message`},
+		{"page @carmen", `page needs a message`},
+		{"incidents 3", `unexpected "3"`},
+		{"who primary secondary", `unexpected "secondary"`},
+		{strings.Repeat("a", 5000), `command too long`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -67,16 +155,23 @@ func TestParseErrorsSayWhatToType(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, s := range []string{"ack 42", "a42", "42a", "resolve 9 note", "/klaxon ack all", "1", "", "ack 99999999999999999999"} {
+	for _, s := range []string{"ack 42", "a42", "42a", "resolve 9 note", "/klaxon ack all", "1", "", "ack 99999999999999999999",
+		"override primary @alice 22:00-06:00", `update 1 identified "t" m`, "merge 1 into 2", "snooze 3 2d", "page @a b"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
+		_ = ResolveMentions(s, func(id string) (string, bool) { return "p" + id, len(id)%2 == 0 })
 		cmd, err := Parse(s)
 		if err != nil {
 			return
 		}
-		if cmd.IncidentID < 0 || cmd.Verb == "" {
+		if cmd.IncidentID < 0 || cmd.Verb == "" || cmd.Duration < 0 || cmd.Level < 0 {
 			t.Fatalf("Parse(%q) = %+v", s, cmd)
+		}
+		if cmd.Span != "" {
+			if _, _, err := ParseSpan(cmd.Span, time.UTC, time.Unix(0, 0)); err != nil {
+				t.Fatalf("Parse(%q) kept span %q that does not parse: %v", s, cmd.Span, err)
+			}
 		}
 	})
 }

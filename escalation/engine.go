@@ -78,6 +78,10 @@ func New(o Options) (*Engine, error) {
 // Catalog is the engine's configured world.
 func (e *Engine) Catalog() *Catalog { return e.cat }
 
+// Now is the engine's clock reading, so callers compute "in 4h" on the same
+// clock the engine acts on.
+func (e *Engine) Now() time.Time { return e.clock.Now() }
+
 // Wake is signalled when the next due time may have moved earlier.
 func (e *Engine) Wake() <-chan struct{} { return e.wake }
 

@@ -19,6 +19,10 @@ type Batch struct {
 	// Truncated counts alerts the sender left out (Alertmanager's
 	// max_alerts); the alerts present are complete and valid.
 	Truncated int `json:"truncated,omitempty"`
+	// Note says why a valid delivery carries no alerts (a test
+	// notification, a monitor pending or in maintenance): it is answered
+	// 200 and nothing is ingested.
+	Note string `json:"note,omitempty"`
 }
 
 // amMessage is the Alertmanager webhook body (notify/webhook Message).
@@ -54,19 +58,7 @@ func ParseAlertmanager(body []byte) (Batch, error) {
 	if len(m.Alerts) == 0 {
 		return Batch{}, escalation.Errorf(escalation.CodeInvalid, "alerts: required")
 	}
-	var probs problems
-	alerts := make([]escalation.Alert, 0, len(m.Alerts))
-	for i, a := range m.Alerts {
-		alert, ok := a.alert(fmt.Sprintf("alerts[%d]", i), &probs)
-		if ok {
-			alert.GroupKey = m.GroupKey
-			alerts = append(alerts, alert)
-		}
-	}
-	if err := probs.err(); err != nil {
-		return Batch{}, err
-	}
-	return Batch{Alerts: alerts, Truncated: max(m.TruncatedAlerts, 0)}, nil
+	return groupBatch(m.Alerts, m.GroupKey, m.TruncatedAlerts)
 }
 
 // alert converts one Alertmanager alert, adding its problems under path.

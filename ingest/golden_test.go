@@ -88,3 +88,45 @@ func TestPagerDutyGolden(t *testing.T) {
 		})
 	}
 }
+
+// checkParserGolden runs parse on every fixture matching pattern, after
+// prepare (nil: the bytes as they are), and compares with the goldens.
+func checkParserGolden(t *testing.T, pattern string, prepare func(testing.TB, string, []byte) []byte, parse func([]byte) (Batch, error)) {
+	t.Helper()
+	for _, f := range fixtures(t, pattern) {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			body := readFile(t, f)
+			if prepare != nil {
+				body = prepare(t, f, body)
+			}
+			b, err := parse(body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkGolden(t, f, b)
+		})
+	}
+}
+
+func TestGrafanaGolden(t *testing.T) {
+	checkParserGolden(t, "grafana_*.json", nil, ParseGrafana)
+}
+
+func TestUptimeKumaGolden(t *testing.T) {
+	checkParserGolden(t, "uptime_kuma_*.json", nil, ParseUptimeKuma)
+}
+
+// The template fixtures are parsed as Datadog renders them, with the
+// documented example values of datadogExamples.
+func TestDatadogGolden(t *testing.T) {
+	checkParserGolden(t, "datadog_webhook_*.json", func(t testing.TB, f string, b []byte) []byte {
+		if strings.Contains(f, "_template.") {
+			return renderDatadog(t, b, nil)
+		}
+		return b
+	}, ParseDatadog)
+}
+
+func TestOpsgenieGolden(t *testing.T) {
+	checkParserGolden(t, "opsgenie_*.json", nil, ParseOpsgenieCreate)
+}

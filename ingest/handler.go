@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/klaxonhq/klaxon/escalation"
 	"github.com/klaxonhq/klaxon/internal/web"
@@ -14,10 +16,34 @@ import (
 // Integration formats this package knows.
 const (
 	FormatAlertmanager = "alertmanager"
+	FormatGrafana      = "grafana"
+	FormatUptimeKuma   = "uptime-kuma"
+	FormatDatadog      = "datadog"
 	// FormatPagerDuty integrations receive Events API v2 events at
 	// /v2/enqueue; their token is the routing key.
 	FormatPagerDuty = "pagerduty"
+	// FormatOpsgenie integrations receive Opsgenie Alert API requests at
+	// /v2/alerts; their token is the GenieKey.
+	FormatOpsgenie = "opsgenie"
 )
+
+// hookParsers maps each format /hooks accepts to its parser.
+func hookParsers() map[string]func(body []byte) (Batch, error) {
+	return map[string]func([]byte) (Batch, error){
+		FormatAlertmanager: ParseAlertmanager,
+		FormatGrafana:      ParseGrafana,
+		FormatUptimeKuma:   ParseUptimeKuma,
+		FormatDatadog:      ParseDatadog,
+	}
+}
+
+// Formats lists, sorted, every integration format Klaxon ingests: those
+// /hooks accepts, pagerduty (/v2/enqueue) and opsgenie (/v2/alerts).
+func Formats() []string {
+	out := append(slices.Collect(maps.Keys(hookParsers())), FormatPagerDuty, FormatOpsgenie)
+	slices.Sort(out)
+	return out
+}
 
 // Ingester is the consumer-side view of the engine. Ingest returns only
 // after the alerts are stored durably.
@@ -28,9 +54,11 @@ type Ingester interface {
 // Handler serves the webhook endpoints monitors send alerts to.
 type Handler struct {
 	integrations map[string]*escalation.Integration
-	// pagerduty lists the integrations /v2/enqueue authenticates against,
-	// by name, so lookups are deterministic.
+	// pagerduty and opsgenie list the integrations /v2/enqueue and
+	// /v2/alerts authenticate against, by name, so lookups are
+	// deterministic.
 	pagerduty []namedIntegration
+	opsgenie  []namedIntegration
 	// parsers maps an integration format to its /hooks parser.
 	parsers map[string]func(body []byte) (Batch, error)
 	ing     Ingester
@@ -52,27 +80,20 @@ func NewHandler(integrations map[string]*escalation.Integration, ing Ingester, l
 	}
 	h := &Handler{
 		integrations: integrations,
-		parsers: map[string]func([]byte) (Batch, error){
-			FormatAlertmanager: ParseAlertmanager,
-		},
-		ing:     ing,
-		log:     log,
-		maxBody: maxBody,
+		parsers:      hookParsers(),
+		ing:          ing,
+		log:          log,
+		maxBody:      maxBody,
 	}
-	for name, in := range integrations {
-		if in != nil && in.Format == FormatPagerDuty {
+	for _, name := range slices.Sorted(maps.Keys(integrations)) {
+		switch in := integrations[name]; {
+		case in == nil:
+		case in.Format == FormatPagerDuty:
 			h.pagerduty = append(h.pagerduty, namedIntegration{name, in})
+		case in.Format == FormatOpsgenie:
+			h.opsgenie = append(h.opsgenie, namedIntegration{name, in})
 		}
 	}
-	slices.SortFunc(h.pagerduty, func(a, b namedIntegration) int {
-		switch {
-		case a.name < b.name:
-			return -1
-		case a.name > b.name:
-			return 1
-		}
-		return 0
-	})
 	return h
 }
 
@@ -83,13 +104,17 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /hooks/{integration}", h.hook)
 	mux.HandleFunc("POST /hooks/{integration}/{token}", h.hook)
 	mux.HandleFunc("POST /v2/enqueue", h.enqueue)
+	mux.HandleFunc("POST /v2/alerts", h.opsgenieCreate)
+	mux.HandleFunc("POST /v2/alerts/{identifier}/close", h.opsgenieAction(OpsgenieClose))
+	mux.HandleFunc("POST /v2/alerts/{identifier}/acknowledge", h.opsgenieAction(OpsgenieAcknowledge))
 }
 
 // hookReply is the 200 body of /hooks.
 type hookReply struct {
 	Status string `json:"status"`
 	escalation.IngestResult
-	Truncated int `json:"truncated_alerts,omitempty"`
+	Truncated int    `json:"truncated_alerts,omitempty"`
+	Note      string `json:"note,omitempty"`
 }
 
 // hook serves POST /hooks/{integration}[/{token}]. Checks run cheapest and
@@ -116,8 +141,11 @@ func (h *Handler) hook(w http.ResponseWriter, r *http.Request) {
 	parse, ok := h.parsers[in.Format]
 	if !ok {
 		msg := "integration %s has format %s, which /hooks does not accept"
-		if in.Format == FormatPagerDuty {
+		switch in.Format {
+		case FormatPagerDuty:
 			msg = "integration %s has format %s: send PagerDuty Events API v2 events to POST /v2/enqueue"
+		case FormatOpsgenie:
+			msg = "integration %s has format %s: send Opsgenie Alert API requests to POST /v2/alerts"
 		}
 		h.fail(w, r, name, escalation.Errorf(escalation.CodeInvalid, msg, clip(name), clip(in.Format)))
 		return
@@ -132,9 +160,18 @@ func (h *Handler) hook(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, name, err)
 		return
 	}
+	if len(batch.Alerts) == 0 {
+		// A test notification or a state that pages nobody: the sender
+		// gets its 200, and no incident is opened.
+		h.log.DebugContext(r.Context(), "webhook carries no alerts", "integration", name,
+			"format", in.Format, "note", batch.Note)
+		web.JSON(w, http.StatusOK, hookReply{Status: "ok",
+			IngestResult: escalation.IngestResult{Incidents: []int64{}}, Note: batch.Note})
+		return
+	}
 	if batch.Truncated > 0 {
 		// The left-out alerts never reach Klaxon; the sender's limit
-		// (Alertmanager max_alerts) needs raising.
+		// (Alertmanager's or Grafana's max_alerts) needs raising.
 		h.log.WarnContext(r.Context(), "sender truncated alerts", "integration", name,
 			"received", len(batch.Alerts), "truncated", batch.Truncated)
 	}
@@ -202,17 +239,30 @@ func (h *Handler) enqueue(w http.ResponseWriter, r *http.Request) {
 	web.JSON(w, http.StatusAccepted, pdReply{Status: "success", Message: "Event processed", DedupKey: ev.Alert.DedupKey})
 }
 
-// routingKey finds the PagerDuty integration whose token is key. Every
-// token is compared, in constant time, so the time taken does not tell
-// which integration (if any) matched.
-func (h *Handler) routingKey(key string) (string, bool) {
+// routingKey finds the PagerDuty integration whose token is key.
+func (h *Handler) routingKey(key string) (string, bool) { return tokenOwner(h.pagerduty, key) }
+
+// tokenOwner finds the first integration, by name, whose token is key.
+// Every token is compared, in constant time, so the time taken does not
+// tell which integration (if any) matched.
+func tokenOwner(list []namedIntegration, key string) (string, bool) {
 	found := ""
-	for _, p := range h.pagerduty {
+	for _, p := range list {
 		if web.TokenEqual(key, p.in.Token) && found == "" {
 			found = p.name
 		}
 	}
 	return found, found != ""
+}
+
+// schemeToken returns the credential of an "Authorization: <scheme> <token>"
+// header (the scheme in any case), or "".
+func schemeToken(r *http.Request, scheme string) string {
+	h := r.Header.Get("Authorization")
+	if len(h) > len(scheme) && strings.EqualFold(h[:len(scheme)], scheme) && h[len(scheme)] == ' ' {
+		return strings.TrimSpace(h[len(scheme)+1:])
+	}
+	return ""
 }
 
 // fail answers with err's status. Internal errors get a generic body even

@@ -24,6 +24,11 @@ const (
 	grafToken = "grafana-secret-token-42"
 	pdKey     = "e93facc04764012d7bfb002500d5d1a6" // routing key of the trigger fixtures
 	pdDocsKey = "routingkeyhere"                   // routing key of the ack/resolve fixtures
+	kumaToken = "kuma-secret-token-7"
+	ddToken   = "datadog-secret-token-8"
+	ogKey     = "eb243592-faa2-4ba2-a551-1afdf565c889"
+	ogKey2    = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+	oldToken  = "nagios-secret-token-9"
 )
 
 type ingestCall struct {
@@ -66,6 +71,12 @@ func newTestServer(t *testing.T, maxBody int64) *testServer {
 		"grafana": {Name: "grafana", Service: "checkout", Format: "grafana", Token: grafToken},
 		"pd":      {Name: "pd", Service: "db", Format: FormatPagerDuty, Token: pdKey},
 		"pd-docs": {Name: "pd-docs", Service: "db", Format: FormatPagerDuty, Token: pdDocsKey},
+		"kuma":    {Name: "kuma", Service: "checkout", Format: FormatUptimeKuma, Token: kumaToken},
+		"dd":      {Name: "dd", Service: "checkout", Format: FormatDatadog, Token: ddToken},
+		"og":      {Name: "og", Service: "db", Format: FormatOpsgenie, Token: ogKey},
+		"og-b":    {Name: "og-b", Service: "db", Format: FormatOpsgenie, Token: ogKey2},
+		"og-c":    {Name: "og-c", Service: "checkout", Format: FormatOpsgenie, Token: ogKey2},
+		"nagios":  {Name: "nagios", Service: "checkout", Format: "nagios", Token: oldToken},
 	}
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -73,7 +84,7 @@ func newTestServer(t *testing.T, maxBody int64) *testServer {
 	mux := http.NewServeMux()
 	NewHandler(integrations, ing, log, maxBody).Register(mux)
 	t.Cleanup(func() {
-		for _, tok := range []string{promToken, grafToken, pdKey, pdDocsKey} {
+		for _, tok := range []string{promToken, grafToken, pdKey, pdDocsKey, kumaToken, ddToken, ogKey, ogKey2, oldToken} {
 			if strings.Contains(logs.String(), tok) {
 				t.Errorf("log contains a token:\n%s", logs.String())
 			}
@@ -166,7 +177,12 @@ func TestHooksReject(t *testing.T) {
 		{"wrong URL token", "/hooks/prom/guess", nil, firing, 401, "invalid token"},
 		{"another integration's token", "/hooks/prom", bearer(pdKey), firing, 401, "invalid token"},
 		{"pagerduty integration", "/hooks/pd", bearer(pdKey), firing, 400, "POST /v2/enqueue"},
-		{"format not served at /hooks", "/hooks/grafana/" + grafToken, nil, firing, 400, `has format "grafana", which /hooks does not accept`},
+		{"format not served at /hooks", "/hooks/nagios/" + oldToken, nil, firing, 400, `has format "nagios", which /hooks does not accept`},
+		{"opsgenie integration", "/hooks/og", bearer(ogKey), firing, 400, "POST /v2/alerts"},
+		{"Alertmanager payload to grafana", "/hooks/grafana", bearer(grafToken), firing, 400, "give the integration format alertmanager"},
+		{"Kuma body without heartbeat or msg", "/hooks/kuma", bearer(kumaToken), []byte(`{}`), 400, "heartbeat: required"},
+		{"Datadog template never rendered", "/hooks/dd", bearer(ddToken),
+			readFile(t, "testdata/datadog_webhook_default_template.constructed.json"), 400, "transition: required"},
 		{"body over limit", "/hooks/prom", bearer(promToken), bytes.Repeat([]byte(" "), 2049), 413, "larger than 2048 bytes"},
 		{"malformed JSON", "/hooks/prom", bearer(promToken), []byte(`{"version":"4",`), 400, "malformed JSON at offset 15"},
 		{"not Alertmanager", "/hooks/prom", bearer(promToken), readFile(t, "testdata/pagerduty_events_v2_trigger.json"), 400, `version: got ""`},
@@ -367,5 +383,82 @@ func TestNewHandlerDefaults(t *testing.T) {
 	mux.ServeHTTP(rec, req)
 	if rec.Code != http.StatusOK || len(ing.recorded()) != 1 {
 		t.Errorf("status %d, %d calls", rec.Code, len(ing.recorded()))
+	}
+}
+
+func TestHooksAcceptNewFormats(t *testing.T) {
+	tests := []struct {
+		integration, token, fixture string
+		state                       escalation.AlertState
+	}{
+		{"grafana", grafToken, "grafana_v11_firing_values.json", escalation.AlertFiring},
+		{"grafana", grafToken, "grafana_resolved.json", escalation.AlertResolved},
+		{"kuma", kumaToken, "uptime_kuma_down.json", escalation.AlertFiring},
+		{"kuma", kumaToken, "uptime_kuma_up.json", escalation.AlertResolved},
+		{"dd", ddToken, "datadog_webhook_default_rendered.json", escalation.AlertFiring},
+	}
+	for _, tt := range tests {
+		t.Run(tt.fixture, func(t *testing.T) {
+			s := newTestServer(t, 0)
+			rec := s.post("/hooks/"+tt.integration, readFile(t, "testdata/"+tt.fixture), bearer(tt.token)...)
+			if rec.Code != http.StatusOK {
+				t.Fatalf("status %d: %s", rec.Code, rec.Body)
+			}
+			calls := s.ing.recorded()
+			if len(calls) != 1 || calls[0].integration != tt.integration || len(calls[0].alerts) != 1 {
+				t.Fatalf("calls %+v", calls)
+			}
+			if a := calls[0].alerts[0]; a.State != tt.state || a.DedupKey == "" {
+				t.Errorf("alert state %s dedup %q, want %s", a.State, a.DedupKey, tt.state)
+			}
+		})
+	}
+}
+
+func TestKumaTestButtonOpensNothing(t *testing.T) {
+	s := newTestServer(t, 0)
+	rec := s.post("/hooks/kuma/"+kumaToken, readFile(t, "testdata/uptime_kuma_test_notification.json"))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("status %d: %s", rec.Code, rec.Body)
+	}
+	got := decodeMap(t, rec.Body.Bytes())
+	if got["status"] != "ok" || fmt.Sprint(got["incidents"]) != "[]" || !strings.Contains(fmt.Sprint(got["note"]), "Test button") {
+		t.Errorf("body %v", got)
+	}
+	if calls := s.ing.recorded(); len(calls) != 0 {
+		t.Errorf("Ingest called: %+v", calls)
+	}
+}
+
+func TestKumaPendingAndMaintenanceOpenNothing(t *testing.T) {
+	for _, status := range []string{"2", "3"} {
+		s := newTestServer(t, 0)
+		body := strings.Replace(string(readFile(t, "testdata/uptime_kuma_down.json")), `"status":0`, `"status":`+status, 1)
+		rec := s.post("/hooks/kuma", []byte(body), bearer(kumaToken)...)
+		if rec.Code != http.StatusOK || len(s.ing.recorded()) != 0 {
+			t.Errorf("status %s: answered %d, %d Ingest calls", status, rec.Code, len(s.ing.recorded()))
+		}
+	}
+}
+
+func TestFormatsListsWhatTheHandlerServes(t *testing.T) {
+	want := []string{"alertmanager", "datadog", "grafana", "opsgenie", "pagerduty", "uptime-kuma"}
+	if got := Formats(); !slices.Equal(got, want) {
+		t.Fatalf("Formats() = %v, want %v", got, want)
+	}
+	// Every format but the two with their own endpoints gets through /hooks'
+	// format check, to its parser.
+	for _, format := range Formats() {
+		mux := http.NewServeMux()
+		NewHandler(map[string]*escalation.Integration{"x": {Name: "x", Format: format, Token: "t"}},
+			&fakeIngester{}, nil, 0).Register(mux)
+		req := httptest.NewRequest(http.MethodPost, "/hooks/x/t", strings.NewReader(`[]`))
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, req)
+		msg, _ := decodeMap(t, rec.Body.Bytes())["error"].(string)
+		ownEndpoint := format == FormatPagerDuty || format == FormatOpsgenie
+		if strings.Contains(msg, "has format") != ownEndpoint {
+			t.Errorf("format %s: /hooks answered %d %q", format, rec.Code, msg)
+		}
 	}
 }

@@ -98,6 +98,22 @@ func normalizeSeverity(s string) string {
 	return s
 }
 
+// prioritySeverity maps a P1–P5 priority (Opsgenie's, Datadog's) onto the
+// normalised severities: P1 critical, P2 error, P3 warning, P4 and P5 info.
+func prioritySeverity(p string) (string, bool) {
+	switch strings.ToUpper(strings.TrimSpace(p)) {
+	case "P1":
+		return "critical", true
+	case "P2":
+		return "error", true
+	case "P3":
+		return "warning", true
+	case "P4", "P5":
+		return "info", true
+	}
+	return "", false
+}
+
 // webLink returns the link if href is an absolute http(s) URL. Links end up
 // in chat messages and the UI, where a javascript: or data: URL from a
 // monitor would be an injection vector, so anything else is dropped.
@@ -120,4 +136,28 @@ func clipRaw(s string) string {
 		s = string([]rune(s)[:maxRunes]) + "…"
 	}
 	return s
+}
+
+// groupAlert is one alert of a grouped notification (Alertmanager, Grafana)
+// that converts itself, adding its problems under path.
+type groupAlert interface {
+	alert(path string, probs *problems) (escalation.Alert, bool)
+}
+
+// groupBatch converts a grouped notification's alerts, all with the group's
+// key, reporting every problem at once.
+func groupBatch[A groupAlert](items []A, groupKey string, truncated int) (Batch, error) {
+	var probs problems
+	alerts := make([]escalation.Alert, 0, len(items))
+	for i, a := range items {
+		alert, ok := a.alert(fmt.Sprintf("alerts[%d]", i), &probs)
+		if ok {
+			alert.GroupKey = groupKey
+			alerts = append(alerts, alert)
+		}
+	}
+	if err := probs.err(); err != nil {
+		return Batch{}, err
+	}
+	return Batch{Alerts: alerts, Truncated: max(truncated, 0)}, nil
 }

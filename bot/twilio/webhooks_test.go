@@ -34,6 +34,9 @@ var _ Engine = (*escalation.Engine)(nil)
 
 // fakeEngine records the engine calls the webhooks make.
 type fakeEngine struct {
+	// The commands these tests send use only the methods below; any other
+	// would panic on this nil interface.
+	bot.Engine
 	mu     sync.Mutex
 	calls  []string
 	titles map[int64]string
