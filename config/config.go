@@ -44,6 +44,10 @@ const (
 const (
 	FormatAlertmanager = "alertmanager"
 	FormatPagerDuty    = "pagerduty"
+	FormatGrafana      = "grafana"
+	FormatUptimeKuma   = "uptime-kuma"
+	FormatDatadog      = "datadog"
+	FormatOpsgenie     = "opsgenie"
 )
 
 // DefaultSeverityPriority is the severity_priority map a service gets when
@@ -63,6 +67,8 @@ type Config struct {
 	MaxBodyBytes int64         `yaml:"max_body_bytes"`
 	API          API           `yaml:"api"`
 	Twilio       Twilio        `yaml:"twilio"`
+	Slack        Slack         `yaml:"slack"`
+	Discord      Discord       `yaml:"discord"`
 	People       []Person      `yaml:"people"`
 	Schedules    []Schedule    `yaml:"schedules"`
 	Policies     []Policy      `yaml:"policies"`
@@ -107,6 +113,10 @@ type Person struct {
 	ContactRules []ContactRule `yaml:"contact_rules"`
 	RepeatEvery  time.Duration `yaml:"repeat_every"`
 	WorkingHours *WorkingHours `yaml:"working_hours"`
+	// SlackID and DiscordID are the person's chat user ids: only people
+	// with one can act from that chat.
+	SlackID   string `yaml:"slack_id"`
+	DiscordID string `yaml:"discord_id"`
 }
 
 // WorkingHours are when a person is awake to answer, in their timezone.
@@ -207,6 +217,10 @@ type Service struct {
 	DefaultPriority  string            `yaml:"default_priority"`
 	GroupBy          []string          `yaml:"group_by"`
 	Resolve          string            `yaml:"resolve"`
+	// SlackChannel and DiscordChannel override the chats' default channel
+	// for this service's incidents.
+	SlackChannel   string `yaml:"slack_channel"`
+	DiscordChannel string `yaml:"discord_channel"`
 	// ReopenWindow is a pointer because an explicit 0 (never reopen) differs
 	// from absent (the default); Parse always sets it.
 	ReopenWindow *time.Duration `yaml:"reopen_window"`

@@ -468,7 +468,7 @@ integrations:
 			yaml: edit(t, "    token: am-token-0123456789\n", `    token: ${AM_TOKEN:-}
   - name: Alert Manager
     service: web
-    format: grafana
+    format: nagios
     token: t-1
   - name: pd-1
     service: api
@@ -483,19 +483,19 @@ integrations:
 				`integrations[0].token: required`,
 				`integrations[1].name: "Alert Manager" may contain only a-z, 0-9, '_' and '-' (it is the URL path /hooks/{name})`,
 				`integrations[1].service: unknown service "web"`,
-				`integrations[1].format: unknown format "grafana" (want alertmanager or pagerduty)`,
+				`integrations[1].format: unknown format "nagios" (want one of alertmanager, datadog, grafana, opsgenie, pagerduty, uptime-kuma)`,
 				`integrations[3].token: same routing key as integrations[2]; each pagerduty integration needs its own token`,
 			},
 		},
 		{
 			name:  "unknown key",
 			yaml:  edit(t, `    phone: "+13105550100"`, `    phone: "+13105550100"`+"\n    phon: \"+13105550100\""),
-			wants: []string{`people[1].phon: unknown key "phon" (line 13); known keys: name, timezone, phone, contact_rules, repeat_every, working_hours`},
+			wants: []string{`people[1].phon: unknown key "phon" (line 13); known keys: name, timezone, phone, contact_rules, repeat_every, working_hours, slack_id, discord_id`},
 		},
 		{
 			name:  "unknown top-level key",
-			yaml:  "slack: {token: x}\n" + base,
-			wants: []string{`slack: unknown key "slack" (line 1); known keys: listen, database, public_url, log_level, max_body_bytes, api, twilio, people, schedules, policies, services, integrations`},
+			yaml:  "pagerduty: {token: x}\n" + base,
+			wants: []string{`pagerduty: unknown key "pagerduty" (line 1); known keys: listen, database, public_url, log_level, max_body_bytes, api, twilio, slack, discord, people, schedules, policies, services, integrations`},
 		},
 		{
 			name:  "duplicate key",
@@ -545,12 +545,12 @@ integrations:
 				"    policy: default\n", "    policy: db\n    colour: red\n",
 				"format: alertmanager", "format: nagios"),
 			wants: []string{
-				`services[0].colour: unknown key "colour" (line 24); known keys: name, policy, policy_by_priority, severity_priority, default_priority, group_by, resolve, reopen_window`,
+				`services[0].colour: unknown key "colour" (line 24); known keys: name, policy, policy_by_priority, severity_priority, default_priority, group_by, resolve, slack_channel, discord_channel, reopen_window`,
 				`people[0].phone: "0701" is not E.164 (+ and 8 to 15 digits)`,
 				`people[1].timezone: unknown time zone "Mars/Olympus"`,
 				`policies[0].levels[1].targets[0]: unknown person "dave"`,
 				`services[0].policy: unknown policy "db"`,
-				`integrations[0].format: unknown format "nagios" (want alertmanager or pagerduty)`,
+				`integrations[0].format: unknown format "nagios" (want one of alertmanager, datadog, grafana, opsgenie, pagerduty, uptime-kuma)`,
 			},
 		},
 	}
@@ -788,7 +788,7 @@ func TestAnchorsAndMerges(t *testing.T) {
   - {<<: *svc, name: web}
 `)
 		got := problemLines(t, mustFail(t, doc))
-		want := []string{`services[0].colour: unknown key "colour" (line 22); known keys: name, policy, policy_by_priority, severity_priority, default_priority, group_by, resolve, reopen_window`}
+		want := []string{`services[0].colour: unknown key "colour" (line 22); known keys: name, policy, policy_by_priority, severity_priority, default_priority, group_by, resolve, slack_channel, discord_channel, reopen_window`}
 		if !slices.Equal(got, want) {
 			t.Errorf("problems: %q", got)
 		}

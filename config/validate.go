@@ -53,6 +53,9 @@ func (v *validator) validate(c *Config) *escalation.Catalog {
 	v.server(c)
 	v.api(c.API)
 	v.twilio(&c.Twilio)
+	v.slack(&c.Slack)
+	v.discord(&c.Discord)
+	v.chatIDs(c)
 	if c.Twilio.AccountSID != "" && c.publicURLDefaulted {
 		// Twilio signs its callbacks with the URL it calls: a guessed
 		// local address would reject every SMS reply and keypress.
@@ -155,29 +158,46 @@ func (v *validator) api(a API) {
 	}
 }
 
-func (v *validator) twilio(t *Twilio) {
-	fields := []struct{ name, value string }{
-		{"account_sid", t.AccountSID}, {"auth_token", t.AuthToken}, {"from", t.From},
+// andList writes "a, b and c".
+func andList(s []string) string {
+	if len(s) < 2 {
+		return strings.Join(s, "")
 	}
-	var set, missing []string
+	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
+}
+
+// setting is a config field by its YAML name, for all-or-nothing checks.
+type setting struct{ name, value string }
+
+// together reports the missing ones of fields that work only together, if
+// any is set: a half-configured provider is never silently disabled. It
+// reports whether the section is enabled.
+func (v *validator) together(section, what string, fields ...setting) bool {
+	var set, missing, names []string
 	for _, f := range fields {
+		names = append(names, f.name)
 		if f.value != "" {
 			set = append(set, f.name)
 		} else {
 			missing = append(missing, f.name)
 		}
 	}
-	// Never silently disable a half-configured provider.
-	if len(set) > 0 {
-		verb := "is"
-		if len(set) > 1 {
-			verb = "are"
-		}
-		for _, name := range missing {
-			v.add("twilio."+name, "required when %s %s set (leave account_sid, auth_token and from all empty to disable Twilio)",
-				strings.Join(set, " and "), verb)
-		}
+	if len(set) == 0 {
+		return false
 	}
+	verb := "is"
+	if len(set) > 1 {
+		verb = "are"
+	}
+	for _, name := range missing {
+		v.add(section+"."+name, "required when %s %s set (leave %s all empty to disable %s)",
+			strings.Join(set, " and "), verb, andList(names), what)
+	}
+	return true
+}
+
+func (v *validator) twilio(t *Twilio) {
+	v.together("twilio", "Twilio", setting{"account_sid", t.AccountSID}, setting{"auth_token", t.AuthToken}, setting{"from", t.From})
 	if t.From != "" && !e164Pattern.MatchString(t.From) {
 		v.add("twilio.from", "%q is not E.164 (+ and 8 to 15 digits)", t.From)
 	}
@@ -524,22 +544,26 @@ func (v *validator) integrations(integrations []Integration, cat *escalation.Cat
 		case cat.Services[in.Service] == nil:
 			v.add(path+".service", "unknown service %q", in.Service)
 		}
-		switch in.Format {
-		case FormatAlertmanager, FormatPagerDuty:
-		case "":
+		switch {
+		case in.Format == "":
 			v.add(path+".format", "required")
-		default:
-			v.add(path+".format", "unknown format %q (want %s or %s)", in.Format, FormatAlertmanager, FormatPagerDuty)
+		case !slices.Contains(Formats(), in.Format):
+			v.add(path+".format", "unknown format %q (want one of %s)", in.Format, strings.Join(Formats(), ", "))
 		}
 		if in.Token == "" {
 			v.add(path+".token", "required")
-		} else if in.Format == FormatPagerDuty {
-			// PagerDuty events carry the routing key in the body; it must
-			// pick exactly one integration.
-			if j, dup := routingKeys[in.Token]; dup {
-				v.add(path+".token", "same routing key as integrations[%d]; each pagerduty integration needs its own token", j)
+		} else if in.Format == FormatPagerDuty || in.Format == FormatOpsgenie {
+			// PagerDuty routing keys and Opsgenie API keys are shared
+			// endpoints' only clue: each must pick exactly one integration.
+			key := in.Format + "\x00" + in.Token
+			if j, dup := routingKeys[key]; dup {
+				kind := "routing key"
+				if in.Format == FormatOpsgenie {
+					kind = "API key"
+				}
+				v.add(path+".token", "same %s as integrations[%d]; each %s integration needs its own token", kind, j, in.Format)
 			} else {
-				routingKeys[in.Token] = i
+				routingKeys[key] = i
 			}
 		}
 		if ok {
@@ -551,3 +575,9 @@ func (v *validator) integrations(integrations []Integration, cat *escalation.Cat
 }
 
 func sortedKeys(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }
+
+// Formats lists the integration formats Klaxon reads, sorted; cmd/klaxon
+// checks it against what ingest serves.
+func Formats() []string {
+	return []string{FormatAlertmanager, FormatDatadog, FormatGrafana, FormatOpsgenie, FormatPagerDuty, FormatUptimeKuma}
+}

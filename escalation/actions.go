@@ -29,7 +29,7 @@ func (e *Engine) act(ctx context.Context, id int64, fn func(Tx, *Incident, time.
 	}
 	now := e.clock.Now()
 	var out *Incident
-	err := e.store.Update(ctx, func(tx Tx) error {
+	err := e.update(ctx, func(tx Tx) error {
 		inc, err := tx.Incident(id)
 		if errors.Is(err, ErrNotFound) {
 			return Errorf(CodeNotFound, "incident #%d does not exist", id)
@@ -195,7 +195,7 @@ func (e *Engine) Open(ctx context.Context, service, title string, p Priority, by
 	}
 	now := e.clock.Now()
 	var out *Incident
-	err := e.store.Update(ctx, func(tx Tx) error {
+	err := e.update(ctx, func(tx Tx) error {
 		id, err := tx.NextIncidentID()
 		if err != nil {
 			return err

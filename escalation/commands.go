@@ -253,7 +253,7 @@ func (e *Engine) PageDirectly(ctx context.Context, target Target, message string
 	}
 	now := e.clock.Now()
 	var out *Incident
-	err := e.store.Update(ctx, func(tx Tx) error {
+	err := e.update(ctx, func(tx Tx) error {
 		person := target.Name
 		if target.Kind == TargetSchedule {
 			s, err := e.schedule(tx, target.Name)

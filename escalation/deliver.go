@@ -39,7 +39,7 @@ func (e *Engine) Tick(ctx context.Context) (int, error) {
 		if err := ctx.Err(); err != nil {
 			return n, err
 		}
-		err := e.store.Update(ctx, func(tx Tx) error {
+		err := e.update(ctx, func(tx Tx) error {
 			inc, err := tx.Incident(id)
 			if err != nil {
 				return err
@@ -191,7 +191,7 @@ func (e *Engine) record(ctx context.Context, sent Page, d Delivery, sendErr erro
 	log := e.log.With("page_id", sent.ID, "incident_id", sent.IncidentID, "person", sent.Person, "channel", sent.Channel)
 	// The outcome must be recorded even if the caller is shutting down.
 	ctx = context.WithoutCancel(ctx)
-	err := e.store.Update(ctx, func(tx Tx) error {
+	err := e.update(ctx, func(tx Tx) error {
 		p, err := tx.Page(sent.ID)
 		if err != nil {
 			return err
@@ -266,8 +266,15 @@ func (e *Engine) skipToNextRule(tx Tx, p *Page, now time.Time) error {
 }
 
 // NextDue is the earliest instant the engine has work: an incident's next
-// escalation step, a notice timer or an outbox page.
+// escalation step, a notice timer, an outbox page or a chat post to sync.
 func (e *Engine) NextDue(ctx context.Context) (time.Time, bool, error) {
+	return e.nextDue(ctx, true)
+}
+
+// nextDue is NextDue, leaving chat posts out unless chats is set: the
+// runner leaves them out while every chat worker is busy (a finishing one
+// pokes), so due chat work cannot make it spin.
+func (e *Engine) nextDue(ctx context.Context, chats bool) (time.Time, bool, error) {
 	var at time.Time
 	var ok bool
 	err := e.store.View(ctx, func(tx Tx) error {
@@ -288,6 +295,15 @@ func (e *Engine) NextDue(ctx context.Context) (time.Time, bool, error) {
 				a, okA = t.At, true
 			}
 		}
+		if chats && len(e.chats) > 0 {
+			c, okC, err := tx.NextChatDue()
+			if err != nil {
+				return err
+			}
+			if okC && (!okA || c.Before(a)) {
+				a, okA = c, true
+			}
+		}
 		switch {
 		case okA && okB:
 			at, ok = a, true
@@ -305,7 +321,7 @@ func (e *Engine) NextDue(ctx context.Context) (time.Time, bool, error) {
 }
 
 // RunDue does all work due at the clock's now, synchronously: escalation
-// steps, then deliveries, until nothing due is left (a permanent failure can
+// steps, then deliveries and chat syncs, until nothing due is left (a permanent failure can
 // make the next contact rule due at once). Tests and tools drive the engine
 // with it; the Runner does the same work with concurrent deliveries.
 func (e *Engine) RunDue(ctx context.Context) error {
@@ -319,6 +335,15 @@ func (e *Engine) RunDue(ctx context.Context) error {
 		}
 		for _, p := range pages {
 			if err := e.Deliver(ctx, p); err != nil {
+				return err
+			}
+		}
+		posts, err := e.ClaimChatPosts(ctx, tickBatch)
+		if err != nil {
+			return err
+		}
+		for _, p := range posts {
+			if err := e.SyncChatPost(ctx, p); err != nil {
 				return err
 			}
 		}

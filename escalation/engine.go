@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync/atomic"
 	"time"
 )
@@ -22,8 +24,11 @@ type Options struct {
 	// RetryBackoff is the first retry delay, doubled each time (default 20s).
 	MaxAttempts  int
 	RetryBackoff time.Duration
-	// SendTimeout bounds one provider call (default 30s).
+	// SendTimeout bounds one provider call (default 30s), and one chat
+	// sync.
 	SendTimeout time.Duration
+	// Chats mirror incidents into chat platforms, by name.
+	Chats map[string]Chat
 }
 
 // Engine applies alerts and human actions to incidents and drives
@@ -38,6 +43,8 @@ type Engine struct {
 	maxAttempts  int
 	retryBackoff time.Duration
 	sendTimeout  time.Duration
+	chats        map[string]Chat
+	chatNames    []string
 	// wake pokes the runner when a commit may have moved the next due time
 	// earlier.
 	wake chan struct{}
@@ -58,8 +65,9 @@ func New(o Options) (*Engine, error) {
 	e := &Engine{
 		store: o.Store, cat: o.Catalog, clock: o.Clock, log: o.Logger, pagers: o.Pagers,
 		maxAttempts: o.MaxAttempts, retryBackoff: o.RetryBackoff, sendTimeout: o.SendTimeout,
-		wake: make(chan struct{}, 1),
+		wake: make(chan struct{}, 1), chats: o.Chats,
 	}
+	e.chatNames = slices.Sorted(maps.Keys(o.Chats))
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
@@ -141,7 +149,7 @@ func (e *Engine) Ingest(ctx context.Context, integration string, alerts []Alert)
 		return res, nil
 	}
 	now := e.clock.Now()
-	err = e.store.Update(ctx, func(tx Tx) error {
+	err = e.update(ctx, func(tx Tx) error {
 		res = IngestResult{}
 		itx := &ingestTx{Tx: tx}
 		for _, a := range alerts {

@@ -172,7 +172,7 @@ func (e *Engine) AddOverride(ctx context.Context, o Override, by Actor) (*Overri
 	}
 	o.ID, o.CreatedBy, o.CreatedAt = 0, by, now
 	var out Override
-	err := e.store.Update(ctx, func(tx Tx) error {
+	err := e.update(ctx, func(tx Tx) error {
 		all, err := tx.Overrides()
 		if err != nil {
 			return err
@@ -214,7 +214,7 @@ func (e *Engine) DeleteOverride(ctx context.Context, schedule string, id int64, 
 	}
 	now := e.clock.Now()
 	var out *Override
-	err := e.store.Update(ctx, func(tx Tx) error {
+	err := e.update(ctx, func(tx Tx) error {
 		all, err := tx.Overrides()
 		if err != nil {
 			return err

@@ -20,9 +20,13 @@ type Runner struct {
 	MaxIdle time.Duration
 	// Concurrency bounds pages in flight (default 16).
 	Concurrency int
+	// ChatConcurrency bounds chat syncs in flight (default 4). Chats have
+	// their own workers, so a chat that hangs never holds up a page.
+	ChatConcurrency int
 
 	lastPass atomic.Int64 // unix nanos of the last completed pass
 	inflight sync.WaitGroup
+	chatSem  chan struct{}
 }
 
 // NewRunner returns a runner for the engine.
@@ -49,6 +53,11 @@ func (r *Runner) Run(ctx context.Context) error {
 		conc = 16
 	}
 	sem := make(chan struct{}, conc)
+	chatConc := r.ChatConcurrency
+	if chatConc <= 0 {
+		chatConc = 4
+	}
+	r.chatSem = make(chan struct{}, chatConc)
 	defer r.inflight.Wait()
 
 	if n, err := r.e.RecoverOutbox(ctx); err != nil {
@@ -102,8 +111,25 @@ func (r *Runner) pass(ctx context.Context, sem chan struct{}, maxIdle time.Durat
 			}()
 		}
 	}
+	if free := cap(r.chatSem) - len(r.chatSem); free > 0 {
+		posts, err := r.e.ClaimChatPosts(ctx, free)
+		if err != nil && ctx.Err() == nil {
+			r.e.log.ErrorContext(ctx, "runner: claim chat posts", "err", err)
+		}
+		for _, p := range posts {
+			r.chatSem <- struct{}{}
+			r.inflight.Add(1)
+			go func() {
+				defer r.inflight.Done()
+				defer func() { <-r.chatSem; r.e.poke() }()
+				if err := r.e.SyncChatPost(context.WithoutCancel(ctx), p); err != nil {
+					r.e.log.Error("runner: chat sync", "chat", p.Chat, "incident_id", p.IncidentID, "err", err)
+				}
+			}()
+		}
+	}
 	r.lastPass.Store(r.e.clock.Now().UnixNano())
-	next, ok, err := r.e.NextDue(ctx)
+	next, ok, err := r.e.nextDue(ctx, len(r.chatSem) < cap(r.chatSem))
 	if err != nil {
 		if ctx.Err() == nil {
 			r.e.log.ErrorContext(ctx, "runner: next due", "err", err)

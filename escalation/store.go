@@ -76,6 +76,13 @@ type Tx interface {
 	Overrides() ([]*Override, error)
 	OverridesVersion() (uint64, error)
 
+	// ChatPost is an incident's message in a chat; PutChatPost indexes
+	// dirty posts by NotBefore, which DueChatPosts and NextChatDue read.
+	ChatPost(chat string, incidentID int64) (*ChatPost, error)
+	PutChatPost(p *ChatPost) error
+	DueChatPosts(now time.Time, limit int) ([]*ChatPost, error)
+	NextChatDue() (time.Time, bool, error)
+
 	// Timers are the engine's few named durable timers (notices), by name.
 	Timer(name string) (*Timer, error)
 	PutTimer(t *Timer) error

@@ -40,6 +40,10 @@ type harness struct {
 	mux    http.Handler
 	// seen counts pages already matched by ExpectPage.
 	seen int
+	// chats, when set before open, mirror incidents; route adds more
+	// endpoints to the mux at each open.
+	chats map[string]escalation.Chat
+	route func(mux *http.ServeMux, eng *escalation.Engine)
 }
 
 const apiToken = "scenario-api-token-0123456789"
@@ -48,6 +52,16 @@ const apiToken = "scenario-api-token-0123456789"
 const calendarToken = "scenario-calendar-token-0123456789"
 
 func newHarness(t *testing.T, cfgYAML string, start string) *harness {
+	t.Helper()
+	h := newHarnessUnopened(t, cfgYAML, start)
+	h.open()
+	t.Cleanup(func() { h.db.Close() })
+	return h
+}
+
+// newHarnessUnopened is newHarness before the store and engine exist, for
+// tests that add chats or routes first.
+func newHarnessUnopened(t *testing.T, cfgYAML string, start string) *harness {
 	t.Helper()
 	cfg, err := config.Parse([]byte(cfgYAML), func(string) (string, bool) { return "", false })
 	if err != nil {
@@ -62,8 +76,6 @@ func newHarness(t *testing.T, cfgYAML string, start string) *harness {
 		},
 		dbPath: filepath.Join(t.TempDir(), "klaxon.db"),
 	}
-	h.open()
-	t.Cleanup(func() { h.db.Close() })
 	return h
 }
 
@@ -79,7 +91,7 @@ func (h *harness) open() {
 	}
 	log := slog.New(slog.NewTextHandler(testWriter{h.t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	eng, err := escalation.New(escalation.Options{
-		Store: db, Catalog: h.cfg.Catalog(), Clock: h.clock, Logger: log, Pagers: pagers,
+		Store: db, Catalog: h.cfg.Catalog(), Clock: h.clock, Logger: log, Pagers: pagers, Chats: h.chats,
 	})
 	if err != nil {
 		h.t.Fatalf("engine: %v", err)
@@ -88,6 +100,9 @@ func (h *harness) open() {
 	ingest.NewHandler(h.cfg.Catalog().Integrations, eng, log, h.cfg.MaxBodyBytes).Register(mux)
 	api.NewHandler(api.Options{Engine: eng, Tokens: []api.Token{{Name: "scenario", Token: apiToken}},
 		CalendarToken: calendarToken, Catalog: h.cfg.Catalog(), Clock: h.clock, Logger: log}).Register(mux)
+	if h.route != nil {
+		h.route(mux, eng)
+	}
 	h.db, h.eng, h.mux = db, eng, web.Recover(log, mux)
 }
 

@@ -125,6 +125,7 @@ func initSchema(btx *bolt.Tx) error {
 	for _, name := range []string{
 		bucketIncidents, bucketDue, bucketDueRev, bucketEvents, bucketAlerts,
 		bucketGroups, bucketPages, bucketOutbox, bucketOutboxRev, bucketOverrides, bucketTimers,
+		bucketChat, bucketChatDue, bucketChatRev,
 	} {
 		if _, err := btx.CreateBucketIfNotExists([]byte(name)); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)

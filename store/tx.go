@@ -33,6 +33,9 @@ const (
 	bucketOutboxRev = "outbox_rev"
 	bucketOverrides = "overrides" // id → escalation.Override
 	bucketTimers    = "timers"    // name → escalation.Timer
+	bucketChat      = "chat"      // chat \0 incident id → escalation.ChatPost
+	bucketChatDue   = "chat_due"  // NotBefore nanos + chat key → empty, dirty posts only
+	bucketChatRev   = "chat_rev"  // chat key → chat_due key
 
 	keyOverridesVersion = "overrides_version"
 

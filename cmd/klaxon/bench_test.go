@@ -29,7 +29,7 @@ func BenchmarkIngestHTTP(b *testing.B) {
 				b.Fatal(err)
 			}
 			cfg.Database = filepath.Join(b.TempDir(), "klaxon.db")
-			a, err := newApp(cfg, escalation.SystemClock{}, slog.New(slog.DiscardHandler))
+			a, err := newApp(cfg, escalation.SystemClock{}, slog.New(slog.DiscardHandler), nil)
 			if err != nil {
 				b.Fatal(err)
 			}

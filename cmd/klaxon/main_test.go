@@ -93,7 +93,7 @@ func TestWalkthroughOnExampleConfig(t *testing.T) {
 	var logBuf syncBuffer
 	log := slog.New(slog.NewTextHandler(&logBuf, nil))
 	clock := escalationtest.NewClock(time.Date(2025, 6, 2, 9, 0, 0, 0, time.UTC))
-	a, err := newApp(cfg, clock, log)
+	a, err := newApp(cfg, clock, log, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

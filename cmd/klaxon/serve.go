@@ -25,10 +25,12 @@ type app struct {
 	engine  *escalation.Engine
 	runner  *escalation.Runner
 	handler http.Handler
+	chats   *chats
 }
 
 // newApp wires everything from a validated config. The caller closes a.db.
-func newApp(cfg *config.Config, clock escalation.Clock, log *slog.Logger) (*app, error) {
+// httpClient carries outbound chat API calls (nil: the adapters' own).
+func newApp(cfg *config.Config, clock escalation.Clock, log *slog.Logger, httpClient *http.Client) (*app, error) {
 	db, err := store.Open(cfg.Database, store.Options{})
 	if err != nil {
 		return nil, err
@@ -46,8 +48,17 @@ func newApp(cfg *config.Config, clock escalation.Clock, log *slog.Logger) (*app,
 		console := consolePager{log: log}
 		pagers[escalation.ChannelSMS], pagers[escalation.ChannelVoice] = console, console
 	}
-	eng, err := escalation.New(escalation.Options{Store: db, Catalog: cat, Clock: clock, Logger: log, Pagers: pagers})
+	ch, err := newChats(cfg, log, httpClient)
 	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	eng, err := escalation.New(escalation.Options{Store: db, Catalog: cat, Clock: clock, Logger: log, Pagers: pagers, Chats: ch.mirrors()})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := ch.handlers(eng, clock); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -62,10 +73,11 @@ func newApp(cfg *config.Config, clock escalation.Clock, log *slog.Logger) (*app,
 		api: api.NewHandler(api.Options{Engine: eng, Tokens: tokens, CalendarToken: cfg.API.CalendarToken,
 			Catalog: cat, Clock: clock, Logger: log}),
 		twilio: twilioWebhooks(cfg, eng, cat, log),
+		chats:  ch,
 		runner: runner,
 		clock:  clock,
 	})
-	return &app{db: db, engine: eng, runner: runner, handler: web.Recover(log, mux)}, nil
+	return &app{db: db, engine: eng, runner: runner, handler: web.Recover(log, mux), chats: ch}, nil
 }
 
 func twilioWebhooks(cfg *config.Config, eng *escalation.Engine, cat *escalation.Catalog, log *slog.Logger) *twilio.Webhooks {
@@ -79,6 +91,7 @@ type routeDeps struct {
 	ingest *ingest.Handler
 	api    *api.Handler
 	twilio *twilio.Webhooks // nil without Twilio
+	chats  *chats
 	runner *escalation.Runner
 	clock  escalation.Clock
 }
@@ -91,6 +104,7 @@ func routes(d routeDeps) *http.ServeMux {
 	if d.twilio != nil {
 		d.twilio.Register(mux) // POST /twilio/sms, POST /twilio/voice/gather
 	}
+	d.chats.register(mux) // POST /slack/commands, /slack/interactions, /discord/interactions
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		web.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -107,7 +121,7 @@ func routes(d routeDeps) *http.ServeMux {
 
 // serve runs the HTTP server and the runner until ctx ends.
 func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
-	a, err := newApp(cfg, escalation.SystemClock{}, log)
+	a, err := newApp(cfg, escalation.SystemClock{}, log, nil)
 	if err != nil {
 		return err
 	}
@@ -131,10 +145,11 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		pager = "twilio"
 	}
 	log.Info("klaxon serving", "listen", ln.Addr().String(), "database", cfg.Database, "pager", pager,
-		"services", len(cfg.Services), "people", len(cfg.People))
+		"slack", cfg.SlackEnabled(), "discord", cfg.DiscordEnabled(), "services", len(cfg.Services), "people", len(cfg.People))
 
 	runCtx, stopRunner := context.WithCancel(ctx)
 	defer stopRunner()
+	a.chats.background(runCtx)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -161,5 +176,6 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	stopRunner()
 	wg.Wait()
+	a.chats.wait()
 	return nil
 }

@@ -1,0 +1,71 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/klaxonhq/klaxon/escalation"
+)
+
+// Poster is what a mirror needs of a chat client: Slack's and Discord's
+// both fit (a message is a channel and a timestamp or id).
+type Poster interface {
+	PostIncident(ctx context.Context, channel string, inc *escalation.Incident) (string, error)
+	UpdateIncident(ctx context.Context, channel, ts string, inc *escalation.Incident) error
+	Reply(ctx context.Context, channel, threadTS, text string) error
+}
+
+// Mirror shows incidents in a chat, one live message each in its service's
+// channel, with the timeline in its thread. It implements escalation.Chat;
+// a ref is "channel/message".
+type Mirror struct {
+	Client Poster
+	// Channels maps a service to its channel id; Default takes the rest
+	// (and incidents paged by hand, which have no service).
+	Channels map[string]string
+	Default  string
+}
+
+// Post posts the incident's message.
+func (m *Mirror) Post(ctx context.Context, inc *escalation.Incident) (string, error) {
+	ch := m.Channels[inc.Service]
+	if ch == "" {
+		ch = m.Default
+	}
+	if ch == "" {
+		return "", escalation.Permanent(fmt.Errorf("chat: no channel for service %q", inc.Service))
+	}
+	ts, err := m.Client.PostIncident(ctx, ch, inc)
+	if err != nil {
+		return "", err
+	}
+	return ch + "/" + ts, nil
+}
+
+// Update re-renders the message in place.
+func (m *Mirror) Update(ctx context.Context, ref string, inc *escalation.Incident) error {
+	ch, ts, err := splitRef(ref)
+	if err != nil {
+		return err
+	}
+	return m.Client.UpdateIncident(ctx, ch, ts, inc)
+}
+
+// Reply adds a timeline entry to the message's thread.
+func (m *Mirror) Reply(ctx context.Context, ref string, ev escalation.Event) error {
+	ch, ts, err := splitRef(ref)
+	if err != nil {
+		return err
+	}
+	return m.Client.Reply(ctx, ch, ts, TimelineLine(ev))
+}
+
+func splitRef(ref string) (channel, ts string, err error) {
+	channel, ts, ok := strings.Cut(ref, "/")
+	if !ok || channel == "" || ts == "" {
+		return "", "", escalation.Permanent(errors.New("chat: malformed message ref " + ref))
+	}
+	return channel, ts, nil
+}

@@ -1,0 +1,247 @@
+package escalation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"time"
+)
+
+// Chat mirrors incidents into one chat platform: one live message per
+// incident, updated in place as its state changes, with a thread that
+// follows the timeline. Implementations choose the channel (per service)
+// and encode where the message is in ref.
+type Chat interface {
+	Post(ctx context.Context, inc *Incident) (ref string, err error)
+	Update(ctx context.Context, ref string, inc *Incident) error
+	Reply(ctx context.Context, ref string, ev Event) error
+}
+
+// ChatPost is the durable state of one incident's message in one chat: the
+// mirror's own outbox entry. A change to the incident marks it dirty in the
+// same transaction; the runner syncs dirty posts, each chat on its own, so
+// a chat that is down delays only its own messages.
+type ChatPost struct {
+	Chat       string `json:"chat"`
+	IncidentID int64  `json:"incident_id"`
+	// Ref is where the message is ("" until it is posted).
+	Ref string `json:"ref,omitempty"`
+	// Synced counts the timeline entries looked at for the thread.
+	Synced int  `json:"synced"`
+	Dirty  bool `json:"dirty"`
+	// Version grows with every change, so a sync that raced with a newer
+	// change leaves the post dirty.
+	Version   int64     `json:"version"`
+	NotBefore time.Time `json:"not_before,omitzero"`
+	Attempts  int       `json:"attempts,omitempty"`
+	Error     string    `json:"error,omitempty"`
+}
+
+// chatLease keeps a claimed post out of the due list while it syncs; a
+// crash makes it due again when the lease ends.
+const chatLease = 2 * time.Minute
+
+// chatBackoffMax caps the wait between attempts for a chat that is down.
+const chatBackoffMax = 5 * time.Minute
+
+// mirrored says whether an entry changes what chats show. Queued and
+// cancelled pages are bookkeeping: the thread gets the sent and failed
+// ones.
+func mirrored(k EventKind) bool {
+	return k != EventPageQueued && k != EventPageCancelled
+}
+
+// update runs fn in a write transaction whose timeline entries mark the
+// incident's chat posts dirty, in the same transaction.
+func (e *Engine) update(ctx context.Context, fn func(Tx) error) error {
+	if len(e.chats) == 0 {
+		return e.store.Update(ctx, fn)
+	}
+	now := e.clock.Now()
+	return e.store.Update(ctx, func(tx Tx) error {
+		return fn(&mirrorTx{Tx: tx, e: e, now: now, marked: map[int64]bool{}})
+	})
+}
+
+// mirrorTx marks chat posts as timeline entries are appended.
+type mirrorTx struct {
+	Tx
+	e      *Engine
+	now    time.Time
+	marked map[int64]bool
+}
+
+func (t *mirrorTx) AppendEvent(id int64, ev Event) error {
+	if err := t.Tx.AppendEvent(id, ev); err != nil {
+		return err
+	}
+	if id <= 0 || t.marked[id] || !mirrored(ev.Kind) {
+		return nil
+	}
+	t.marked[id] = true
+	for _, name := range t.e.chatNames {
+		p, err := t.Tx.ChatPost(name, id)
+		if errors.Is(err, ErrNotFound) {
+			p, err = &ChatPost{Chat: name, IncidentID: id}, nil
+		}
+		if err != nil {
+			return err
+		}
+		p.Version++
+		if !p.Dirty {
+			p.Dirty, p.NotBefore, p.Attempts = true, t.now, 0
+		}
+		if err := t.Tx.PutChatPost(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ClaimChatPosts takes up to limit due chat posts for syncing.
+func (e *Engine) ClaimChatPosts(ctx context.Context, limit int) ([]ChatPost, error) {
+	if len(e.chats) == 0 || limit <= 0 {
+		return nil, nil
+	}
+	now := e.clock.Now()
+	due := false
+	err := e.store.View(ctx, func(tx Tx) error {
+		next, ok, err := tx.NextChatDue()
+		due = ok && !next.After(now)
+		return err
+	})
+	if err != nil || !due {
+		return nil, err
+	}
+	var claimed []ChatPost
+	err = e.store.Update(ctx, func(tx Tx) error {
+		claimed = claimed[:0]
+		posts, err := tx.DueChatPosts(now, limit)
+		if err != nil {
+			return err
+		}
+		for _, p := range posts {
+			if _, ok := e.chats[p.Chat]; !ok {
+				// A chat no longer configured: stop trying.
+				p.Dirty, p.NotBefore = false, time.Time{}
+				if err := tx.PutChatPost(p); err != nil {
+					return err
+				}
+				continue
+			}
+			p.NotBefore = now.Add(chatLease)
+			if err := tx.PutChatPost(p); err != nil {
+				return err
+			}
+			claimed = append(claimed, *p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim chat posts: %w", err)
+	}
+	return claimed, nil
+}
+
+// SyncChatPost brings one incident's message in one chat up to date:
+// posts it (or updates it in place), then replies in its thread with the
+// timeline entries it has not mirrored yet, and records how far it got.
+// Failures back off for that chat and incident only.
+func (e *Engine) SyncChatPost(ctx context.Context, p ChatPost) error {
+	chat := e.chats[p.Chat]
+	log := e.log.With("chat", p.Chat, "incident_id", p.IncidentID)
+	var inc *Incident
+	var events []Event
+	err := e.store.View(ctx, func(tx Tx) error {
+		var err error
+		if inc, err = tx.Incident(p.IncidentID); err != nil {
+			return err
+		}
+		events, err = tx.Events(p.IncidentID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sync chat %s incident %d: %w", p.Chat, p.IncidentID, err)
+	}
+	ref, synced := p.Ref, p.Synced
+	syncErr := func() (err error) {
+		defer func() {
+			if v := recover(); v != nil {
+				log.Error("panic in chat adapter", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				err = fmt.Errorf("chat adapter panicked: %v", v)
+			}
+		}()
+		ctx, cancel := context.WithTimeout(ctx, e.sendTimeout)
+		defer cancel()
+		if ref == "" {
+			r, err := chat.Post(ctx, inc)
+			if err != nil {
+				return fmt.Errorf("post: %w", err)
+			}
+			ref = r
+			// Record the message at once, so a later failure never
+			// posts it twice.
+			if err := e.recordChatRef(ctx, p, ref); err != nil {
+				return err
+			}
+		} else if err := chat.Update(ctx, ref, inc); err != nil {
+			return fmt.Errorf("update: %w", err)
+		}
+		for synced < len(events) {
+			if ev := events[synced]; mirrored(ev.Kind) {
+				if err := chat.Reply(ctx, ref, ev); err != nil {
+					return fmt.Errorf("reply: %w", err)
+				}
+			}
+			synced++
+		}
+		return nil
+	}()
+	return e.recordChatSync(ctx, p, ref, synced, syncErr)
+}
+
+func (e *Engine) recordChatRef(ctx context.Context, claimed ChatPost, ref string) error {
+	return e.store.Update(context.WithoutCancel(ctx), func(tx Tx) error {
+		p, err := tx.ChatPost(claimed.Chat, claimed.IncidentID)
+		if err != nil {
+			return err
+		}
+		p.Ref = ref
+		return tx.PutChatPost(p)
+	})
+}
+
+func (e *Engine) recordChatSync(ctx context.Context, claimed ChatPost, ref string, synced int, syncErr error) error {
+	now := e.clock.Now()
+	err := e.store.Update(context.WithoutCancel(ctx), func(tx Tx) error {
+		p, err := tx.ChatPost(claimed.Chat, claimed.IncidentID)
+		if err != nil {
+			return err
+		}
+		p.Ref, p.Synced = ref, max(p.Synced, synced)
+		switch {
+		case syncErr == nil && p.Version == claimed.Version:
+			p.Dirty, p.NotBefore, p.Attempts, p.Error = false, time.Time{}, 0, ""
+		case syncErr == nil:
+			p.NotBefore, p.Attempts, p.Error = now, 0, "" // changed meanwhile: again
+		case IsPermanent(syncErr):
+			// Retrying cannot help (a deleted channel, a revoked token);
+			// the next change tries again.
+			p.Dirty, p.NotBefore, p.Error = false, time.Time{}, syncErr.Error()
+		default:
+			p.Attempts++
+			wait := min(5*time.Second<<min(p.Attempts-1, 10), chatBackoffMax)
+			p.NotBefore, p.Error = now.Add(wait), syncErr.Error()
+		}
+		return tx.PutChatPost(p)
+	})
+	if err != nil {
+		return fmt.Errorf("record chat %s incident %d: %w", claimed.Chat, claimed.IncidentID, err)
+	}
+	if syncErr != nil {
+		e.log.Warn("chat sync failed", "chat", claimed.Chat, "incident_id", claimed.IncidentID,
+			"permanent", IsPermanent(syncErr), "err", syncErr)
+	}
+	return nil
+}

@@ -1,0 +1,292 @@
+package scenario
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/klaxonhq/klaxon/bot"
+	"github.com/klaxonhq/klaxon/bot/discord"
+	"github.com/klaxonhq/klaxon/bot/slack"
+	"github.com/klaxonhq/klaxon/escalation"
+)
+
+// fakeSlack speaks the Web API methods Klaxon uses: chat.postMessage (new
+// messages and thread replies) and chat.update. It records each call as
+// "method channel ts|thread text-or-status".
+type fakeSlack struct {
+	mu    sync.Mutex
+	calls []string
+	next  int
+}
+
+func (f *fakeSlack) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if r.Form.Get("token") != "xoxb-scenario" {
+		fmt.Fprint(w, `{"ok":false,"error":"invalid_auth"}`)
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	method := strings.TrimPrefix(r.URL.Path, "/api/")
+	ch := r.Form.Get("channel")
+	switch method {
+	case "chat.postMessage":
+		if th := r.Form.Get("thread_ts"); th != "" {
+			f.calls = append(f.calls, fmt.Sprintf("reply %s %s %s", ch, th, r.Form.Get("text")))
+			fmt.Fprintf(w, `{"ok":true,"channel":%q,"ts":"1700000100.%06d"}`, ch, f.next)
+			f.next++
+			return
+		}
+		f.next++
+		ts := fmt.Sprintf("1700000000.%06d", f.next)
+		f.calls = append(f.calls, fmt.Sprintf("post %s %s %s", ch, ts, blockStatus(r.Form.Get("blocks"))))
+		fmt.Fprintf(w, `{"ok":true,"channel":%q,"ts":%q}`, ch, ts)
+	case "chat.update":
+		f.calls = append(f.calls, fmt.Sprintf("update %s %s %s", ch, r.Form.Get("ts"), blockStatus(r.Form.Get("blocks"))))
+		fmt.Fprintf(w, `{"ok":true,"channel":%q,"ts":%q}`, ch, r.Form.Get("ts"))
+	default:
+		fmt.Fprint(w, `{"ok":false,"error":"unknown_method"}`)
+	}
+}
+
+// blockStatus finds which incident state the rendered blocks show.
+func blockStatus(blocks string) string {
+	for _, st := range []string{"Resolved", "Acknowledged", "Triggered"} {
+		if strings.Contains(blocks, st) {
+			return strings.ToLower(st)
+		}
+	}
+	return "?"
+}
+
+func (f *fakeSlack) Calls() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.calls...)
+}
+
+// fakeDiscord speaks the REST routes Klaxon uses: create and edit channel
+// messages, start a thread on a message, and post into it. While down it
+// answers 500 to everything.
+type fakeDiscord struct {
+	mu      sync.Mutex
+	calls   []string
+	down    bool
+	next    int
+	threads map[string]bool
+}
+
+func (f *fakeDiscord) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r.Header.Get("Authorization") != "Bot discord-scenario-token" {
+		w.WriteHeader(http.StatusUnauthorized)
+		fmt.Fprint(w, `{"message":"401: Unauthorized","code":0}`)
+		return
+	}
+	if f.down {
+		f.calls = append(f.calls, "500 "+r.Method+" "+r.URL.Path)
+		w.WriteHeader(http.StatusInternalServerError)
+		fmt.Fprint(w, `{"message":"Internal Server Error","code":0}`)
+		return
+	}
+	body, _ := io.ReadAll(r.Body)
+	parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/api/v9/channels/"), "/")
+	w.Header().Set("Content-Type", "application/json")
+	switch {
+	case r.Method == http.MethodPost && len(parts) == 2 && parts[1] == "messages":
+		ch := parts[0]
+		if f.threads[ch] {
+			var m struct{ Content string }
+			_ = json.Unmarshal(body, &m)
+			f.calls = append(f.calls, "thread "+ch+" "+m.Content)
+			f.next++
+			fmt.Fprintf(w, `{"id":"%d","channel_id":%q}`, 5000+f.next, ch)
+			return
+		}
+		if _, err := strconv.Atoi(ch); err == nil && len(ch) < 6 {
+			// A message id used as a channel before its thread exists.
+			w.WriteHeader(http.StatusNotFound)
+			fmt.Fprint(w, `{"message":"Unknown Channel","code":10003}`)
+			return
+		}
+		f.next++
+		id := strconv.Itoa(1000 + f.next)
+		f.calls = append(f.calls, "post "+ch+" "+id+" "+embedStatus(body))
+		fmt.Fprintf(w, `{"id":%q,"channel_id":%q}`, id, ch)
+	case r.Method == http.MethodPatch && len(parts) == 3 && parts[1] == "messages":
+		f.calls = append(f.calls, "update "+parts[0]+" "+parts[2]+" "+embedStatus(body))
+		fmt.Fprintf(w, `{"id":%q,"channel_id":%q}`, parts[2], parts[0])
+	case r.Method == http.MethodPost && len(parts) == 4 && parts[3] == "threads":
+		f.threads[parts[2]] = true
+		fmt.Fprintf(w, `{"id":%q,"parent_id":%q,"type":11}`, parts[2], parts[0])
+	default:
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprintf(w, `{"message":"no route %s %s","code":0}`, r.Method, r.URL.Path)
+	}
+}
+
+func embedStatus(body []byte) string {
+	return blockStatus(string(body))
+}
+
+func (f *fakeDiscord) Calls() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.calls...)
+}
+
+func (f *fakeDiscord) SetDown(down bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.down = down
+}
+
+const slackSecret = "scenario-slack-signing-secret"
+
+// chatHarness is the team config with Slack and Discord mirrors pointed at
+// fakes, and Slack's slash commands served.
+func chatHarness(t *testing.T) (*harness, *fakeSlack, *fakeDiscord) {
+	t.Helper()
+	fs, fd := &fakeSlack{}, &fakeDiscord{threads: map[string]bool{}}
+	ss, ds := httptest.NewServer(fs), httptest.NewServer(fd)
+	t.Cleanup(ss.Close)
+	t.Cleanup(ds.Close)
+	dc, err := discord.NewClient(discord.ClientOptions{Token: "discord-scenario-token", BaseURL: ds.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := slack.NewClient(slack.ClientOptions{Token: "xoxb-scenario", BaseURL: ss.URL + "/api/"})
+	h := newHarnessUnopened(t, team, "2026-03-02T01:00:00Z")
+	h.chats = map[string]escalation.Chat{
+		"slack":   &bot.Mirror{Client: sc, Default: "C0INCIDENTS"},
+		"discord": &bot.Mirror{Client: dc, Default: "1200000000000000002"},
+	}
+	h.route = func(mux *http.ServeMux, eng *escalation.Engine) {
+		slack.NewHandler(slack.Options{SigningSecret: slackSecret, Engine: eng, Clock: h.clock,
+			People: slack.StaticPeople{"U0ALICE": "alice"}}).Register(mux)
+	}
+	h.open()
+	t.Cleanup(func() { h.db.Close() })
+	return h, fs, fd
+}
+
+// slash sends a signed /klaxon slash command as a Slack user.
+func (h *harness) slash(user, text string) string {
+	h.t.Helper()
+	form := url.Values{"command": {"/klaxon"}, "text": {text}, "user_id": {user}, "team_id": {"T0001"},
+		"channel_id": {"C0INCIDENTS"}, "response_url": {"https://hooks.slack.com/commands/T0001/1/x"}}
+	body := form.Encode()
+	ts := strconv.FormatInt(h.Now().Unix(), 10)
+	mac := hmac.New(sha256.New, []byte(slackSecret))
+	fmt.Fprintf(mac, "v0:%s:%s", ts, body)
+	rec := h.Request(http.MethodPost, "/slack/commands", http.Header{
+		"Content-Type":              {"application/x-www-form-urlencoded"},
+		"X-Slack-Request-Timestamp": {ts},
+		"X-Slack-Signature":         {"v0=" + hex.EncodeToString(mac.Sum(nil))},
+	}, []byte(body))
+	if rec.Code != http.StatusOK {
+		h.t.Fatalf("slash %q: %d %s", text, rec.Code, rec.Body)
+	}
+	var reply struct{ Text string }
+	_ = json.Unmarshal(rec.Body.Bytes(), &reply)
+	return reply.Text
+}
+
+func expectCalls(t *testing.T, who string, got []string, want ...string) {
+	t.Helper()
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("%s calls:\n  %s\nwant:\n  %s", who, strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+}
+
+// GoAlert's users acked by SMS while Slack still said "triggered", and a
+// second responder got out of bed. Here an SMS ack updates the incident's
+// message in Slack and in Discord, and both threads say who acked and how.
+func TestAnSMSAckUpdatesSlackAndDiscord(t *testing.T) {
+	h, fs, fd := chatHarness(t)
+	h.Webhook("prometheus", alertmanager("firing", "DiskFull", "fp1", "error", "disk full on db-1"))
+	h.ExpectPages("01:00 bikram sms")
+	if got := h.SMS("bikram", "ack"); !strings.Contains(got, "Acknowledged #1") {
+		t.Fatalf("sms reply %q", got)
+	}
+	expectCalls(t, "slack", fs.Calls(),
+		"post C0INCIDENTS 1700000000.000001 triggered",
+		"reply C0INCIDENTS 1700000000.000001 01:00 triggered by prometheus via monitor: P2 disk full on db-1 on web",
+		"reply C0INCIDENTS 1700000000.000001 01:00 alert attached by prometheus via monitor: disk full on db-1",
+		"reply C0INCIDENTS 1700000000.000001 01:00 escalated: policy default level 1: paging bikram",
+		"reply C0INCIDENTS 1700000000.000001 01:00 page sent bikram (sms)",
+		"update C0INCIDENTS 1700000000.000001 acknowledged",
+		"reply C0INCIDENTS 1700000000.000001 01:00 acknowledged by bikram via sms",
+	)
+	got := fd.Calls()
+	if len(got) < 3 || got[0] != "post 1200000000000000002 1001 triggered" ||
+		!strings.HasPrefix(got[len(got)-2], "update 1200000000000000002 1001 acknowledged") ||
+		got[len(got)-1] != "thread 1001 01:00 acknowledged by bikram via sms" {
+		t.Fatalf("discord calls:\n  %s", strings.Join(got, "\n  "))
+	}
+
+	// Alice resolves from Slack; Discord hears of it too.
+	if got := h.slash("U0ALICE", "resolve 1 freed space"); !strings.Contains(got, "Resolved #1") {
+		t.Fatalf("slash reply %q", got)
+	}
+	if got := fd.Calls(); !strings.HasPrefix(got[len(got)-2], "update 1200000000000000002 1001 resolved") {
+		t.Fatalf("discord after the slack resolve:\n  %s", strings.Join(got, "\n  "))
+	}
+	if got := h.slash("U0MALLORY", "ack 1"); !strings.Contains(got, "not a Klaxon responder") {
+		t.Fatalf("stranger's slash reply %q", got)
+	}
+}
+
+// Discord is down: its messages wait and retry with backoff, while SMS and
+// calls go out on time and Slack stays current.
+func TestADiscordOutageDoesNotDelayPages(t *testing.T) {
+	h, fs, fd := chatHarness(t)
+	fd.SetDown(true)
+	h.Webhook("prometheus", alertmanager("firing", "DiskFull", "fp1", "error", "disk full on db-1"))
+	h.AdvanceTo(mustTime(t, "2026-03-02T01:06:00Z"))
+	h.ExpectPages("01:00 bikram sms", "01:02 bikram voice", "01:04 bikram voice", "01:05 alice sms", "01:05 carmen sms", "01:06 bikram sms")
+	if got := fs.Calls(); len(got) == 0 || got[0] != "post C0INCIDENTS 1700000000.000001 triggered" {
+		t.Fatalf("slack calls: %q", got)
+	}
+	tries := 0
+	for _, c := range fd.Calls() {
+		if strings.HasPrefix(c, "500 POST /api/v9/channels/1200000000000000002/messages") {
+			tries++
+		}
+	}
+	// Backoff 5s, 10s, 20s, ... capped at 5m: a handful of tries in six minutes, not hundreds.
+	if tries < 4 || tries > 8 {
+		t.Fatalf("discord tried %d times in six minutes", tries)
+	}
+	var post *escalation.ChatPost
+	_ = h.db.View(t.Context(), func(tx escalation.Tx) error {
+		var err error
+		post, err = tx.ChatPost("discord", 1)
+		return err
+	})
+	if post == nil || !post.Dirty || post.Ref != "" || !strings.Contains(post.Error, "500") {
+		t.Fatalf("discord post state: %+v", post)
+	}
+
+	fd.SetDown(false)
+	h.Advance(5 * time.Minute)
+	if got := fd.Calls(); !strings.HasPrefix(got[len(got)-1], "thread 1001 ") {
+		t.Fatalf("discord after it came back:\n  %s", strings.Join(got[len(got)-3:], "\n  "))
+	}
+}
