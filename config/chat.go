@@ -142,16 +142,17 @@ func snowflake(s string) bool {
 	return true
 }
 
-// chatIDs checks people's chat ids: unique, well-formed, and only for a
-// configured chat.
+// chatIDs checks people's chat ids and services' channels: unique and
+// well-formed. They may be set while a chat is off (its credentials empty),
+// so one config serves with and without the chat.
 func (v *validator) chatIDs(c *Config) {
 	slack, discord := map[string]string{}, map[string]string{}
 	for i, p := range c.People {
 		path := fmt.Sprintf("people[%d]", i)
 		if p.SlackID != "" {
 			switch {
-			case !c.SlackEnabled():
-				v.add(path+".slack_id", "slack is not configured")
+			case !slackID(p.SlackID):
+				v.add(path+".slack_id", "%q is not a Slack user id (like U024BE7LH)", p.SlackID)
 			case slack[p.SlackID] != "":
 				v.add(path+".slack_id", "%q is already %s's", p.SlackID, slack[p.SlackID])
 			default:
@@ -160,8 +161,6 @@ func (v *validator) chatIDs(c *Config) {
 		}
 		if p.DiscordID != "" {
 			switch {
-			case !c.DiscordEnabled():
-				v.add(path+".discord_id", "discord is not configured")
 			case !snowflake(p.DiscordID):
 				v.add(path+".discord_id", "%q is not a Discord user id (digits)", p.DiscordID)
 			case discord[p.DiscordID] != "":
@@ -172,14 +171,21 @@ func (v *validator) chatIDs(c *Config) {
 		}
 	}
 	for i, s := range c.Services {
-		path := fmt.Sprintf("services[%d]", i)
-		if s.SlackChannel != "" && !c.SlackEnabled() {
-			v.add(path+".slack_channel", "slack is not configured")
-		}
 		if s.DiscordChannel != "" && !snowflake(s.DiscordChannel) {
-			v.add(path+".discord_channel", "%q is not a Discord channel id (digits)", s.DiscordChannel)
-		} else if s.DiscordChannel != "" && !c.DiscordEnabled() {
-			v.add(path+".discord_channel", "discord is not configured")
+			v.add(fmt.Sprintf("services[%d].discord_channel", i), "%q is not a Discord channel id (digits)", s.DiscordChannel)
 		}
 	}
+}
+
+// slackID accepts Slack's user and bot ids: U or W, then letters and digits.
+func slackID(s string) bool {
+	if len(s) < 2 || len(s) > 24 || (s[0] != 'U' && s[0] != 'W') {
+		return false
+	}
+	for _, r := range s[1:] {
+		if !(r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
 }

@@ -59,14 +59,13 @@ func TestChatProblems(t *testing.T) {
 			`discord.public_key: want the application's public key: 64 hex characters`,
 			`discord.application_id: "app" is not a Discord id (digits)`,
 		}},
-		{"chat ids without the chat, and twice", edit(t,
-			"    repeat_every: 10m\n", "    repeat_every: 10m\n    slack_id: U1\n    discord_id: \"12\"\n",
+		{"chat ids malformed and twice", edit(t,
+			"    repeat_every: 10m\n", "    repeat_every: 10m\n    slack_id: alice\n    discord_id: \"12\"\n",
 			"    contact_rules: [{channel: sms, after: 0}]\n", "    contact_rules: [{channel: sms, after: 0}]\n    discord_id: \"12\"\n",
-			"    policy: default\n", "    policy: default\n    slack_channel: C1\n"), []string{
-			`people[0].slack_id: slack is not configured`,
-			`people[0].discord_id: discord is not configured`,
-			`people[1].discord_id: discord is not configured`,
-			`services[0].slack_channel: slack is not configured`,
+			"    policy: default\n", "    policy: default\n    discord_channel: general\n"), []string{
+			`people[0].slack_id: "alice" is not a Slack user id (like U024BE7LH)`,
+			`people[1].discord_id: "12" is already alice's`,
+			`services[0].discord_channel: "general" is not a Discord channel id (digits)`,
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/klaxonhq/klaxon/config"
 	"github.com/klaxonhq/klaxon/escalation"
 	"github.com/klaxonhq/klaxon/escalation/escalationtest"
+	"github.com/klaxonhq/klaxon/ingest"
 )
 
 func noEnv(string) (string, bool) { return "", false }
@@ -254,5 +256,13 @@ func TestSimulateWhoIsWoken(t *testing.T) {
 	errOut.Reset()
 	if code := run(t.Context(), []string{"simulate", "--config", "../../config.example.yaml", "--service", "nope"}, &out, &errOut, noEnv); code != 1 || !strings.Contains(errOut.String(), `unknown service "nope"`) {
 		t.Errorf("unknown service: exit %d, %q", code, errOut.String())
+	}
+}
+
+// The config accepts exactly the formats ingest serves: a format added to
+// one and not the other would load and then 404, or never load.
+func TestConfigFormatsAreTheIngestFormats(t *testing.T) {
+	if got, want := config.Formats(), ingest.Formats(); !slices.Equal(got, want) {
+		t.Fatalf("config formats %v, ingest formats %v", got, want)
 	}
 }
