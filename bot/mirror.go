@@ -69,3 +69,26 @@ func splitRef(ref string) (channel, ts string, err error) {
 	}
 	return channel, ts, nil
 }
+
+// DirectMessager is a chat client that can write to one user.
+type DirectMessager interface {
+	DirectMessage(ctx context.Context, userID, text string) error
+}
+
+// DMPager pages by chat direct message: a contact rule with channel slack
+// or discord. It implements escalation.Pager.
+type DMPager struct {
+	Client   DirectMessager
+	Provider string
+}
+
+// Send writes the page to the person's DM.
+func (d DMPager) Send(ctx context.Context, p escalation.Page) (escalation.Delivery, error) {
+	if p.Address == "" {
+		return escalation.Delivery{}, escalation.Permanent(fmt.Errorf("%s: %s has no user id", d.Provider, p.Person))
+	}
+	if err := d.Client.DirectMessage(ctx, p.Address, p.Text); err != nil {
+		return escalation.Delivery{}, err
+	}
+	return escalation.Delivery{Provider: d.Provider}, nil
+}

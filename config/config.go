@@ -74,6 +74,8 @@ type Config struct {
 	Policies     []Policy      `yaml:"policies"`
 	Services     []Service     `yaml:"services"`
 	Integrations []Integration `yaml:"integrations"`
+	// PublicUpdates says who may publish status page updates.
+	PublicUpdates PublicUpdates `yaml:"public_updates"`
 
 	catalog *escalation.Catalog
 	// publicURLDefaulted records that PublicURL was derived from Listen, so
@@ -103,6 +105,14 @@ type Twilio struct {
 	AuthToken  string `yaml:"auth_token"`
 	From       string `yaml:"from"`
 	BaseURL    string `yaml:"base_url"`
+}
+
+// PublicUpdates lists who may post public updates: People, and with
+// Responders also whoever was paged for or acted on the incident. Both
+// empty: any configured person.
+type PublicUpdates struct {
+	Responders bool     `yaml:"responders"`
+	People     []string `yaml:"people"`
 }
 
 // Person is someone who can be paged.

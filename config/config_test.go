@@ -360,7 +360,7 @@ integrations:
 		{
 			name:  "bad channel",
 			yaml:  edit(t, "{channel: voice, after: 2m}", "{channel: email, after: 2m}"),
-			wants: []string{`people[0].contact_rules[1].channel: unknown channel "email" (want sms or voice)`},
+			wants: []string{`people[0].contact_rules[1].channel: unknown channel "email" (want sms, voice, slack or discord)`},
 		},
 		{
 			name: "negative durations and counts",
@@ -495,7 +495,7 @@ integrations:
 		{
 			name:  "unknown top-level key",
 			yaml:  "pagerduty: {token: x}\n" + base,
-			wants: []string{`pagerduty: unknown key "pagerduty" (line 1); known keys: listen, database, public_url, log_level, max_body_bytes, api, twilio, slack, discord, people, schedules, policies, services, integrations`},
+			wants: []string{`pagerduty: unknown key "pagerduty" (line 1); known keys: listen, database, public_url, log_level, max_body_bytes, api, twilio, slack, discord, people, schedules, policies, services, integrations, public_updates`},
 		},
 		{
 			name:  "duplicate key",

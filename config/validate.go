@@ -74,6 +74,12 @@ func (v *validator) validate(c *Config) *escalation.Catalog {
 	v.policies(c.Policies, cat)
 	v.services(c.Services, cat)
 	v.integrations(c.Integrations, cat)
+	for i, name := range c.PublicUpdates.People {
+		if cat.People[name] == nil {
+			v.add(fmt.Sprintf("public_updates.people[%d]", i), "unknown person %q", name)
+		}
+	}
+	cat.PublicUpdates = escalation.PublicUpdaters{Responders: c.PublicUpdates.Responders, People: c.PublicUpdates.People}
 	return cat
 }
 
@@ -242,7 +248,7 @@ func (v *validator) people(people []Person, cat *escalation.Catalog) {
 		default:
 			phones[p.Phone] = p.Name
 		}
-		rules := v.contactRules(path+".contact_rules", p.ContactRules)
+		rules := v.contactRules(path+".contact_rules", p)
 		var latest time.Duration
 		for _, r := range rules {
 			latest = max(latest, r.After)
@@ -255,10 +261,17 @@ func (v *validator) people(people []Person, cat *escalation.Catalog) {
 		}
 		hours := v.workingHours(path+".working_hours", p.WorkingHours)
 		if ok {
-			cat.People[p.Name] = &escalation.Person{
+			person := &escalation.Person{
 				Name: p.Name, Timezone: loc, Phone: p.Phone, Rules: rules, RepeatEvery: p.RepeatEvery,
-				WorkingHours: hours,
+				WorkingHours: hours, ChatIDs: map[escalation.Channel]string{},
 			}
+			if p.SlackID != "" {
+				person.ChatIDs[escalation.ChannelSlack] = p.SlackID
+			}
+			if p.DiscordID != "" {
+				person.ChatIDs[escalation.ChannelDiscord] = p.DiscordID
+			}
+			cat.People[p.Name] = person
 		}
 	}
 }
@@ -280,7 +293,8 @@ func (v *validator) timezone(path, name string) *time.Location {
 	return loc
 }
 
-func (v *validator) contactRules(path string, rules []ContactRule) []escalation.ContactRule {
+func (v *validator) contactRules(path string, p Person) []escalation.ContactRule {
+	rules := p.ContactRules
 	if len(rules) == 0 {
 		v.add(path, "at least one contact rule is required")
 		return nil
@@ -293,7 +307,11 @@ func (v *validator) contactRules(path string, rules []ContactRule) []escalation.
 		case r.Channel == "":
 			v.add(rp+".channel", "required")
 		case err != nil:
-			v.add(rp+".channel", "unknown channel %q (want sms or voice)", r.Channel)
+			v.add(rp+".channel", "unknown channel %q (want sms, voice, slack or discord)", r.Channel)
+		case ch == escalation.ChannelSlack && p.SlackID == "":
+			v.add(rp+".channel", "slack direct messages need this person's slack_id")
+		case ch == escalation.ChannelDiscord && p.DiscordID == "":
+			v.add(rp+".channel", "discord direct messages need this person's discord_id")
 		}
 		switch {
 		case r.After < 0:

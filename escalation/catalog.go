@@ -18,6 +18,17 @@ type Catalog struct {
 	Integrations map[string]*Integration
 	// Notices are per schedule: shift-start notices and weekly digests.
 	Notices map[string]*Notices
+	// PublicUpdates says who may publish on the status page.
+	PublicUpdates PublicUpdaters
+}
+
+// PublicUpdaters says which people may post public updates: the listed
+// People, or — with Responders — also anyone paged for the incident or who
+// acted on it. With neither, every configured person may. API tokens act
+// for an operator and may always.
+type PublicUpdaters struct {
+	Responders bool
+	People     []string
 }
 
 // Person is someone who can be paged and can act on incidents.
@@ -35,6 +46,18 @@ type Person struct {
 	// WorkingHours are when the person is awake to answer, in their own
 	// timezone; nil means any time.
 	WorkingHours *WorkingHours
+	// ChatIDs are the person's user ids for direct messages, by channel
+	// (slack, discord).
+	ChatIDs map[Channel]string
+}
+
+// Address is where a page on ch reaches the person ("" when nowhere).
+func (p *Person) Address(ch Channel) string {
+	switch ch {
+	case ChannelSMS, ChannelVoice:
+		return p.Phone
+	}
+	return p.ChatIDs[ch]
 }
 
 // WorkingHours is a daily window [From, To) of local time (wrapping past

@@ -254,19 +254,21 @@ type Event struct {
 // Channel is how a page reaches a person.
 type Channel string
 
-// Paging channels.
+// Paging channels: a phone's, or a direct message in a chat.
 const (
-	ChannelSMS   Channel = "sms"
-	ChannelVoice Channel = "voice"
+	ChannelSMS     Channel = "sms"
+	ChannelVoice   Channel = "voice"
+	ChannelSlack   Channel = "slack"
+	ChannelDiscord Channel = "discord"
 )
 
 // ParseChannel accepts the channels Klaxon can page on.
 func ParseChannel(s string) (Channel, error) {
 	switch c := Channel(s); c {
-	case ChannelSMS, ChannelVoice:
+	case ChannelSMS, ChannelVoice, ChannelSlack, ChannelDiscord:
 		return c, nil
 	}
-	return "", fmt.Errorf("channel %q: want sms or voice", s)
+	return "", fmt.Errorf("channel %q: want sms, voice, slack or discord", s)
 }
 
 // PageStatus is where one delivery attempt stands.

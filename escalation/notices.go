@@ -283,11 +283,22 @@ func (e *Engine) localTimes(at time.Time, loc *time.Location, person string) str
 }
 
 // queueNotice puts a notice to a person into the outbox: a page without an
-// incident, sent by SMS. A person without a phone is skipped, with a log
+// incident, sent as a chat direct message when the person has a chat Klaxon
+// can write to, else by SMS. A person with neither is skipped, with a log
 // line, since a notice is a courtesy and never blocks anything.
 func (e *Engine) queueNotice(tx Tx, person, text string, now time.Time) error {
 	p := e.cat.People[person]
-	if p == nil || p.Phone == "" {
+	if p == nil {
+		return nil
+	}
+	ch := ChannelSMS
+	for _, c := range []Channel{ChannelSlack, ChannelDiscord} {
+		if _, ok := e.pagers[c]; ok && p.Address(c) != "" {
+			ch = c
+			break
+		}
+	}
+	if p.Address(ch) == "" {
 		e.log.Warn("no way to send a notice", "person", person)
 		return nil
 	}
@@ -295,6 +306,6 @@ func (e *Engine) queueNotice(tx Tx, person, text string, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	return tx.PutPage(&Page{ID: id, Person: person, Channel: ChannelSMS, Address: p.Phone, Text: text,
+	return tx.PutPage(&Page{ID: id, Person: person, Channel: ch, Address: p.Address(ch), Text: text,
 		Status: PageQueued, NotBefore: now, CreatedAt: now})
 }

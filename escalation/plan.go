@@ -328,7 +328,7 @@ func (e *Engine) queuePage(tx Tx, inc *Incident, p *Person, ch Channel, step, le
 		return err
 	}
 	pg := &Page{
-		ID: id, IncidentID: inc.ID, Person: p.Name, Channel: ch, Address: p.Phone,
+		ID: id, IncidentID: inc.ID, Person: p.Name, Channel: ch, Address: p.Address(ch),
 		Text: pageText(inc, ch), Status: PageQueued, Step: step, NotBefore: now, CreatedAt: now,
 	}
 	if err := tx.PutPage(pg); err != nil {
@@ -348,8 +348,11 @@ func pageText(inc *Incident, ch Channel) string {
 	if inc.Firing > 1 {
 		title += fmt.Sprintf(" (+%d more alerts)", inc.Firing-1)
 	}
-	if ch == ChannelVoice {
+	switch ch {
+	case ChannelVoice:
 		return fmt.Sprintf("Klaxon alert. Incident %d, priority %d, service %s. %s.", inc.ID, inc.Priority, inc.Service, title)
+	case ChannelSlack, ChannelDiscord:
+		return fmt.Sprintf("KLAXON #%d %s %s: %s. Acknowledge with /klaxon ack %d.", inc.ID, inc.Priority, inc.Service, title, inc.ID)
 	}
 	return fmt.Sprintf("KLAXON #%d %s %s: %s. Reply A%d to ack, R%d to resolve.", inc.ID, inc.Priority, inc.Service, title, inc.ID, inc.ID)
 }

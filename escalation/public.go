@@ -3,6 +3,7 @@ package escalation
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -63,6 +64,9 @@ func (e *Engine) PostUpdate(ctx context.Context, id int64, u PublicUpdate, by Ac
 		return nil, Errorf(CodeInvalid, "a public update is at most %d characters", maxPublicText)
 	}
 	return e.act(ctx, id, func(tx Tx, inc *Incident, now time.Time) error {
+		if err := e.mayPublish(tx, inc, by); err != nil {
+			return err
+		}
 		if inc.Public == nil {
 			if u.Title == "" {
 				return Errorf(CodeInvalid, "incident #%d is not public yet: its first update needs a public title (never the alert text)", inc.ID)
@@ -76,4 +80,41 @@ func (e *Engine) PostUpdate(ctx context.Context, id int64, u PublicUpdate, by Ac
 		return tx.AppendEvent(inc.ID, Event{At: now, Kind: EventPublicUpdate, Actor: by.Name, Via: by.Via,
 			Status: u.Status, Message: u.Message})
 	})
+}
+
+// mayPublish checks the actor against the configured public updaters.
+func (e *Engine) mayPublish(tx Tx, inc *Incident, by Actor) error {
+	rule := e.cat.PublicUpdates
+	if _, person := e.cat.People[by.Name]; !person && by.Via == ViaAPI {
+		return nil // an API token: an operator
+	}
+	if !rule.Responders && len(rule.People) == 0 {
+		return nil
+	}
+	if slices.Contains(rule.People, by.Name) {
+		return nil
+	}
+	if rule.Responders {
+		events, err := tx.Events(inc.ID)
+		if err != nil {
+			return err
+		}
+		// Responders were paged for it, had it handed to them, or took it
+		// on; writing a note does not make one.
+		for _, ev := range events {
+			switch {
+			case ev.Person == by.Name && (ev.Kind == EventPageSent || ev.Kind == EventReassigned),
+				ev.Actor == by.Name && (ev.Kind == EventAcknowledged || ev.Kind == EventResolved || ev.Kind == EventEscalated):
+				return nil
+			}
+		}
+	}
+	who := "the incident's responders"
+	if len(rule.People) > 0 {
+		who = strings.Join(rule.People, ", ")
+		if rule.Responders {
+			who += " and the incident's responders"
+		}
+	}
+	return Errorf(CodeForbidden, "only %s may post public updates", who)
 }

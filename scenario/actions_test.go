@@ -205,3 +205,23 @@ func TestPageSomeoneDirectly(t *testing.T) {
 	_, err = h.eng.PageDirectly(ctx, escalation.Target{Kind: escalation.TargetPerson, Name: "carmen"}, "  ", byAlice)
 	refused(t, err, escalation.CodeInvalid, "needs a message")
 }
+
+// Only the incident's responders and the comms lead may speak for the
+// company on the status page.
+func TestWhoMayPostPublicUpdates(t *testing.T) {
+	h := newHarness(t, team+`
+public_updates:
+  responders: true
+  people: [carmen]
+`, "2026-03-02T01:00:00Z")
+	ctx := context.Background()
+	h.Webhook("prometheus", alertmanager("firing", "DiskFull", "fp1", "error", "disk full on db-1"))
+	update := escalation.PublicUpdate{Status: escalation.PublicInvestigating, Title: "Slow pages", Message: "We are looking into it."}
+	_, err := h.eng.PostUpdate(ctx, 1, update, byAlice)
+	refused(t, err, escalation.CodeForbidden, "only carmen and the incident's responders may post public updates")
+	h.ok(h.eng.PostUpdate(ctx, 1, update, byBikram))                                                  // paged for it
+	h.ok(h.eng.PostUpdate(ctx, 1, update, escalation.Actor{Name: "carmen", Via: "discord"}))          // listed
+	h.ok(h.eng.PostUpdate(ctx, 1, update, escalation.Actor{Name: "ops-cli", Via: escalation.ViaAPI})) // an API token
+	h.ok(h.eng.AddNote(ctx, 1, "looking", byAlice))                                                   // acting makes her a responder
+	h.ok(h.eng.PostUpdate(ctx, 1, update, byAlice))
+}

@@ -45,7 +45,14 @@ func (f *fakeSlack) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	method := strings.TrimPrefix(r.URL.Path, "/api/")
 	ch := r.Form.Get("channel")
 	switch method {
+	case "conversations.open":
+		fmt.Fprintf(w, `{"ok":true,"channel":{"id":"D%s"}}`, r.Form.Get("users"))
 	case "chat.postMessage":
+		if strings.HasPrefix(ch, "D") {
+			f.calls = append(f.calls, fmt.Sprintf("dm %s %s", ch, r.Form.Get("text")))
+			fmt.Fprintf(w, `{"ok":true,"channel":%q,"ts":"1700000200.000001"}`, ch)
+			return
+		}
 		if th := r.Form.Get("thread_ts"); th != "" {
 			f.calls = append(f.calls, fmt.Sprintf("reply %s %s %s", ch, th, r.Form.Get("text")))
 			fmt.Fprintf(w, `{"ok":true,"channel":%q,"ts":"1700000100.%06d"}`, ch, f.next)
@@ -163,6 +170,11 @@ const slackSecret = "scenario-slack-signing-secret"
 // fakes, and Slack's slash commands served.
 func chatHarness(t *testing.T) (*harness, *fakeSlack, *fakeDiscord) {
 	t.Helper()
+	return chatHarnessWith(t, team)
+}
+
+func chatHarnessWith(t *testing.T, cfg string) (*harness, *fakeSlack, *fakeDiscord) {
+	t.Helper()
 	fs, fd := &fakeSlack{}, &fakeDiscord{threads: map[string]bool{}}
 	ss, ds := httptest.NewServer(fs), httptest.NewServer(fd)
 	t.Cleanup(ss.Close)
@@ -172,7 +184,8 @@ func chatHarness(t *testing.T) (*harness, *fakeSlack, *fakeDiscord) {
 		t.Fatal(err)
 	}
 	sc := slack.NewClient(slack.ClientOptions{Token: "xoxb-scenario", BaseURL: ss.URL + "/api/"})
-	h := newHarnessUnopened(t, team, "2026-03-02T01:00:00Z")
+	h := newHarnessUnopened(t, cfg, "2026-03-02T01:00:00Z")
+	h.dms = map[escalation.Channel]escalation.Pager{escalation.ChannelSlack: bot.DMPager{Client: sc, Provider: "slack"}}
 	h.chats = map[string]escalation.Chat{
 		"slack":   &bot.Mirror{Client: sc, Default: "C0INCIDENTS"},
 		"discord": &bot.Mirror{Client: dc, Default: "1200000000000000002"},
@@ -288,5 +301,40 @@ func TestADiscordOutageDoesNotDelayPages(t *testing.T) {
 	h.Advance(5 * time.Minute)
 	if got := fd.Calls(); !strings.HasPrefix(got[len(got)-1], "thread 1001 ") {
 		t.Fatalf("discord after it came back:\n  %s", strings.Join(got[len(got)-3:], "\n  "))
+	}
+}
+
+// Bikram wants a Slack DM first and an SMS a minute later; the DM is a page
+// like any other, and his shift notice comes by DM too.
+func TestPagedByASlackDirectMessage(t *testing.T) {
+	cfg := strings.Replace(team, `    phone: "+61255501001"
+    contact_rules:
+      - {channel: sms, after: 0s}`, `    phone: "+61255501001"
+    slack_id: U0BIKRAM
+    contact_rules:
+      - {channel: slack, after: 0s}
+      - {channel: sms, after: 1m}`, 1)
+	h, fs, _ := chatHarnessWith(t, cfg)
+	h.Webhook("prometheus", alertmanager("firing", "DiskFull", "fp1", "error", "disk full on db-1"))
+	h.Advance(time.Minute)
+	h.ExpectPages("01:01 bikram sms")
+	var dms []string
+	for _, c := range fs.Calls() {
+		if strings.HasPrefix(c, "dm ") {
+			dms = append(dms, c)
+		}
+	}
+	if want := "dm DU0BIKRAM KLAXON #1 P2 web: disk full on db-1. Acknowledge with /klaxon ack 1."; len(dms) != 1 || dms[0] != want {
+		t.Fatalf("DMs %q, want %q", dms, want)
+	}
+	_, events := h.Incident(1)
+	sent := 0
+	for _, ev := range events {
+		if ev.Kind == escalation.EventPageSent && ev.Channel == escalation.ChannelSlack && ev.Provider == "slack" {
+			sent++
+		}
+	}
+	if sent != 1 {
+		t.Fatalf("timeline has %d slack page_sent entries", sent)
 	}
 }

@@ -43,6 +43,7 @@ type harness struct {
 	// chats, when set before open, mirror incidents; route adds more
 	// endpoints to the mux at each open.
 	chats map[string]escalation.Chat
+	dms   map[escalation.Channel]escalation.Pager
 	route func(mux *http.ServeMux, eng *escalation.Engine)
 }
 
@@ -87,6 +88,9 @@ func (h *harness) open() {
 	}
 	pagers := map[escalation.Channel]escalation.Pager{}
 	for ch, p := range h.pagers {
+		pagers[ch] = p
+	}
+	for ch, p := range h.dms {
 		pagers[ch] = p
 	}
 	log := slog.New(slog.NewTextHandler(testWriter{h.t}, &slog.HandlerOptions{Level: slog.LevelWarn}))

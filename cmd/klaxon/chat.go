@@ -60,6 +60,16 @@ func (c *chats) mirrors() map[string]escalation.Chat {
 	return out
 }
 
+// pagers page by direct message in each configured chat.
+func (c *chats) pagers(into map[escalation.Channel]escalation.Pager) {
+	if c.slack != nil {
+		into[escalation.ChannelSlack] = bot.DMPager{Client: c.slack, Provider: "slack"}
+	}
+	if c.discord != nil {
+		into[escalation.ChannelDiscord] = bot.DMPager{Client: c.discord, Provider: "discord"}
+	}
+}
+
 // handlers builds the command endpoints over the engine.
 func (c *chats) handlers(eng *escalation.Engine, clock escalation.Clock) error {
 	if c.slack != nil {

@@ -53,6 +53,7 @@ func newApp(cfg *config.Config, clock escalation.Clock, log *slog.Logger, httpCl
 		db.Close()
 		return nil, err
 	}
+	ch.pagers(pagers)
 	eng, err := escalation.New(escalation.Options{Store: db, Catalog: cat, Clock: clock, Logger: log, Pagers: pagers, Chats: ch.mirrors()})
 	if err != nil {
 		db.Close()
