@@ -222,6 +222,9 @@ public_updates:
 	h.ok(h.eng.PostUpdate(ctx, 1, update, byBikram))                                                  // paged for it
 	h.ok(h.eng.PostUpdate(ctx, 1, update, escalation.Actor{Name: "carmen", Via: "discord"}))          // listed
 	h.ok(h.eng.PostUpdate(ctx, 1, update, escalation.Actor{Name: "ops-cli", Via: escalation.ViaAPI})) // an API token
-	h.ok(h.eng.AddNote(ctx, 1, "looking", byAlice))                                                   // acting makes her a responder
+	h.ok(h.eng.AddNote(ctx, 1, "looking", byAlice))                                                   // a note makes nobody a responder
+	_, err = h.eng.PostUpdate(ctx, 1, update, byAlice)
+	refused(t, err, escalation.CodeForbidden, "may post public updates")
+	h.ok(h.eng.Acknowledge(ctx, 1, byAlice)) // taking it on does
 	h.ok(h.eng.PostUpdate(ctx, 1, update, byAlice))
 }
