@@ -26,6 +26,7 @@ type Engine interface {
 	Overrides(ctx context.Context, schedule string) ([]*escalation.Override, error)
 	AddOverride(ctx context.Context, o escalation.Override, by escalation.Actor) (*escalation.Override, error)
 	DeleteOverride(ctx context.Context, schedule string, id int64, by escalation.Actor) (*escalation.Override, error)
+	PostUpdate(ctx context.Context, id int64, u escalation.PublicUpdate, by escalation.Actor) (*escalation.Incident, error)
 }
 
 // Token is a named bearer token; the name is recorded as the actor unless
@@ -79,6 +80,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/incidents/{id}", h.auth(h.get))
 	mux.Handle("POST /api/v1/incidents/{id}/ack", h.auth(h.ack))
 	mux.Handle("POST /api/v1/incidents/{id}/resolve", h.auth(h.resolve))
+	mux.Handle("POST /api/v1/incidents/{id}/updates", h.auth(h.postUpdate))
 	mux.Handle("GET /api/v1/schedules", h.auth(h.schedules))
 	mux.Handle("GET /api/v1/schedules/{name}/oncall", h.auth(h.oncall))
 	mux.Handle("GET /api/v1/schedules/{name}/overrides", h.auth(h.overrides))

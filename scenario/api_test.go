@@ -182,3 +182,28 @@ func TestIncidentsListLimit(t *testing.T) {
 		t.Fatalf("limit=0: %d", rec.Code)
 	}
 }
+
+func TestPublicUpdatesThroughTheAPI(t *testing.T) {
+	h := newHarness(t, team, "2026-03-02T01:00:00Z")
+	h.Webhook("prometheus", alertmanager("firing", "DiskFull", "fp1", "error", "disk full on db-1"))
+	for _, tc := range []struct {
+		body any
+		code int
+		want string
+	}{
+		{map[string]any{"status": "investigating", "message": "Looking into it"}, http.StatusBadRequest, "needs a public title"},
+		{map[string]any{"status": "down", "message": "x", "title": "y"}, http.StatusBadRequest, "want investigating"},
+		{map[string]any{"status": "investigating", "message": "x", "title": "y", "labels": "z"}, http.StatusBadRequest, "unknown field"},
+		{map[string]any{"status": "investigating", "message": "Some pages are slow.", "title": "Slow pages", "as": "mallory"}, http.StatusForbidden, "only people in the config"},
+		{map[string]any{"status": "investigating", "message": "Some pages are slow.", "title": "Slow pages", "as": "alice"}, http.StatusCreated, `"title":"Slow pages"`},
+		{map[string]any{"status": "resolved", "message": "Fixed."}, http.StatusCreated, `"status":"resolved"`},
+	} {
+		rec := h.API(http.MethodPost, "/api/v1/incidents/1/updates", tc.body)
+		if rec.Code != tc.code || !strings.Contains(rec.Body.String(), tc.want) {
+			t.Fatalf("%v: %d %s, want %d with %q", tc.body, rec.Code, rec.Body, tc.code, tc.want)
+		}
+	}
+	if rec := h.API(http.MethodPost, "/api/v1/incidents/9/updates", map[string]any{"status": "resolved", "message": "x", "title": "y"}); rec.Code != http.StatusNotFound {
+		t.Fatalf("unknown incident: %d", rec.Code)
+	}
+}
