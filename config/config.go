@@ -74,6 +74,7 @@ type Config struct {
 	Policies     []Policy      `yaml:"policies"`
 	Services     []Service     `yaml:"services"`
 	Integrations []Integration `yaml:"integrations"`
+	Heartbeats   []Heartbeat   `yaml:"heartbeats"`
 	// PublicUpdates says who may publish status page updates.
 	PublicUpdates PublicUpdates `yaml:"public_updates"`
 
@@ -105,6 +106,18 @@ type Twilio struct {
 	AuthToken  string `yaml:"auth_token"`
 	From       string `yaml:"from"`
 	BaseURL    string `yaml:"base_url"`
+}
+
+// Heartbeat is a dead man's switch: a job pings /heartbeat/{name} every
+// Every, or around each time of Cron, within Grace; a missed ping opens an
+// incident on Service.
+type Heartbeat struct {
+	Name    string        `yaml:"name"`
+	Service string        `yaml:"service"`
+	Token   string        `yaml:"token"`
+	Every   time.Duration `yaml:"every"`
+	Cron    string        `yaml:"cron"`
+	Grace   time.Duration `yaml:"grace"`
 }
 
 // PublicUpdates lists who may post public updates: People, and with

@@ -68,12 +68,14 @@ func (v *validator) validate(c *Config) *escalation.Catalog {
 		Services:     map[string]*escalation.Service{},
 		Integrations: map[string]*escalation.Integration{},
 		Notices:      map[string]*escalation.Notices{},
+		Heartbeats:   map[string]*escalation.Heartbeat{},
 	}
 	v.people(c.People, cat)
 	v.schedules(c.Schedules, cat)
 	v.policies(c.Policies, cat)
 	v.services(c.Services, cat)
 	v.integrations(c.Integrations, cat)
+	v.heartbeats(c.Heartbeats, cat)
 	for i, name := range c.PublicUpdates.People {
 		if cat.People[name] == nil {
 			v.add(fmt.Sprintf("public_updates.people[%d]", i), "unknown person %q", name)
@@ -593,6 +595,55 @@ func (v *validator) integrations(integrations []Integration, cat *escalation.Cat
 }
 
 func sortedKeys(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }
+
+// defaultHeartbeatGrace is how late a ping may be when grace is not set.
+const defaultHeartbeatGrace = 5 * time.Minute
+
+func (v *validator) heartbeats(beats []Heartbeat, cat *escalation.Catalog) {
+	names := map[string]bool{}
+	for i, hb := range beats {
+		path := fmt.Sprintf("heartbeats[%d]", i)
+		ok := v.name(path+".name", hb.Name, "heartbeat", names)
+		switch {
+		case hb.Service == "":
+			v.add(path+".service", "required")
+			ok = false
+		case cat.Services[hb.Service] == nil:
+			v.add(path+".service", "unknown service %q", hb.Service)
+			ok = false
+		}
+		if len(hb.Token) < 16 {
+			v.add(path+".token", "required: at least 16 random characters")
+			ok = false
+		}
+		out := &escalation.Heartbeat{Name: hb.Name, Service: hb.Service, Token: hb.Token, Every: hb.Every, Grace: hb.Grace}
+		if hb.Grace == 0 {
+			out.Grace = defaultHeartbeatGrace
+		}
+		switch {
+		case hb.Grace < 0:
+			v.add(path+".grace", "must not be negative")
+			ok = false
+		case (hb.Every > 0) == (hb.Cron != ""):
+			v.add(path, "give every (like 1h) or cron (like \"CRON_TZ=Europe/Stockholm 0 2 * * *\"), one of them")
+			ok = false
+		case hb.Every < 0:
+			v.add(path+".every", "must be positive")
+			ok = false
+		case hb.Cron != "":
+			rule, err := parseCron(hb.Cron, time.UTC)
+			if err != nil {
+				v.add(path+".cron", "%v", err)
+				ok = false
+			} else {
+				out.Cron, out.CronSpec = rule, hb.Cron
+			}
+		}
+		if ok {
+			cat.Heartbeats[hb.Name] = out
+		}
+	}
+}
 
 // Formats lists the integration formats Klaxon reads, sorted; cmd/klaxon
 // checks it against what ingest serves.

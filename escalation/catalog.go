@@ -20,6 +20,8 @@ type Catalog struct {
 	Notices map[string]*Notices
 	// PublicUpdates says who may publish on the status page.
 	PublicUpdates PublicUpdaters
+	// Heartbeats are dead man's switches, by name.
+	Heartbeats map[string]*Heartbeat
 }
 
 // PublicUpdaters says which people may post public updates: the listed
@@ -275,6 +277,14 @@ func (c *Catalog) Validate() error {
 	for name, s := range c.Schedules {
 		if err := s.Validate(); err != nil {
 			return fmt.Errorf("schedule %q: %w", name, err)
+		}
+	}
+	for name, hb := range c.Heartbeats {
+		if _, ok := c.Services[hb.Service]; !ok {
+			return fmt.Errorf("heartbeat %q: unknown service %q", name, hb.Service)
+		}
+		if hb.Cron == nil && hb.Every <= 0 {
+			return fmt.Errorf("heartbeat %q: needs an interval or a cron rule", name)
 		}
 	}
 	for name := range c.Notices {

@@ -151,29 +151,7 @@ func (e *Engine) Ingest(ctx context.Context, integration string, alerts []Alert)
 	now := e.clock.Now()
 	err = e.update(ctx, func(tx Tx) error {
 		res = IngestResult{}
-		itx := &ingestTx{Tx: tx}
-		for _, a := range alerts {
-			id, err := e.applyAlert(itx, in, svc, a, now, &res)
-			if err != nil {
-				return err
-			}
-			res.Incidents = append(res.Incidents, id)
-		}
-		// Escalation starts once per new or reopened incident, after all
-		// of the delivery's alerts are in: on the priority they add up to.
-		for _, id := range itx.starting {
-			inc, err := itx.Incident(id)
-			if err != nil {
-				return err
-			}
-			if err := e.startEscalation(itx, inc, now); err != nil {
-				return err
-			}
-			if err := itx.PutIncident(inc); err != nil {
-				return err
-			}
-		}
-		return itx.flushAll()
+		return e.applyAlerts(tx, in, svc, alerts, now, &res)
 	})
 	if err != nil {
 		return IngestResult{}, fmt.Errorf("ingest %s: %w", integration, err)
@@ -182,6 +160,33 @@ func (e *Engine) Ingest(ctx context.Context, integration string, alerts []Alert)
 	// runner (a no-op when it is awake already).
 	e.poke()
 	return res, nil
+}
+
+// applyAlerts applies one delivery's alerts in tx.
+func (e *Engine) applyAlerts(tx Tx, in *Integration, svc *Service, alerts []Alert, now time.Time, res *IngestResult) error {
+	itx := &ingestTx{Tx: tx}
+	for _, a := range alerts {
+		id, err := e.applyAlert(itx, in, svc, a, now, res)
+		if err != nil {
+			return err
+		}
+		res.Incidents = append(res.Incidents, id)
+	}
+	// Escalation starts once per new or reopened incident, after all of
+	// the delivery's alerts are in: on the priority they add up to.
+	for _, id := range itx.starting {
+		inc, err := itx.Incident(id)
+		if err != nil {
+			return err
+		}
+		if err := e.startEscalation(itx, inc, now); err != nil {
+			return err
+		}
+		if err := itx.PutIncident(inc); err != nil {
+			return err
+		}
+	}
+	return itx.flushAll()
 }
 
 // repeat reports whether applying the alert would change nothing, and the

@@ -81,6 +81,9 @@ func (e *Engine) wantTimers(tx Tx, now time.Time) (map[string]*Timer, error) {
 			}
 		}
 	}
+	for name, hb := range e.cat.Heartbeats {
+		want[heartbeatTimer(name)] = &Timer{Name: heartbeatTimer(name), Spec: hb.spec(), At: hb.firstDeadline(now)}
+	}
 	return want, nil
 }
 
@@ -169,7 +172,7 @@ func (e *Engine) tickTimers(ctx context.Context, now time.Time) error {
 		return err
 	}
 	for _, name := range due {
-		err := e.store.Update(ctx, func(tx Tx) error {
+		err := e.update(ctx, func(tx Tx) error {
 			t, err := tx.Timer(name)
 			if errors.Is(err, ErrNotFound) {
 				return nil
@@ -201,6 +204,8 @@ func (e *Engine) fire(tx Tx, t *Timer, now time.Time) error {
 		return e.fireShift(tx, t, strings.TrimPrefix(t.Name, shiftPrefix), now)
 	case strings.HasPrefix(t.Name, digestPrefix):
 		return e.fireDigest(tx, t, strings.TrimPrefix(t.Name, digestPrefix), now)
+	case strings.HasPrefix(t.Name, heartbeatPrefix):
+		return e.fireHeartbeat(tx, t, strings.TrimPrefix(t.Name, heartbeatPrefix), now)
 	}
 	return tx.DeleteTimer(t.Name)
 }

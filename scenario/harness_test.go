@@ -102,6 +102,7 @@ func (h *harness) open() {
 	}
 	mux := http.NewServeMux()
 	ingest.NewHandler(h.cfg.Catalog().Integrations, eng, log, h.cfg.MaxBodyBytes).Register(mux)
+	ingest.NewHeartbeats(h.cfg.Catalog().Heartbeats, eng, log).Register(mux)
 	api.NewHandler(api.Options{Engine: eng, Tokens: []api.Token{{Name: "scenario", Token: apiToken}},
 		CalendarToken: calendarToken, Catalog: h.cfg.Catalog(), Clock: h.clock, Logger: log}).Register(mux)
 	if h.route != nil {

@@ -52,7 +52,7 @@ const (
 // templates over the page:
 //
 //	.To       the address (phone number) to page
-//	.Text     the page's text, whole
+//	.Text     the page's text, never shortened (gateways differ in limits)
 //	.ID       the page's idempotency key, stable across retries
 //	.Channel  "sms" or "voice"
 //	.Person   the name of the person paged
@@ -60,7 +60,9 @@ const (
 //
 // with these functions for escaping values: json (a JSON value, quotes
 // included), urlquery and form (query and form-body escaping, which are the
-// same), and base64 (for Basic credentials).
+// same), and base64 (for Basic credentials). The rendered URL and header
+// values are trimmed of surrounding space: YAML block scalars end in a
+// newline.
 type Options struct {
 	// Name is the provider recorded on the timeline and in logs; it
 	// defaults to "smsgateway".
@@ -81,8 +83,8 @@ type Options struct {
 	// Headers). A JSON type makes New check that Body renders valid JSON.
 	ContentType string
 	// Secret is the gateway credential. Templates read it as .Secret; it is
-	// redacted from every error and never logged. Put every credential
-	// here rather than in a template, which is not redacted.
+	// redacted from every error and never logged. A credential written
+	// into a template itself is not redacted: keep credentials here.
 	Secret string
 	// SuccessStatus lists the statuses that mean the gateway took the page
 	// (200 to 399); empty means any 2xx.
@@ -214,7 +216,9 @@ func New(o Options) (*Gateway, error) {
 			problem("success_status", fmt.Errorf("%d is not a 2xx or 3xx status", s))
 		}
 	}
-	g.success = slices.Clone(o.SuccessStatus)
+	if len(o.SuccessStatus) > 0 {
+		g.success = slices.Clone(o.SuccessStatus)
+	}
 	if o.IDPath != "" {
 		g.idPath = strings.Split(o.IDPath, ".")
 		if slices.Contains(g.idPath, "") {

@@ -384,9 +384,11 @@ func TestRedactKeepsTheCause(t *testing.T) {
 func TestSendAcceptsListedSuccessStatus(t *testing.T) {
 	srv, _ := fakeGateway(t, reply{status: http.StatusAccepted})
 	o := jsonGateway(srv)
-	o.SuccessStatus = []int{200, 202}
-	if _, err := newGateway(t, o).Send(t.Context(), testPage()); err != nil {
-		t.Fatal(err)
+	for _, success := range [][]int{{200, 202}, {}} { // an empty list is the default
+		o.SuccessStatus = success
+		if _, err := newGateway(t, o).Send(t.Context(), testPage()); err != nil {
+			t.Fatalf("success_status %v: %v", success, err)
+		}
 	}
 }
 

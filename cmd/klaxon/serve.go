@@ -70,7 +70,8 @@ func newApp(cfg *config.Config, clock escalation.Clock, log *slog.Logger, httpCl
 		tokens = append(tokens, api.Token{Name: t.Name, Token: t.Token})
 	}
 	mux := routes(routeDeps{
-		ingest: ingest.NewHandler(cat.Integrations, eng, log, cfg.MaxBodyBytes),
+		ingest:     ingest.NewHandler(cat.Integrations, eng, log, cfg.MaxBodyBytes),
+		heartbeats: ingest.NewHeartbeats(cat.Heartbeats, eng, log),
 		api: api.NewHandler(api.Options{Engine: eng, Tokens: tokens, CalendarToken: cfg.API.CalendarToken,
 			Catalog: cat, Clock: clock, Logger: log}),
 		twilio: twilioWebhooks(cfg, eng, cat, log),
@@ -89,19 +90,21 @@ func twilioWebhooks(cfg *config.Config, eng *escalation.Engine, cat *escalation.
 }
 
 type routeDeps struct {
-	ingest *ingest.Handler
-	api    *api.Handler
-	twilio *twilio.Webhooks // nil without Twilio
-	chats  *chats
-	runner *escalation.Runner
-	clock  escalation.Clock
+	ingest     *ingest.Handler
+	heartbeats *ingest.Heartbeats
+	api        *api.Handler
+	twilio     *twilio.Webhooks // nil without Twilio
+	chats      *chats
+	runner     *escalation.Runner
+	clock      escalation.Clock
 }
 
 // routes is the table of everything Klaxon serves.
 func routes(d routeDeps) *http.ServeMux {
 	mux := http.NewServeMux()
-	d.ingest.Register(mux) // POST /hooks/{integration}[/{token}], POST /v2/enqueue
-	d.api.Register(mux)    // /api/v1/incidents...
+	d.ingest.Register(mux)     // POST /hooks/{integration}[/{token}], POST /v2/enqueue, /v2/alerts...
+	d.heartbeats.Register(mux) // GET|POST /heartbeat/{name}[/fail|/start]
+	d.api.Register(mux)        // /api/v1/incidents...
 	if d.twilio != nil {
 		d.twilio.Register(mux) // POST /twilio/sms, POST /twilio/voice/gather
 	}
