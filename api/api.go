@@ -29,6 +29,11 @@ type Engine interface {
 	PostUpdate(ctx context.Context, id int64, u escalation.PublicUpdate, by escalation.Actor) (*escalation.Incident, error)
 }
 
+// Drafter renders an incident's postmortem draft as Markdown.
+type Drafter interface {
+	Draft(ctx context.Context, id int64) (string, error)
+}
+
 // Token is a named bearer token; the name is recorded as the actor unless
 // the request acts as a named person.
 type Token struct {
@@ -49,6 +54,8 @@ type Options struct {
 	// CalendarToken, when set, reads the .ics feeds from a ?token= query,
 	// for calendar apps that cannot send a bearer token.
 	CalendarToken string
+	// Drafts renders postmortem drafts (nil: the endpoint answers 404).
+	Drafts Drafter
 	// Catalog: the people a request may act as, and the schedules.
 	Catalog *escalation.Catalog
 	Clock   escalation.Clock
@@ -60,6 +67,7 @@ type Handler struct {
 	eng      Engine
 	tokens   []Token
 	calToken string
+	drafts   Drafter
 	cat      *escalation.Catalog
 	clock    escalation.Clock
 	log      *slog.Logger
@@ -71,7 +79,7 @@ func NewHandler(o Options) *Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{eng: o.Engine, tokens: o.Tokens, calToken: o.CalendarToken, cat: o.Catalog, clock: o.Clock, log: log}
+	return &Handler{eng: o.Engine, tokens: o.Tokens, calToken: o.CalendarToken, drafts: o.Drafts, cat: o.Catalog, clock: o.Clock, log: log}
 }
 
 // Register adds the API routes to mux.
@@ -81,6 +89,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/incidents/{id}/ack", h.auth(h.ack))
 	mux.Handle("POST /api/v1/incidents/{id}/resolve", h.auth(h.resolve))
 	mux.Handle("POST /api/v1/incidents/{id}/updates", h.auth(h.postUpdate))
+	mux.Handle("GET /api/v1/incidents/{id}/postmortem.md", h.auth(h.postmortem))
 	mux.Handle("GET /api/v1/schedules", h.auth(h.schedules))
 	mux.Handle("GET /api/v1/schedules/{name}/oncall", h.auth(h.oncall))
 	mux.Handle("GET /api/v1/schedules/{name}/overrides", h.auth(h.overrides))
@@ -233,4 +242,25 @@ func incidentID(r *http.Request) (int64, error) {
 		return 0, escalation.Errorf(escalation.CodeInvalid, "incident ID %q is not a positive number", s)
 	}
 	return id, nil
+}
+
+// postmortem serves GET /api/v1/incidents/{id}/postmortem.md: a Markdown
+// draft in the shape of an outage report, to edit and publish.
+func (h *Handler) postmortem(w http.ResponseWriter, r *http.Request, _ string) {
+	id, err := incidentID(r)
+	if err != nil {
+		web.Error(w, r, h.log, err)
+		return
+	}
+	if h.drafts == nil {
+		web.Error(w, r, h.log, escalation.Errorf(escalation.CodeNotFound, "postmortem drafts are not served here"))
+		return
+	}
+	md, err := h.drafts.Draft(r.Context(), id)
+	if err != nil {
+		web.Error(w, r, h.log, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/markdown; charset=utf-8")
+	_, _ = w.Write([]byte(md))
 }

@@ -75,6 +75,8 @@ type Config struct {
 	Services     []Service     `yaml:"services"`
 	Integrations []Integration `yaml:"integrations"`
 	Heartbeats   []Heartbeat   `yaml:"heartbeats"`
+	// Status configures the public status page.
+	Status Status `yaml:"status"`
 	// PublicUpdates says who may publish status page updates.
 	PublicUpdates PublicUpdates `yaml:"public_updates"`
 
@@ -106,6 +108,30 @@ type Twilio struct {
 	AuthToken  string `yaml:"auth_token"`
 	From       string `yaml:"from"`
 	BaseURL    string `yaml:"base_url"`
+}
+
+// Status is the public status page: its name, where it is published, and
+// where a static copy is written on every change.
+type Status struct {
+	Name string `yaml:"name"`
+	URL  string `yaml:"url"`
+	// ExportDir, when set, is re-rendered (atomically) on every public
+	// change, for syncing to hosting outside the infrastructure it reports on.
+	ExportDir string `yaml:"export_dir"`
+}
+
+// PublicComponent is how a service shows on the status page.
+type PublicComponent struct {
+	Name  string `yaml:"name"`
+	Group string `yaml:"group"`
+}
+
+// PublicName is the status page's name ("Status" when unset).
+func (c *Config) PublicName() string {
+	if c.Status.Name != "" {
+		return c.Status.Name
+	}
+	return "Status"
 }
 
 // Heartbeat is a dead man's switch: a job pings /heartbeat/{name} every
@@ -240,6 +266,8 @@ type Service struct {
 	DefaultPriority  string            `yaml:"default_priority"`
 	GroupBy          []string          `yaml:"group_by"`
 	Resolve          string            `yaml:"resolve"`
+	// Public makes the service a component of the status page.
+	Public *PublicComponent `yaml:"public"`
 	// SlackChannel and DiscordChannel override the chats' default channel
 	// for this service's incidents.
 	SlackChannel   string `yaml:"slack_channel"`

@@ -6,6 +6,7 @@
 //	klaxon check --config FILE
 //	klaxon oncall --config FILE [--schedule S] [--at T] [--days N]
 //	klaxon simulate --config FILE --service S [--priority P] [--at T] [--for D]
+//	klaxon postmortem --config FILE [--db FILE] ID
 package main
 
 import (
@@ -35,6 +36,7 @@ const usage = `usage:
                                                           print who is on call, in every timezone
   klaxon simulate --config FILE --service S [--priority P] [--at T] [--for D]
                                                           who would be paged, when, if nobody acknowledges
+  klaxon postmortem --config FILE [--db FILE] ID           a Markdown postmortem draft of an incident
 `
 
 func main() {
@@ -59,6 +61,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv
 		return cmdOncall(args[1:], time.Now(), stdout, stderr, lookupEnv)
 	case "simulate":
 		return cmdSimulate(ctx, args[1:], time.Now(), stdout, stderr, lookupEnv)
+	case "postmortem":
+		return cmdPostmortem(ctx, args[1:], stdout, stderr, lookupEnv)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

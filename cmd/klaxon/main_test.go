@@ -266,3 +266,56 @@ func TestConfigFormatsAreTheIngestFormats(t *testing.T) {
 		t.Fatalf("config formats %v, ingest formats %v", got, want)
 	}
 }
+
+// A postmortem draft from the API while serving, and from the command line
+// once the server is stopped; the command names the API while the database
+// is in use.
+func TestPostmortemDraftFromTheAPIAndTheCommandLine(t *testing.T) {
+	cfg, err := config.Load("../../config.example.yaml", noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Database = filepath.Join(t.TempDir(), "klaxon.db")
+	clock := escalationtest.NewClock(time.Date(2025, 6, 2, 9, 0, 0, 0, time.UTC))
+	a, err := newApp(cfg, clock, slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inc, err := a.engine.Open(t.Context(), "checkout", "Checkout returns 502", escalation.P1, escalation.Actor{Name: "alice", Via: escalation.ViaAPI})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.engine.RunDue(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(7 * time.Minute)
+	if _, err := a.engine.Acknowledge(t.Context(), inc.ID, escalation.Actor{Name: "bikram", Via: escalation.ViaSMS}); err != nil {
+		t.Fatal(err)
+	}
+
+	req := httptest.NewRequest(http.MethodGet, "/api/v1/incidents/1/postmortem.md", nil)
+	req.Header.Set("Authorization", "Bearer demo-api-token")
+	rec := httptest.NewRecorder()
+	a.handler.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "text/markdown; charset=utf-8" ||
+		!strings.Contains(rec.Body.String(), "# Postmortem") || !strings.Contains(rec.Body.String(), "7m") {
+		t.Fatalf("API draft: %d %s\n%s", rec.Code, rec.Header(), rec.Body)
+	}
+
+	var out, errOut bytes.Buffer
+	if code := run(t.Context(), []string{"postmortem", "--config", "../../config.example.yaml", "--db", cfg.Database, "1"}, &out, &errOut, noEnv); code != 1 ||
+		!strings.Contains(errOut.String(), "/api/v1/incidents/1/postmortem.md") {
+		t.Fatalf("while serving: exit %d, %s", code, errOut.String())
+	}
+	a.db.Close()
+	out.Reset()
+	errOut.Reset()
+	if code := run(t.Context(), []string{"postmortem", "--config", "../../config.example.yaml", "--db", cfg.Database, "1"}, &out, &errOut, noEnv); code != 0 ||
+		out.String() != rec.Body.String() {
+		t.Fatalf("command line: exit %d %s\n%s", code, errOut.String(), out.String())
+	}
+	if code := run(t.Context(), []string{"postmortem", "--config", "../../config.example.yaml", "--db", cfg.Database, "9"}, &out, &errOut, noEnv); code != 1 ||
+		!strings.Contains(errOut.String(), "incident #9 does not exist") {
+		t.Fatalf("unknown incident: exit %d %s", code, errOut.String())
+	}
+}

@@ -73,7 +73,7 @@ func newApp(cfg *config.Config, clock escalation.Clock, log *slog.Logger, httpCl
 		ingest:     ingest.NewHandler(cat.Integrations, eng, log, cfg.MaxBodyBytes),
 		heartbeats: ingest.NewHeartbeats(cat.Heartbeats, eng, log),
 		api: api.NewHandler(api.Options{Engine: eng, Tokens: tokens, CalendarToken: cfg.API.CalendarToken,
-			Catalog: cat, Clock: clock, Logger: log}),
+			Drafts: drafter{eng: eng, opts: postmortemOptions(cfg)}, Catalog: cat, Clock: clock, Logger: log}),
 		twilio: twilioWebhooks(cfg, eng, cat, log),
 		chats:  ch,
 		runner: runner,
