@@ -75,6 +75,11 @@ type Config struct {
 	Services     []Service     `yaml:"services"`
 	Integrations []Integration `yaml:"integrations"`
 	Heartbeats   []Heartbeat   `yaml:"heartbeats"`
+	// SMSGateways are SMS/voice providers beside Twilio, tried in order
+	// after it.
+	SMSGateways []SMSGateway `yaml:"sms_gateways"`
+	// Watch checks certificate and domain expiry.
+	Watch *Watch `yaml:"watch"`
 	// Status configures the public status page.
 	Status Status `yaml:"status"`
 	// PublicUpdates says who may publish status page updates.
@@ -109,6 +114,46 @@ type Twilio struct {
 	From       string `yaml:"from"`
 	BaseURL    string `yaml:"base_url"`
 }
+
+// SMSGateway is a generic HTTP SMS (or voice) provider: a request built
+// from templates (see bot/smsgateway). Channels are the page channels it
+// serves (default: sms).
+type SMSGateway struct {
+	Name          string            `yaml:"name"`
+	Channels      []string          `yaml:"channels"`
+	URL           string            `yaml:"url"`
+	Method        string            `yaml:"method"`
+	Headers       map[string]string `yaml:"headers"`
+	ContentType   string            `yaml:"content_type"`
+	Body          string            `yaml:"body"`
+	Secret        string            `yaml:"secret"`
+	SuccessStatus []int             `yaml:"success_status"`
+	IDPath        string            `yaml:"id_path"`
+	Timeout       time.Duration     `yaml:"timeout"`
+}
+
+// Watch is the expiry watch: TLS certificates (per address family) and
+// domain registrations, checked every Every; findings become alerts on
+// Service.
+type Watch struct {
+	Service  string        `yaml:"service"`
+	Every    time.Duration `yaml:"every"`
+	RDAPBase string        `yaml:"rdap_base"`
+	Timeout  time.Duration `yaml:"timeout"`
+	Targets  []WatchTarget `yaml:"targets"`
+}
+
+// WatchTarget is a host whose certificate is checked on Port (default
+// 443), and a registrable Domain whose registration is checked by RDAP.
+type WatchTarget struct {
+	Host   string `yaml:"host"`
+	Port   int    `yaml:"port"`
+	Domain string `yaml:"domain"`
+}
+
+// WatchIntegration is the internal integration the expiry watch's alerts
+// arrive through; no sender can use it over HTTP.
+const WatchIntegration = "expiry-watch"
 
 // Status is the public status page: its name, where it is published, and
 // where a static copy is written on every change.

@@ -76,6 +76,8 @@ func (v *validator) validate(c *Config) *escalation.Catalog {
 	v.services(c.Services, cat)
 	v.integrations(c.Integrations, cat)
 	v.heartbeats(c.Heartbeats, cat)
+	v.smsGateways(c.SMSGateways)
+	v.watch(c.Watch, cat)
 	for i, name := range c.PublicUpdates.People {
 		if cat.People[name] == nil {
 			v.add(fmt.Sprintf("public_updates.people[%d]", i), "unknown person %q", name)
@@ -595,6 +597,68 @@ func (v *validator) integrations(integrations []Integration, cat *escalation.Cat
 }
 
 func sortedKeys(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }
+
+func (v *validator) smsGateways(gws []SMSGateway) {
+	names := map[string]bool{"twilio": true}
+	for i := range gws {
+		g := &gws[i]
+		path := fmt.Sprintf("sms_gateways[%d]", i)
+		v.name(path+".name", g.Name, "provider", names)
+		if g.URL == "" {
+			v.add(path+".url", "required")
+		}
+		if len(g.Channels) == 0 {
+			g.Channels = []string{string(escalation.ChannelSMS)}
+		}
+		for j, ch := range g.Channels {
+			if ch != string(escalation.ChannelSMS) && ch != string(escalation.ChannelVoice) {
+				v.add(fmt.Sprintf("%s.channels[%d]", path, j), "unknown channel %q (want sms or voice)", ch)
+			}
+		}
+	}
+}
+
+// defaultWatchEvery is how often the expiry watch checks when every is
+// not set: expiry is measured in days.
+const defaultWatchEvery = time.Hour
+
+func (v *validator) watch(w *Watch, cat *escalation.Catalog) {
+	if w == nil {
+		return
+	}
+	switch {
+	case w.Service == "":
+		v.add("watch.service", "required: the service expiry incidents open on")
+	case cat.Services[w.Service] == nil:
+		v.add("watch.service", "unknown service %q", w.Service)
+	default:
+		if cat.Integrations[WatchIntegration] != nil {
+			v.add("watch", "integration name %q is taken by an integration; rename that one", WatchIntegration)
+		}
+		cat.Integrations[WatchIntegration] = &escalation.Integration{Name: WatchIntegration, Service: w.Service, Format: "internal"}
+	}
+	if w.Every == 0 {
+		w.Every = defaultWatchEvery
+	}
+	if w.Every < time.Minute {
+		v.add("watch.every", "at least 1m")
+	}
+	if w.RDAPBase != "" {
+		w.RDAPBase = v.baseURL("watch.rdap_base", w.RDAPBase)
+	}
+	if len(w.Targets) == 0 {
+		v.add("watch.targets", "at least one target is required")
+	}
+	for i, t := range w.Targets {
+		path := fmt.Sprintf("watch.targets[%d]", i)
+		if t.Host == "" && t.Domain == "" {
+			v.add(path, "give a host (its certificate is checked), a domain (its registration is checked), or both")
+		}
+		if t.Port < 0 || t.Port > 65535 {
+			v.add(path+".port", "%d is not a port", t.Port)
+		}
+	}
+}
 
 // defaultHeartbeatGrace is how late a ping may be when grace is not set.
 const defaultHeartbeatGrace = 5 * time.Minute

@@ -202,6 +202,12 @@ func (e *Engine) record(ctx context.Context, sent Page, d Delivery, sendErr erro
 			if err := tx.PutPage(p); err != nil || p.Notice() {
 				return err
 			}
+			for _, f := range d.Failed {
+				if err := tx.AppendEvent(p.IncidentID, Event{At: now, Kind: EventPageFailed, Person: p.Person,
+					Channel: p.Channel, PageID: p.ID, Message: f + "; trying the next provider"}); err != nil {
+					return err
+				}
+			}
 			return tx.AppendEvent(p.IncidentID, Event{At: now, Kind: EventPageSent, Person: p.Person,
 				Channel: p.Channel, Provider: d.Provider, PageID: p.ID})
 		}
@@ -229,6 +235,9 @@ func (e *Engine) record(ctx context.Context, sent Page, d Delivery, sendErr erro
 	})
 	if err != nil {
 		return fmt.Errorf("record page %d: %w", sent.ID, err)
+	}
+	for _, f := range d.Failed {
+		log.Warn("page provider failed; the next one delivered", "failure", f)
 	}
 	switch {
 	case sendErr == nil:

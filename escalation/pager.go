@@ -12,6 +12,9 @@ type Pager interface {
 type Delivery struct {
 	Provider   string
 	ProviderID string
+	// Failed lists providers tried before this one that failed, with why,
+	// so the timeline shows every failure, not only the final outcome.
+	Failed []string
 }
 
 // PagerFunc adapts a function to Pager.

@@ -26,6 +26,7 @@ import (
 	_ "time/tzdata" // people's time zones must load in minimal containers too
 
 	"github.com/klaxonhq/klaxon/config"
+	"github.com/klaxonhq/klaxon/escalation"
 	"github.com/klaxonhq/klaxon/escalation/oncall"
 )
 
@@ -88,12 +89,17 @@ func cmdCheck(args []string, now time.Time, stdout, stderr io.Writer, lookupEnv 
 		return 1
 	}
 	cat := cfg.Catalog()
-	pagers := "console (pages are logged)"
-	if cfg.TwilioEnabled() {
-		pagers = "twilio"
+	// What only the adapters can judge: gateway templates, watch targets.
+	if _, err := smsGateways(cfg, newLogger(io.Discard, "")); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if _, err := newWatch(cfg, escalation.SystemClock{}, newLogger(io.Discard, "")); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
 	}
 	fmt.Fprintf(stdout, "%s is valid: %d people, %d policies, %d services, %d integrations; pager: %s\n",
-		*path, len(cat.People), len(cat.Policies), len(cat.Services), len(cat.Integrations), pagers)
+		*path, len(cat.People), len(cat.Policies), len(cat.Services), len(cat.Integrations), providerNames(cfg))
 	// Schedules are linted over the weeks ahead: a gap there is a page
 	// that reaches nobody.
 	const ahead = 8 * 7 * 24 * time.Hour

@@ -17,6 +17,7 @@ import (
 	"github.com/klaxonhq/klaxon/ingest"
 	"github.com/klaxonhq/klaxon/internal/web"
 	"github.com/klaxonhq/klaxon/store"
+	"github.com/klaxonhq/klaxon/watch"
 )
 
 // app is a wired Klaxon: store, engine, runner and HTTP routes.
@@ -26,6 +27,7 @@ type app struct {
 	runner  *escalation.Runner
 	handler http.Handler
 	chats   *chats
+	watch   *watch.Checker // nil without a watch
 }
 
 // newApp wires everything from a validated config. The caller closes a.db.
@@ -36,17 +38,10 @@ func newApp(cfg *config.Config, clock escalation.Clock, log *slog.Logger, httpCl
 		return nil, err
 	}
 	cat := cfg.Catalog()
-	pagers := map[escalation.Channel]escalation.Pager{}
-	var tw *twilio.Client
-	if cfg.TwilioEnabled() {
-		tw = twilio.NewClient(twilio.Options{
-			AccountSID: cfg.Twilio.AccountSID, AuthToken: cfg.Twilio.AuthToken, From: cfg.Twilio.From,
-			BaseURL: cfg.Twilio.BaseURL, PublicURL: cfg.PublicURL,
-		})
-		pagers[escalation.ChannelSMS], pagers[escalation.ChannelVoice] = tw, tw
-	} else {
-		console := consolePager{log: log}
-		pagers[escalation.ChannelSMS], pagers[escalation.ChannelVoice] = console, console
+	pagers, err := phonePagers(cfg, log)
+	if err != nil {
+		db.Close()
+		return nil, err
 	}
 	ch, err := newChats(cfg, log, httpClient)
 	if err != nil {
@@ -79,7 +74,12 @@ func newApp(cfg *config.Config, clock escalation.Clock, log *slog.Logger, httpCl
 		runner: runner,
 		clock:  clock,
 	})
-	return &app{db: db, engine: eng, runner: runner, handler: web.Recover(log, mux), chats: ch}, nil
+	chk, err := newWatch(cfg, clock, log)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &app{db: db, engine: eng, runner: runner, handler: web.Recover(log, mux), chats: ch, watch: chk}, nil
 }
 
 func twilioWebhooks(cfg *config.Config, eng *escalation.Engine, cat *escalation.Catalog, log *slog.Logger) *twilio.Webhooks {
@@ -144,16 +144,13 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	pager := "console: pages are written to this log"
-	if cfg.TwilioEnabled() {
-		pager = "twilio"
-	}
-	log.Info("klaxon serving", "listen", ln.Addr().String(), "database", cfg.Database, "pager", pager,
+	log.Info("klaxon serving", "listen", ln.Addr().String(), "database", cfg.Database, "pagers", providerNames(cfg),
 		"slack", cfg.SlackEnabled(), "discord", cfg.DiscordEnabled(), "services", len(cfg.Services), "people", len(cfg.People))
 
 	runCtx, stopRunner := context.WithCancel(ctx)
 	defer stopRunner()
 	a.chats.background(runCtx)
+	runWatch(runCtx, a.watch, a.engine, cfg)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
