@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"strings"
 	"time"
 )
 
@@ -53,6 +54,7 @@ func (e *Engine) Tick(ctx context.Context) (int, error) {
 			return tx.PutIncident(inc)
 		})
 		if err != nil {
+			e.metrics.Panic("incident")
 			e.log.ErrorContext(ctx, "escalation step failed; retrying in a minute", "incident_id", id, "err", err)
 			e.quarantine(ctx, id, now.Add(time.Minute))
 			continue
@@ -143,6 +145,7 @@ func (e *Engine) ClaimDue(ctx context.Context, limit int) ([]Page, error) {
 				}
 				continue
 			}
+			e.metrics.Lag(now.Sub(p.NotBefore))
 			p.Status = PageSending
 			p.Attempts++
 			p.NotBefore = now.Add(claimLease)
@@ -175,6 +178,7 @@ func (e *Engine) send(ctx context.Context, p Page) (d Delivery, err error) {
 		if v := recover(); v != nil {
 			e.log.Error("panic in pager", "page_id", p.ID, "incident_id", p.IncidentID, "channel", p.Channel,
 				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			e.metrics.Panic("pager")
 			err = fmt.Errorf("pager panicked: %v", v)
 		}
 	}()
@@ -238,11 +242,18 @@ func (e *Engine) record(ctx context.Context, sent Page, d Delivery, sendErr erro
 	}
 	for _, f := range d.Failed {
 		log.Warn("page provider failed; the next one delivered", "failure", f)
+		e.metrics.Page(sent.Channel, strings.SplitN(f, ":", 2)[0], "failed")
 	}
 	switch {
 	case sendErr == nil:
+		e.metrics.Page(sent.Channel, d.Provider, "sent")
 		log.Info("page sent", "provider", d.Provider, "provider_id", d.ProviderID)
 	default:
+		outcome := "retry"
+		if IsPermanent(sendErr) || sent.Attempts >= e.maxAttempts {
+			outcome = "failed"
+		}
+		e.metrics.Page(sent.Channel, d.Provider, outcome)
 		log.Warn("page failed", "attempt", sent.Attempts, "permanent", IsPermanent(sendErr), "err", sendErr)
 	}
 	e.poke()

@@ -29,6 +29,8 @@ type Options struct {
 	SendTimeout time.Duration
 	// Chats mirror incidents into chat platforms, by name.
 	Chats map[string]Chat
+	// Metrics is told what happens (default: nothing).
+	Metrics Metrics
 }
 
 // Engine applies alerts and human actions to incidents and drives
@@ -45,6 +47,7 @@ type Engine struct {
 	sendTimeout  time.Duration
 	chats        map[string]Chat
 	chatNames    []string
+	metrics      Metrics
 	// wake pokes the runner when a commit may have moved the next due time
 	// earlier.
 	wake chan struct{}
@@ -65,7 +68,10 @@ func New(o Options) (*Engine, error) {
 	e := &Engine{
 		store: o.Store, cat: o.Catalog, clock: o.Clock, log: o.Logger, pagers: o.Pagers,
 		maxAttempts: o.MaxAttempts, retryBackoff: o.RetryBackoff, sendTimeout: o.SendTimeout,
-		wake: make(chan struct{}, 1), chats: o.Chats,
+		wake: make(chan struct{}, 1), chats: o.Chats, metrics: o.Metrics,
+	}
+	if e.metrics == nil {
+		e.metrics = noMetrics{}
 	}
 	e.chatNames = slices.Sorted(maps.Keys(o.Chats))
 	if e.log == nil {
@@ -143,9 +149,11 @@ func (e *Engine) Ingest(ctx context.Context, integration string, alerts []Alert)
 		return nil
 	})
 	if err != nil {
+		e.metrics.Alerts(integration, "error", len(alerts))
 		return IngestResult{}, fmt.Errorf("ingest %s: %w", integration, err)
 	}
 	if unchanged {
+		e.countAlerts(integration, res)
 		return res, nil
 	}
 	now := e.clock.Now()
@@ -154,12 +162,23 @@ func (e *Engine) Ingest(ctx context.Context, integration string, alerts []Alert)
 		return e.applyAlerts(tx, in, svc, alerts, now, &res)
 	})
 	if err != nil {
+		e.metrics.Alerts(integration, "error", len(alerts))
 		return IngestResult{}, fmt.Errorf("ingest %s: %w", integration, err)
 	}
+	e.countAlerts(integration, res)
 	// New incidents, reopens and louder policies queue pages: wake the
 	// runner (a no-op when it is awake already).
 	e.poke()
 	return res, nil
+}
+
+func (e *Engine) countAlerts(integration string, res IngestResult) {
+	for outcome, n := range map[string]int{"created": res.Created, "reopened": res.Reopened,
+		"updated": res.Updated, "unchanged": res.Unchanged, "ignored": res.Ignored} {
+		if n > 0 {
+			e.metrics.Alerts(integration, outcome, n)
+		}
+	}
 }
 
 // applyAlerts applies one delivery's alerts in tx.

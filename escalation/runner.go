@@ -85,6 +85,7 @@ func (r *Runner) pass(ctx context.Context, sem chan struct{}, maxIdle time.Durat
 	defer func() {
 		if v := recover(); v != nil {
 			r.e.log.ErrorContext(ctx, "runner: panic in pass", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			r.e.metrics.Panic("runner")
 			wait = time.Second
 		}
 	}()

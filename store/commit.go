@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync/atomic"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -140,6 +141,7 @@ func (db *DB) commit(reqs []*request) {
 	for len(reqs) > 0 {
 		bad, ran := -1, 0
 		var badErr error
+		began := time.Now()
 		err := db.bolt.Update(func(btx *bolt.Tx) error {
 			t := newTx(btx)
 			for i, r := range reqs {
@@ -164,6 +166,7 @@ func (db *DB) commit(reqs []*request) {
 				err = fmt.Errorf("store: commit: %w", err)
 			} else {
 				db.commits.Add(1)
+				db.observe(time.Since(began), ran)
 			}
 			answerRest(reqs, err)
 			break
@@ -189,6 +192,7 @@ func (db *DB) commit(reqs []*request) {
 			continue
 		}
 		var fnErr error
+		began := time.Now()
 		err := db.bolt.Update(func(btx *bolt.Tx) error {
 			t := newTx(btx)
 			if fnErr = call(r.fn, t); fnErr != nil {
@@ -199,10 +203,17 @@ func (db *DB) commit(reqs []*request) {
 		switch {
 		case err == nil:
 			db.commits.Add(1)
+			db.observe(time.Since(began), 1)
 		case fnErr == nil:
 			err = fmt.Errorf("store: commit: %w", err)
 		}
 		r.answer(err)
+	}
+}
+
+func (db *DB) observe(d time.Duration, callers int) {
+	if db.onCommit != nil {
+		db.onCommit(d, callers)
 	}
 }
 

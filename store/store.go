@@ -45,12 +45,16 @@ type Options struct {
 	// NoSync skips fsync on commit. UNSAFE: a crash or power loss can lose
 	// acknowledged writes or corrupt the file. For benchmarks only.
 	NoSync bool
+	// ObserveCommit, when set, is told each commit's duration (the
+	// transaction with its fsync) and how many callers it carried.
+	ObserveCommit func(d time.Duration, callers int)
 }
 
 // DB is an open Klaxon database. It implements escalation.Store and is safe
 // for concurrent use.
 type DB struct {
-	bolt *bolt.DB
+	bolt     *bolt.DB
+	onCommit func(time.Duration, int)
 
 	// reqs is unbuffered: callers park in the send until the writer takes
 	// them, which makes the channel's wait queue the group-commit queue.
@@ -91,6 +95,7 @@ func Open(path string, opts Options) (*DB, error) {
 		reqs:       make(chan *request),
 		quit:       make(chan struct{}),
 		writerDone: make(chan struct{}),
+		onCommit:   opts.ObserveCommit,
 	}
 	go db.writer()
 	return db, nil

@@ -137,6 +137,29 @@ func TestWalkthroughOnExampleConfig(t *testing.T) {
 		t.Fatalf("after ack: %+v", got.Incident)
 	}
 
+	// What happened is in /metrics.
+	resp, err = http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scraped, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`klaxon_alerts_received_total{integration="alertmanager-checkout",outcome="created"} 1`,
+		`klaxon_pages_total{channel="sms",outcome="sent",provider="console"} 2`, // the urgent policy pages two
+		`klaxon_incidents_open{priority="P1",status="acknowledged"} 1`,
+		`klaxon_outbox_depth 0`,
+		`klaxon_escalation_lag_seconds_count 2`,
+		`klaxon_stats_scrape_error 0`,
+	} {
+		if !strings.Contains(string(scraped), want) {
+			t.Errorf("/metrics lacks %s in\n%s", want, grepKlaxon(string(scraped)))
+		}
+	}
+	if !strings.Contains(string(scraped), "klaxon_store_commit_seconds_count") {
+		t.Errorf("/metrics lacks the commit histogram")
+	}
+
 	// Twilio stays off without credentials; its webhooks are not routed.
 	resp, err = http.Post(srv.URL+"/twilio/sms", "application/x-www-form-urlencoded", strings.NewReader("Body=ack"))
 	if err != nil {
@@ -318,4 +341,14 @@ func TestPostmortemDraftFromTheAPIAndTheCommandLine(t *testing.T) {
 		!strings.Contains(errOut.String(), "incident #9 does not exist") {
 		t.Fatalf("unknown incident: exit %d %s", code, errOut.String())
 	}
+}
+
+func grepKlaxon(s string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.HasPrefix(l, "klaxon_") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/klaxonhq/klaxon/escalation"
 	"github.com/klaxonhq/klaxon/ingest"
 	"github.com/klaxonhq/klaxon/internal/web"
+	"github.com/klaxonhq/klaxon/metrics"
 	"github.com/klaxonhq/klaxon/store"
 	"github.com/klaxonhq/klaxon/watch"
 )
@@ -33,7 +34,11 @@ type app struct {
 // newApp wires everything from a validated config. The caller closes a.db.
 // httpClient carries outbound chat API calls (nil: the adapters' own).
 func newApp(cfg *config.Config, clock escalation.Clock, log *slog.Logger, httpClient *http.Client) (*app, error) {
-	db, err := store.Open(cfg.Database, store.Options{})
+	// The exporter exists before what it watches; its gauges read the
+	// engine once that exists.
+	var eng *escalation.Engine
+	exp := metrics.New(statsFunc(func(ctx context.Context) (escalation.Stats, error) { return eng.Stats(ctx) }))
+	db, err := store.Open(cfg.Database, store.Options{ObserveCommit: exp.ObserveCommit})
 	if err != nil {
 		return nil, err
 	}
@@ -49,7 +54,8 @@ func newApp(cfg *config.Config, clock escalation.Clock, log *slog.Logger, httpCl
 		return nil, err
 	}
 	ch.pagers(pagers)
-	eng, err := escalation.New(escalation.Options{Store: db, Catalog: cat, Clock: clock, Logger: log, Pagers: pagers, Chats: ch.mirrors()})
+	eng, err = escalation.New(escalation.Options{Store: db, Catalog: cat, Clock: clock, Logger: log, Pagers: pagers,
+		Chats: ch.mirrors(), Metrics: exp})
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -69,17 +75,18 @@ func newApp(cfg *config.Config, clock escalation.Clock, log *slog.Logger, httpCl
 		heartbeats: ingest.NewHeartbeats(cat.Heartbeats, eng, log),
 		api: api.NewHandler(api.Options{Engine: eng, Tokens: tokens, CalendarToken: cfg.API.CalendarToken,
 			Drafts: drafter{eng: eng, opts: postmortemOptions(cfg)}, Catalog: cat, Clock: clock, Logger: log}),
-		twilio: twilioWebhooks(cfg, eng, cat, log),
-		chats:  ch,
-		runner: runner,
-		clock:  clock,
+		twilio:  twilioWebhooks(cfg, eng, cat, log),
+		chats:   ch,
+		metrics: exp,
+		runner:  runner,
+		clock:   clock,
 	})
 	chk, err := newWatch(cfg, clock, log)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	return &app{db: db, engine: eng, runner: runner, handler: web.Recover(log, mux), chats: ch, watch: chk}, nil
+	return &app{db: db, engine: eng, runner: runner, handler: web.RecoverCounting(log, exp.HTTPPanic, mux), chats: ch, watch: chk}, nil
 }
 
 func twilioWebhooks(cfg *config.Config, eng *escalation.Engine, cat *escalation.Catalog, log *slog.Logger) *twilio.Webhooks {
@@ -95,6 +102,7 @@ type routeDeps struct {
 	api        *api.Handler
 	twilio     *twilio.Webhooks // nil without Twilio
 	chats      *chats
+	metrics    *metrics.Exporter
 	runner     *escalation.Runner
 	clock      escalation.Clock
 }
@@ -109,6 +117,7 @@ func routes(d routeDeps) *http.ServeMux {
 		d.twilio.Register(mux) // POST /twilio/sms, POST /twilio/voice/gather
 	}
 	d.chats.register(mux) // POST /slack/commands, /slack/interactions, /discord/interactions
+	mux.Handle("GET /metrics", d.metrics.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		web.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -122,6 +131,11 @@ func routes(d routeDeps) *http.ServeMux {
 	})
 	return mux
 }
+
+// statsFunc adapts a function to metrics.StatsSource.
+type statsFunc func(ctx context.Context) (escalation.Stats, error)
+
+func (f statsFunc) Stats(ctx context.Context) (escalation.Stats, error) { return f(ctx) }
 
 // serve runs the HTTP server and the runner until ctx ends.
 func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {

@@ -97,6 +97,12 @@ func TokenEqual(presented, expected string) bool {
 // Recover turns a panic in a handler into a logged 500, so one bad request
 // never takes the process down.
 func Recover(log *slog.Logger, next http.Handler) http.Handler {
+	return RecoverCounting(log, nil, next)
+}
+
+// RecoverCounting is Recover that also calls counted (when not nil) for
+// each panic, for a metric.
+func RecoverCounting(log *slog.Logger, counted func(), next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			if v := recover(); v != nil {
@@ -105,6 +111,9 @@ func Recover(log *slog.Logger, next http.Handler) http.Handler {
 				}
 				log.ErrorContext(r.Context(), "panic in handler", "method", r.Method, "path", SafePath(r),
 					"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				if counted != nil {
+					counted()
+				}
 				JSON(w, http.StatusInternalServerError, map[string]string{"error": "internal error"})
 			}
 		}()

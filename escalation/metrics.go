@@ -1,0 +1,63 @@
+package escalation
+
+import (
+	"context"
+	"time"
+)
+
+// Metrics is told what the engine does, for an exporter to count. Calls
+// are cheap and never fail; the engine makes them outside transactions.
+type Metrics interface {
+	// Alerts counts one delivery's alerts by outcome: created, updated,
+	// reopened, unchanged, ignored, error.
+	Alerts(integration, outcome string, n int)
+	// Page counts a delivery attempt's outcome: sent, retry, failed.
+	Page(ch Channel, provider, outcome string)
+	// Lag is how late a page was handed to its provider after it fell due.
+	Lag(d time.Duration)
+	// Panic counts a recovered panic by where it happened: runner, pager,
+	// chat, incident.
+	Panic(where string)
+}
+
+type noMetrics struct{}
+
+func (noMetrics) Alerts(string, string, int)   {}
+func (noMetrics) Page(Channel, string, string) {}
+func (noMetrics) Lag(time.Duration)            {}
+func (noMetrics) Panic(string)                 {}
+
+// Stats is the engine's state for gauges: open incidents by status and
+// priority, and what waits in the outboxes.
+type Stats struct {
+	Open        map[Status]map[Priority]int
+	Outbox      int
+	ChatBacklog int
+}
+
+// Stats reads the gauges' state. It reads every incident, so exporters
+// call it per scrape, not per event.
+func (e *Engine) Stats(ctx context.Context) (Stats, error) {
+	st := Stats{Open: map[Status]map[Priority]int{}}
+	err := e.store.View(ctx, func(tx Tx) error {
+		for _, s := range []Status{StatusTriggered, StatusAcknowledged} {
+			st.Open[s] = map[Priority]int{}
+			incs, err := tx.Incidents(s, 0)
+			if err != nil {
+				return err
+			}
+			for _, inc := range incs {
+				st.Open[s][inc.Priority]++
+			}
+		}
+		pages, err := tx.Outbox()
+		if err != nil {
+			return err
+		}
+		st.Outbox = len(pages)
+		posts, err := tx.DueChatPosts(time.Unix(1<<62, 0), 0)
+		st.ChatBacklog = len(posts)
+		return err
+	})
+	return st, err
+}
