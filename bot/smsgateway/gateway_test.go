@@ -148,7 +148,7 @@ func TestSendJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d != (escalation.Delivery{Provider: "gateway"}) {
+	if d.Provider != "gateway" || d.ProviderID != "" || d.Failed != nil {
 		t.Errorf("delivery = %+v", d)
 	}
 	r := lastRequest(t, reqs)
@@ -244,7 +244,7 @@ func TestSendRecordsTheMessageID(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if d != (escalation.Delivery{Provider: "gateway", ProviderID: tc.want}) {
+			if d.Provider != "gateway" || d.ProviderID != tc.want || d.Failed != nil {
 				t.Errorf("delivery = %+v, want provider ID %s", d, tc.want)
 			}
 		})

@@ -103,7 +103,7 @@ func TestSendSMS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d != (escalation.Delivery{Provider: "twilio", ProviderID: "SMaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}) {
+	if d.Provider != "twilio" || d.ProviderID != "SMaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" || d.Failed != nil {
 		t.Errorf("delivery = %+v", d)
 	}
 	api.checkCommon(t, "Messages.json")
@@ -163,7 +163,7 @@ func TestSendVoice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d != (escalation.Delivery{Provider: "twilio", ProviderID: "CAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}) {
+	if d.Provider != "twilio" || d.ProviderID != "CAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" || d.Failed != nil {
 		t.Errorf("delivery = %+v", d)
 	}
 	api.checkCommon(t, "Calls.json")
