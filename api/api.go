@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -27,6 +28,13 @@ type Engine interface {
 	AddOverride(ctx context.Context, o escalation.Override, by escalation.Actor) (*escalation.Override, error)
 	DeleteOverride(ctx context.Context, schedule string, id int64, by escalation.Actor) (*escalation.Override, error)
 	PostUpdate(ctx context.Context, id int64, u escalation.PublicUpdate, by escalation.Actor) (*escalation.Incident, error)
+	Merge(ctx context.Context, src, dst int64, by escalation.Actor) (*escalation.Incident, error)
+	SetPriority(ctx context.Context, id int64, p escalation.Priority, by escalation.Actor) (*escalation.Incident, error)
+}
+
+// Backuper writes a consistent copy of the database while it is in use.
+type Backuper interface {
+	Backup(w io.Writer) (int64, error)
 }
 
 // Drafter renders an incident's postmortem draft as Markdown.
@@ -56,6 +64,8 @@ type Options struct {
 	CalendarToken string
 	// Drafts renders postmortem drafts (nil: the endpoint answers 404).
 	Drafts Drafter
+	// Backup copies the database for GET /api/v1/backup (nil: 404).
+	Backup Backuper
 	// Catalog: the people a request may act as, and the schedules.
 	Catalog *escalation.Catalog
 	Clock   escalation.Clock
@@ -68,6 +78,7 @@ type Handler struct {
 	tokens   []Token
 	calToken string
 	drafts   Drafter
+	backup   Backuper
 	cat      *escalation.Catalog
 	clock    escalation.Clock
 	log      *slog.Logger
@@ -79,7 +90,7 @@ func NewHandler(o Options) *Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{eng: o.Engine, tokens: o.Tokens, calToken: o.CalendarToken, drafts: o.Drafts, cat: o.Catalog, clock: o.Clock, log: log}
+	return &Handler{eng: o.Engine, tokens: o.Tokens, calToken: o.CalendarToken, drafts: o.Drafts, backup: o.Backup, cat: o.Catalog, clock: o.Clock, log: log}
 }
 
 // Register adds the API routes to mux.
@@ -90,6 +101,9 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/incidents/{id}/resolve", h.auth(h.resolve))
 	mux.Handle("POST /api/v1/incidents/{id}/updates", h.auth(h.postUpdate))
 	mux.Handle("GET /api/v1/incidents/{id}/postmortem.md", h.auth(h.postmortem))
+	mux.Handle("POST /api/v1/incidents/{id}/merge", h.auth(h.merge))
+	mux.Handle("POST /api/v1/incidents/{id}/priority", h.auth(h.priority))
+	mux.Handle("GET /api/v1/backup", h.auth(h.backupDB))
 	mux.Handle("GET /api/v1/schedules", h.auth(h.schedules))
 	mux.Handle("GET /api/v1/schedules/{name}/oncall", h.auth(h.oncall))
 	mux.Handle("GET /api/v1/schedules/{name}/overrides", h.auth(h.overrides))

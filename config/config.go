@@ -80,6 +80,8 @@ type Config struct {
 	SMSGateways []SMSGateway `yaml:"sms_gateways"`
 	// Watch checks certificate and domain expiry.
 	Watch *Watch `yaml:"watch"`
+	// Watchdog pings an outside dead man's switch while Klaxon runs.
+	Watchdog Watchdog `yaml:"watchdog"`
 	// Status configures the public status page.
 	Status Status `yaml:"status"`
 	// PublicUpdates says who may publish status page updates.
@@ -149,6 +151,13 @@ type WatchTarget struct {
 	Host   string `yaml:"host"`
 	Port   int    `yaml:"port"`
 	Domain string `yaml:"domain"`
+}
+
+// Watchdog is an outside URL Klaxon pings every Every (default 1m) while
+// its runner ticks; an empty URL turns it off.
+type Watchdog struct {
+	URL   string        `yaml:"url"`
+	Every time.Duration `yaml:"every"`
 }
 
 // WatchIntegration is the internal integration the expiry watch's alerts

@@ -78,6 +78,15 @@ func (v *validator) validate(c *Config) *escalation.Catalog {
 	v.heartbeats(c.Heartbeats, cat)
 	v.smsGateways(c.SMSGateways)
 	v.watch(c.Watch, cat)
+	if c.Watchdog.URL != "" {
+		c.Watchdog.URL = v.baseURL("watchdog.url", c.Watchdog.URL)
+		if c.Watchdog.Every == 0 {
+			c.Watchdog.Every = time.Minute
+		}
+		if c.Watchdog.Every < 10*time.Second {
+			v.add("watchdog.every", "at least 10s")
+		}
+	}
 	for i, name := range c.PublicUpdates.People {
 		if cat.People[name] == nil {
 			v.add(fmt.Sprintf("public_updates.people[%d]", i), "unknown person %q", name)

@@ -207,3 +207,33 @@ func TestPublicUpdatesThroughTheAPI(t *testing.T) {
 		t.Fatalf("unknown incident: %d", rec.Code)
 	}
 }
+
+// The storage outage, from a script: two incidents merged into one, then
+// raised to P0, which pages the louder policy at once.
+func TestMergeAndPriorityThroughTheAPI(t *testing.T) {
+	h := newHarness(t, team, "2026-03-02T01:00:00Z")
+	h.Webhook("prometheus", alertmanager("firing", "KVDown", "fp-kv", "error", "workers-kv errors"))
+	h.Webhook("prometheus", alertmanager("firing", "AccessDown", "fp-access", "error", "access 5xx"))
+	h.ExpectPages("01:00 bikram sms", "01:00 bikram sms")
+	for _, tc := range []struct {
+		path string
+		body any
+		code int
+		want string
+	}{
+		{"/api/v1/incidents/2/merge", map[string]any{}, http.StatusBadRequest, "is required: the incident to merge into"},
+		{"/api/v1/incidents/2/merge", map[string]any{"into": 2}, http.StatusBadRequest, "into itself"},
+		{"/api/v1/incidents/2/merge", map[string]any{"into": 9}, http.StatusNotFound, "incident #9 does not exist"},
+		{"/api/v1/incidents/2/merge", map[string]any{"into": 1, "as": "alice"}, http.StatusOK, `"id":1`},
+		{"/api/v1/incidents/2/merge", map[string]any{"into": 1}, http.StatusConflict, "already merged into #1"},
+		{"/api/v1/incidents/1/priority", map[string]any{"priority": "urgent"}, http.StatusBadRequest, "want one of P0"},
+		{"/api/v1/incidents/1/priority", map[string]any{"priority": "P0", "as": "alice"}, http.StatusOK, `"policy":"urgent"`},
+	} {
+		rec := h.API(http.MethodPost, tc.path, tc.body)
+		if rec.Code != tc.code || !strings.Contains(rec.Body.String(), tc.want) {
+			t.Fatalf("%s %v: %d %s, want %d with %q", tc.path, tc.body, rec.Code, rec.Body, tc.code, tc.want)
+		}
+	}
+	h.ExpectPages("01:00 alice sms") // the urgent policy's first level, at once
+	h.ExpectStatus(2, escalation.StatusResolved)
+}

@@ -7,6 +7,7 @@
 //	klaxon oncall --config FILE [--schedule S] [--at T] [--days N]
 //	klaxon simulate --config FILE --service S [--priority P] [--at T] [--for D]
 //	klaxon postmortem --config FILE [--db FILE] ID
+//	klaxon backup --config FILE --out FILE [--url URL] [--token TOKEN]
 package main
 
 import (
@@ -38,6 +39,8 @@ const usage = `usage:
   klaxon simulate --config FILE --service S [--priority P] [--at T] [--for D]
                                                           who would be paged, when, if nobody acknowledges
   klaxon postmortem --config FILE [--db FILE] ID           a Markdown postmortem draft of an incident
+  klaxon backup --config FILE --out FILE [--url U] [--token T]
+                                                          a consistent copy of the database, while serving too
 `
 
 func main() {
@@ -64,6 +67,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv
 		return cmdSimulate(ctx, args[1:], time.Now(), stdout, stderr, lookupEnv)
 	case "postmortem":
 		return cmdPostmortem(ctx, args[1:], stdout, stderr, lookupEnv)
+	case "backup":
+		return cmdBackup(ctx, args[1:], stdout, stderr, lookupEnv)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

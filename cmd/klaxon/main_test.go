@@ -19,6 +19,7 @@ import (
 	"github.com/klaxonhq/klaxon/escalation"
 	"github.com/klaxonhq/klaxon/escalation/escalationtest"
 	"github.com/klaxonhq/klaxon/ingest"
+	"github.com/klaxonhq/klaxon/store"
 )
 
 func noEnv(string) (string, bool) { return "", false }
@@ -351,4 +352,57 @@ func grepKlaxon(s string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// A backup taken while serving is a database Klaxon opens with every
+// incident in it; one taken with Klaxon stopped is too.
+func TestBackupWhileServingAndStopped(t *testing.T) {
+	cfg, err := config.Load("../../config.example.yaml", noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfg.Database = filepath.Join(dir, "klaxon.db")
+	cfgPath := filepath.Join(dir, "klaxon.yaml")
+	example, _ := os.ReadFile("../../config.example.yaml")
+	os.WriteFile(cfgPath, []byte(strings.Replace(string(example), "database: ./klaxon.db", "database: "+cfg.Database, 1)), 0o600)
+	a, err := newApp(cfg, escalationtest.NewClock(time.Date(2025, 6, 2, 9, 0, 0, 0, time.UTC)), slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.engine.Open(t.Context(), "checkout", "Checkout returns 502", escalation.P1, escalation.Actor{Name: "alice", Via: escalation.ViaAPI}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a.handler)
+	defer srv.Close()
+
+	var out, errOut bytes.Buffer
+	online := filepath.Join(dir, "online.db")
+	if code := run(t.Context(), []string{"backup", "--config", cfgPath, "--out", online, "--url", srv.URL}, &out, &errOut, noEnv); code != 0 ||
+		!strings.Contains(out.String(), "from the running server") {
+		t.Fatalf("online backup: exit %d: %s %s", code, out.String(), errOut.String())
+	}
+	if code := run(t.Context(), []string{"backup", "--config", cfgPath, "--out", online, "--url", srv.URL, "--token", "wrong"}, &out, &errOut, noEnv); code != 1 ||
+		!strings.Contains(errOut.String(), "401") {
+		t.Fatalf("backup with a wrong token: exit %d: %s", code, errOut.String())
+	}
+	a.db.Close()
+	offline := filepath.Join(dir, "offline.db")
+	out.Reset()
+	if code := run(t.Context(), []string{"backup", "--config", cfgPath, "--out", offline}, &out, &errOut, noEnv); code != 0 ||
+		!strings.Contains(out.String(), "from the database file") {
+		t.Fatalf("offline backup: exit %d: %s %s", code, out.String(), errOut.String())
+	}
+	for _, path := range []string{online, offline} {
+		db, err := store.Open(path, store.Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		var inc *escalation.Incident
+		err = db.View(t.Context(), func(tx escalation.Tx) error { inc, err = tx.Incident(1); return err })
+		db.Close()
+		if err != nil || inc.Title != "Checkout returns 502" {
+			t.Fatalf("%s: incident %+v, %v", path, inc, err)
+		}
+	}
 }

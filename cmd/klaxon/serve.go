@@ -74,7 +74,7 @@ func newApp(cfg *config.Config, clock escalation.Clock, log *slog.Logger, httpCl
 		ingest:     ingest.NewHandler(cat.Integrations, eng, log, cfg.MaxBodyBytes),
 		heartbeats: ingest.NewHeartbeats(cat.Heartbeats, eng, log),
 		api: api.NewHandler(api.Options{Engine: eng, Tokens: tokens, CalendarToken: cfg.API.CalendarToken,
-			Drafts: drafter{eng: eng, opts: postmortemOptions(cfg)}, Catalog: cat, Clock: clock, Logger: log}),
+			Drafts: drafter{eng: eng, opts: postmortemOptions(cfg)}, Backup: db, Catalog: cat, Clock: clock, Logger: log}),
 		twilio:  twilioWebhooks(cfg, eng, cat, log),
 		chats:   ch,
 		metrics: exp,
@@ -165,6 +165,11 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	defer stopRunner()
 	a.chats.background(runCtx)
 	runWatch(runCtx, a.watch, a.engine, cfg)
+	if cfg.Watchdog.URL != "" {
+		wd := &watchdog{url: cfg.Watchdog.URL, every: cfg.Watchdog.Every, runner: a.runner, clock: escalation.SystemClock{},
+			client: &http.Client{}, log: log}
+		go wd.run(runCtx)
+	}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
