@@ -169,6 +169,9 @@ type Incident struct {
 	// Public is what the status page shows; nil until a responder
 	// publishes a first update.
 	Public *Public `json:"public,omitempty"`
+	// Impacted lists other services whose alerts were attached to this
+	// incident because they depend on its service.
+	Impacted []string `json:"impacted,omitempty"`
 	// Escalation is the durable escalation state; NextDue is when it next
 	// needs the engine (zero: nothing scheduled). The store indexes NextDue.
 	Escalation Escalation `json:"escalation"`

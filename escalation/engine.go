@@ -31,6 +31,9 @@ type Options struct {
 	Chats map[string]Chat
 	// Metrics is told what happens (default: nothing).
 	Metrics Metrics
+	// OnPublicChange, when set, is called after a public update commits,
+	// so a static status page can be re-rendered.
+	OnPublicChange func()
 }
 
 // Engine applies alerts and human actions to incidents and drives
@@ -48,6 +51,7 @@ type Engine struct {
 	chats        map[string]Chat
 	chatNames    []string
 	metrics      Metrics
+	onPublic     func()
 	// wake pokes the runner when a commit may have moved the next due time
 	// earlier.
 	wake chan struct{}
@@ -68,7 +72,7 @@ func New(o Options) (*Engine, error) {
 	e := &Engine{
 		store: o.Store, cat: o.Catalog, clock: o.Clock, log: o.Logger, pagers: o.Pagers,
 		maxAttempts: o.MaxAttempts, retryBackoff: o.RetryBackoff, sendTimeout: o.SendTimeout,
-		wake: make(chan struct{}, 1), chats: o.Chats, metrics: o.Metrics,
+		wake: make(chan struct{}, 1), chats: o.Chats, metrics: o.Metrics, onPublic: o.OnPublicChange,
 	}
 	if e.metrics == nil {
 		e.metrics = noMetrics{}

@@ -63,7 +63,7 @@ func (e *Engine) PostUpdate(ctx context.Context, id int64, u PublicUpdate, by Ac
 	case len(u.Message) > maxPublicText || len(u.Title) > maxPublicText:
 		return nil, Errorf(CodeInvalid, "a public update is at most %d characters", maxPublicText)
 	}
-	return e.act(ctx, id, func(tx Tx, inc *Incident, now time.Time) error {
+	inc, err := e.act(ctx, id, func(tx Tx, inc *Incident, now time.Time) error {
 		if err := e.mayPublish(tx, inc, by); err != nil {
 			return err
 		}
@@ -80,6 +80,10 @@ func (e *Engine) PostUpdate(ctx context.Context, id int64, u PublicUpdate, by Ac
 		return tx.AppendEvent(inc.ID, Event{At: now, Kind: EventPublicUpdate, Actor: by.Name, Via: by.Via,
 			Status: u.Status, Message: u.Message})
 	})
+	if err == nil && e.onPublic != nil {
+		e.onPublic()
+	}
+	return inc, err
 }
 
 // mayPublish checks the actor against the configured public updaters.
@@ -117,4 +121,49 @@ func (e *Engine) mayPublish(tx Tx, inc *Incident, by Actor) error {
 		}
 	}
 	return Errorf(CodeForbidden, "only %s may post public updates", who)
+}
+
+// PublicIncident is an incident as far as the public may see it, with the
+// public updates from its timeline, oldest first.
+type PublicIncident struct {
+	ID       int64
+	Service  string
+	Priority Priority
+	// Impacted are other services correlated to it.
+	Impacted []string
+	Public   Public
+	Updates  []Event
+}
+
+// PublicIncidents lists the incidents made public that are still open to
+// the public (not yet resolved there) or were updated since since, newest
+// first. It reads every incident: a status page renders per change or
+// per request, not per alert.
+func (e *Engine) PublicIncidents(ctx context.Context, since time.Time) ([]PublicIncident, error) {
+	var out []PublicIncident
+	err := e.store.View(ctx, func(tx Tx) error {
+		out = out[:0]
+		incs, err := tx.Incidents("", 0)
+		if err != nil {
+			return err
+		}
+		for _, inc := range incs {
+			if inc.Public == nil || (inc.Public.Status == PublicResolved && inc.Public.UpdatedAt.Before(since)) {
+				continue
+			}
+			events, err := tx.Events(inc.ID)
+			if err != nil {
+				return err
+			}
+			pi := PublicIncident{ID: inc.ID, Service: inc.Service, Priority: inc.Priority, Impacted: inc.Impacted, Public: *inc.Public}
+			for _, ev := range events {
+				if ev.Kind == EventPublicUpdate {
+					pi.Updates = append(pi.Updates, ev)
+				}
+			}
+			out = append(out, pi)
+		}
+		return nil
+	})
+	return out, err
 }

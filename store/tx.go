@@ -70,6 +70,11 @@ func newTx(btx *bolt.Tx) *tx {
 func cloneIncident(inc *escalation.Incident) escalation.Incident {
 	c := *inc
 	c.Escalation.Runs = slices.Clone(inc.Escalation.Runs)
+	c.Impacted = slices.Clone(inc.Impacted)
+	if inc.Public != nil {
+		pub := *inc.Public
+		c.Public = &pub
+	}
 	return c
 }
 

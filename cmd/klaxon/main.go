@@ -8,6 +8,7 @@
 //	klaxon simulate --config FILE --service S [--priority P] [--at T] [--for D]
 //	klaxon postmortem --config FILE [--db FILE] ID
 //	klaxon backup --config FILE --out FILE [--url URL] [--token TOKEN]
+//	klaxon status export --config FILE --out DIR
 package main
 
 import (
@@ -41,6 +42,7 @@ const usage = `usage:
   klaxon postmortem --config FILE [--db FILE] ID           a Markdown postmortem draft of an incident
   klaxon backup --config FILE --out FILE [--url U] [--token T]
                                                           a consistent copy of the database, while serving too
+  klaxon status export --config FILE --out DIR            the public status page as static files
 `
 
 func main() {
@@ -69,6 +71,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv
 		return cmdPostmortem(ctx, args[1:], stdout, stderr, lookupEnv)
 	case "backup":
 		return cmdBackup(ctx, args[1:], stdout, stderr, lookupEnv)
+	case "status":
+		return cmdStatus(ctx, args[1:], stdout, stderr, lookupEnv)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -406,3 +406,63 @@ func TestBackupWhileServingAndStopped(t *testing.T) {
 		}
 	}
 }
+
+// A responder publishes; the page at /status, its JSON and the exported
+// static copy all say it — and nothing about the alert's own text.
+func TestStatusPageShowsOnlyWhatWasPublished(t *testing.T) {
+	cfg, err := config.Load("../../config.example.yaml", noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfg.Database = filepath.Join(dir, "klaxon.db")
+	cfg.Status.ExportDir = filepath.Join(dir, "site")
+	clock := escalationtest.NewClock(time.Date(2025, 6, 2, 9, 0, 0, 0, time.UTC))
+	a, err := newApp(cfg, clock, slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.db.Close()
+	_, err = a.engine.Open(t.Context(), "checkout", "db-7 replication lag 900s (internal)", escalation.P1, escalation.Actor{Name: "alice", Via: escalation.ViaAPI})
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(path string) string {
+		rec := httptest.NewRecorder()
+		a.handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		if rec.Code != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", path, rec.Code, rec.Body)
+		}
+		return rec.Body.String()
+	}
+	if page := get("/status"); !strings.Contains(page, "Checkout") || strings.Contains(page, "replication") {
+		t.Fatalf("status page before any update:\n%s", page)
+	}
+	req := httptest.NewRequest(http.MethodPost, "/api/v1/incidents/1/updates",
+		strings.NewReader(`{"status":"investigating","title":"Checkout errors","message":"Some payments fail; we are on it.","as":"alice"}`))
+	req.Header.Set("Authorization", "Bearer demo-api-token")
+	rec := httptest.NewRecorder()
+	a.handler.ServeHTTP(rec, req)
+	if rec.Code != http.StatusCreated {
+		t.Fatalf("update: %d %s", rec.Code, rec.Body)
+	}
+	page := get("/status")
+	for _, want := range []string{"Checkout errors", "Some payments fail; we are on it."} {
+		if !strings.Contains(page, want) {
+			t.Errorf("/status lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "replication") || strings.Contains(get("/api/v2/summary.json"), "replication") {
+		t.Error("the alert's internal text reached the public page")
+	}
+	if !strings.Contains(get("/api/v2/summary.json"), `"partial_outage"`) {
+		t.Error("a P1 incident did not mark its component partial_outage")
+	}
+	if err := a.export.export(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	exported, err := os.ReadFile(filepath.Join(cfg.Status.ExportDir, "index.html"))
+	if err != nil || !strings.Contains(string(exported), "Checkout errors") {
+		t.Fatalf("export: %v", err)
+	}
+}

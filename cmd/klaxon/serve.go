@@ -17,6 +17,7 @@ import (
 	"github.com/klaxonhq/klaxon/ingest"
 	"github.com/klaxonhq/klaxon/internal/web"
 	"github.com/klaxonhq/klaxon/metrics"
+	"github.com/klaxonhq/klaxon/status"
 	"github.com/klaxonhq/klaxon/store"
 	"github.com/klaxonhq/klaxon/watch"
 )
@@ -29,6 +30,14 @@ type app struct {
 	handler http.Handler
 	chats   *chats
 	watch   *watch.Checker // nil without a watch
+	export  *exporter      // nil without status.export_dir
+}
+
+// engineRef reads public incidents through an engine built later.
+type engineRef struct{ e **escalation.Engine }
+
+func (r engineRef) PublicIncidents(ctx context.Context, since time.Time) ([]escalation.PublicIncident, error) {
+	return (*r.e).PublicIncidents(ctx, since)
 }
 
 // newApp wires everything from a validated config. The caller closes a.db.
@@ -54,8 +63,15 @@ func newApp(cfg *config.Config, clock escalation.Clock, log *slog.Logger, httpCl
 		return nil, err
 	}
 	ch.pagers(pagers)
+	src := publicSource{eng: engineRef{&eng}, cfg: cfg, clock: clock}
+	var export *exporter
+	var onPublic func()
+	if cfg.Status.ExportDir != "" {
+		export = newExporter(cfg.Status.ExportDir, src, log)
+		onPublic = export.Changed
+	}
 	eng, err = escalation.New(escalation.Options{Store: db, Catalog: cat, Clock: clock, Logger: log, Pagers: pagers,
-		Chats: ch.mirrors(), Metrics: exp})
+		Chats: ch.mirrors(), Metrics: exp, OnPublicChange: onPublic})
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -77,6 +93,7 @@ func newApp(cfg *config.Config, clock escalation.Clock, log *slog.Logger, httpCl
 			Drafts: drafter{eng: eng, opts: postmortemOptions(cfg)}, Backup: db, Catalog: cat, Clock: clock, Logger: log}),
 		twilio:  twilioWebhooks(cfg, eng, cat, log),
 		chats:   ch,
+		status:  status.NewHandler(src, log),
 		metrics: exp,
 		runner:  runner,
 		clock:   clock,
@@ -86,7 +103,8 @@ func newApp(cfg *config.Config, clock escalation.Clock, log *slog.Logger, httpCl
 		db.Close()
 		return nil, err
 	}
-	return &app{db: db, engine: eng, runner: runner, handler: web.RecoverCounting(log, exp.HTTPPanic, mux), chats: ch, watch: chk}, nil
+	return &app{db: db, engine: eng, runner: runner, handler: web.RecoverCounting(log, exp.HTTPPanic, mux), chats: ch, watch: chk,
+		export: export}, nil
 }
 
 func twilioWebhooks(cfg *config.Config, eng *escalation.Engine, cat *escalation.Catalog, log *slog.Logger) *twilio.Webhooks {
@@ -102,6 +120,7 @@ type routeDeps struct {
 	api        *api.Handler
 	twilio     *twilio.Webhooks // nil without Twilio
 	chats      *chats
+	status     *status.Handler
 	metrics    *metrics.Exporter
 	runner     *escalation.Runner
 	clock      escalation.Clock
@@ -116,7 +135,8 @@ func routes(d routeDeps) *http.ServeMux {
 	if d.twilio != nil {
 		d.twilio.Register(mux) // POST /twilio/sms, POST /twilio/voice/gather
 	}
-	d.chats.register(mux) // POST /slack/commands, /slack/interactions, /discord/interactions
+	d.chats.register(mux)  // POST /slack/commands, /slack/interactions, /discord/interactions
+	d.status.Register(mux) // GET /status, /status.json, /status/feed.atom, /api/v2/summary.json
 	mux.Handle("GET /metrics", d.metrics.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		web.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -165,6 +185,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	defer stopRunner()
 	a.chats.background(runCtx)
 	runWatch(runCtx, a.watch, a.engine, cfg)
+	if a.export != nil {
+		go a.export.run(runCtx)
+	}
 	if cfg.Watchdog.URL != "" {
 		wd := &watchdog{url: cfg.Watchdog.URL, every: cfg.Watchdog.Every, runner: a.runner, clock: escalation.SystemClock{},
 			client: &http.Client{}, log: log}

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/klaxonhq/klaxon/config"
+	"github.com/klaxonhq/klaxon/escalation"
+	"github.com/klaxonhq/klaxon/status"
+	"github.com/klaxonhq/klaxon/store"
+)
+
+// statusHistory is how far back the page shows resolved incidents.
+const statusHistory = 90 * 24 * time.Hour
+
+// publicSource builds the status page's snapshot from the engine: only
+// what responders published, on the services marked public.
+type publicSource struct {
+	eng interface {
+		PublicIncidents(ctx context.Context, since time.Time) ([]escalation.PublicIncident, error)
+	}
+	cfg   *config.Config
+	clock escalation.Clock
+}
+
+// impactOf is how badly an incident of a priority hurts, as customers see
+// it.
+func impactOf(p escalation.Priority) string {
+	switch p {
+	case escalation.P0:
+		return status.ImpactCritical
+	case escalation.P1:
+		return status.ImpactMajor
+	case escalation.P2:
+		return status.ImpactMinor
+	}
+	return status.ImpactNone
+}
+
+func (s publicSource) Snapshot(ctx context.Context) (status.Snapshot, error) {
+	now := s.clock.Now()
+	snap := status.Snapshot{Page: status.Page{Name: s.cfg.PublicName(), URL: s.cfg.Status.URL}, Generated: now}
+	public := map[string]bool{}
+	for _, svc := range s.cfg.Services {
+		if svc.Public != nil {
+			public[svc.Name] = true
+		}
+	}
+	incs, err := s.eng.PublicIncidents(ctx, now.Add(-statusHistory))
+	if err != nil {
+		return status.Snapshot{}, err
+	}
+	for _, pi := range incs {
+		inc := status.Incident{ID: strconv.FormatInt(pi.ID, 10), Title: pi.Public.Title, Status: pi.Public.Status,
+			Impact: impactOf(pi.Priority), StartedAt: pi.Public.StartedAt, UpdatedAt: pi.Public.UpdatedAt}
+		for _, svc := range append([]string{pi.Service}, pi.Impacted...) {
+			if public[svc] {
+				inc.Components = append(inc.Components, svc)
+			}
+		}
+		for i := len(pi.Updates) - 1; i >= 0; i-- {
+			ev := pi.Updates[i]
+			inc.Updates = append(inc.Updates, status.Update{ID: fmt.Sprintf("%d-%d", pi.ID, i+1), Status: ev.Status, Message: ev.Message, At: ev.At})
+			if ev.Status == escalation.PublicResolved && inc.ResolvedAt.IsZero() && pi.Public.Status == escalation.PublicResolved {
+				inc.ResolvedAt = ev.At
+			}
+		}
+		snap.Incidents = append(snap.Incidents, inc)
+	}
+	for _, svc := range s.cfg.Services {
+		if svc.Public == nil {
+			continue
+		}
+		name := svc.Public.Name
+		if name == "" {
+			name = svc.Name
+		}
+		snap.Components = append(snap.Components, status.Component{ID: svc.Name, Name: name, Group: svc.Public.Group,
+			Status: status.DeriveComponentStatus(svc.Name, false, snap.Incidents), UpdatedAt: now})
+	}
+	return snap, nil
+}
+
+// exporter re-renders status.export_dir when something public changes.
+// Changes are coalesced: one export runs at a time, and a change during it
+// causes one more.
+type exporter struct {
+	dir     string
+	src     status.Source
+	log     *slog.Logger
+	changed chan struct{}
+}
+
+func newExporter(dir string, src status.Source, log *slog.Logger) *exporter {
+	return &exporter{dir: dir, src: src, log: log, changed: make(chan struct{}, 1)}
+}
+
+// Changed asks for a new export; it never blocks.
+func (x *exporter) Changed() {
+	select {
+	case x.changed <- struct{}{}:
+	default:
+	}
+}
+
+// run exports once at start and after every change until ctx ends.
+func (x *exporter) run(ctx context.Context) {
+	x.Changed()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-x.changed:
+		}
+		if err := x.export(ctx); err != nil {
+			x.log.Error("status page export failed; the last good export stays in place", "dir", x.dir, "err", err)
+		}
+	}
+}
+
+func (x *exporter) export(ctx context.Context) error {
+	snap, err := x.src.Snapshot(ctx)
+	if err != nil {
+		return err
+	}
+	return status.Export(x.dir, snap)
+}
+
+// cmdStatus runs "klaxon status export --config FILE --out DIR": the
+// status page as static files, from the database.
+func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
+	if len(args) == 0 || args[0] != "export" {
+		fmt.Fprintln(stderr, "usage: klaxon status export --config FILE --out DIR [--db FILE]")
+		return 2
+	}
+	fs := flag.NewFlagSet("status export", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "config file (YAML)")
+	out := fs.String("out", "", "directory to write the page to (replaced atomically)")
+	db := fs.String("db", "", "bbolt database file (default: the config's database)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	if *path == "" || *out == "" {
+		fmt.Fprintln(stderr, "usage: klaxon status export --config FILE --out DIR [--db FILE]")
+		return 2
+	}
+	cfg, err := config.Load(*path, lookupEnv)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if *db != "" {
+		cfg.Database = *db
+	}
+	st, err := store.Open(cfg.Database, store.Options{})
+	if errors.Is(err, store.ErrLocked) {
+		fmt.Fprintf(stderr, "klaxon status export: %v; while klaxon serve runs, set status.export_dir and it re-renders on every change\n", err)
+		return 1
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	defer st.Close()
+	eng, err := escalation.New(escalation.Options{Store: st, Catalog: cfg.Catalog(), Clock: escalation.SystemClock{}})
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if err := newExporter(*out, publicSource{eng: eng, cfg: cfg, clock: escalation.SystemClock{}}, nil).export(ctx); err != nil {
+		fmt.Fprintf(stderr, "klaxon status export: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "status page written to %s\n", *out)
+	return 0
+}

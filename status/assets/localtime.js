@@ -1,0 +1,1 @@
+for(const t of document.querySelectorAll("time[datetime]")){const d=new Date(t.dateTime);if(!isNaN(d)){t.title=t.textContent;t.textContent=d.toLocaleString([],{dateStyle:"medium",timeStyle:"short"})}}
