@@ -329,6 +329,22 @@ type Service struct {
 	// ReopenWindow is a pointer because an explicit 0 (never reopen) differs
 	// from absent (the default); Parse always sets it.
 	ReopenWindow *time.Duration `yaml:"reopen_window"`
+	// Flap damps an incident that keeps resolving and firing again.
+	Flap *Flap `yaml:"flap"`
+	// DependsOn lists services this one needs: while one has an open
+	// incident, this one's new alerts join it instead of paging anew.
+	DependsOn []string `yaml:"depends_on"`
+	// Correlate: false opts the service out of joining its dependencies'
+	// incidents.
+	Correlate *bool `yaml:"correlate"`
+}
+
+// Flap: after Count reopens within Window the incident is flapping; its
+// pages are held and its resolution waits for Cooldown.
+type Flap struct {
+	Count    int           `yaml:"count"`
+	Window   time.Duration `yaml:"window"`
+	Cooldown time.Duration `yaml:"cooldown"`
 }
 
 // Integration is how one monitor sends alerts to one service, at

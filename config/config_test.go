@@ -545,7 +545,7 @@ integrations:
 				"    policy: default\n", "    policy: db\n    colour: red\n",
 				"format: alertmanager", "format: nagios"),
 			wants: []string{
-				`services[0].colour: unknown key "colour" (line 24); known keys: name, policy, policy_by_priority, severity_priority, default_priority, group_by, resolve, public, slack_channel, discord_channel, reopen_window`,
+				`services[0].colour: unknown key "colour" (line 24); known keys: name, policy, policy_by_priority, severity_priority, default_priority, group_by, resolve, public, slack_channel, discord_channel, reopen_window, flap, depends_on, correlate`,
 				`people[0].phone: "0701" is not E.164 (+ and 8 to 15 digits)`,
 				`people[1].timezone: unknown time zone "Mars/Olympus"`,
 				`policies[0].levels[1].targets[0]: unknown person "dave"`,
@@ -788,7 +788,7 @@ func TestAnchorsAndMerges(t *testing.T) {
   - {<<: *svc, name: web}
 `)
 		got := problemLines(t, mustFail(t, doc))
-		want := []string{`services[0].colour: unknown key "colour" (line 22); known keys: name, policy, policy_by_priority, severity_priority, default_priority, group_by, resolve, public, slack_channel, discord_channel, reopen_window`}
+		want := []string{`services[0].colour: unknown key "colour" (line 22); known keys: name, policy, policy_by_priority, severity_priority, default_priority, group_by, resolve, public, slack_channel, discord_channel, reopen_window, flap, depends_on, correlate`}
 		if !slices.Equal(got, want) {
 			t.Errorf("problems: %q", got)
 		}

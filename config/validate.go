@@ -528,8 +528,36 @@ func (v *validator) services(services []Service, cat *escalation.Catalog) {
 		}
 		out.ReopenWindow = *s.ReopenWindow
 
+		if f := s.Flap; f != nil {
+			if f.Count < 1 {
+				v.add(path+".flap.count", "at least 1: the reopens within window that make an incident flapping")
+			}
+			if f.Window <= 0 {
+				v.add(path+".flap.window", "required, like 1h")
+			}
+			if f.Cooldown <= 0 {
+				v.add(path+".flap.cooldown", "required, like 15m")
+			}
+			if out.ReopenWindow == 0 {
+				v.add(path+".flap", "flap damping needs a reopen_window: without reopening there are no flaps")
+			}
+			out.Flap = escalation.FlapDamping{Count: f.Count, Window: f.Window, Cooldown: f.Cooldown}
+		}
+		out.DependsOn = s.DependsOn
+		out.NoCorrelation = s.Correlate != nil && !*s.Correlate
+
 		if ok {
 			cat.Services[s.Name] = out
+		}
+	}
+	for i, s := range services {
+		for j, d := range s.DependsOn {
+			switch {
+			case d == s.Name:
+				v.add(fmt.Sprintf("services[%d].depends_on[%d]", i, j), "a service cannot depend on itself")
+			case cat.Services[d] == nil:
+				v.add(fmt.Sprintf("services[%d].depends_on[%d]", i, j), "unknown service %q", d)
+			}
 		}
 	}
 }

@@ -186,6 +186,25 @@ type Service struct {
 	// ReopenWindow: a resolved incident whose group fires again within this
 	// long is reopened rather than duplicated.
 	ReopenWindow time.Duration
+	// Flap damps flapping incidents; the zero value does not.
+	Flap FlapDamping
+	// DependsOn lists services this one needs: while one of them has an
+	// open incident, this service's new alerts join it as an impacted
+	// service instead of opening an incident (and paging) of their own,
+	// unless NoCorrelation.
+	DependsOn     []string
+	NoCorrelation bool
+}
+
+// FlapDamping: after Count reopens within Window an incident is flapping.
+// A flapping incident that was acknowledged stays acknowledged when it
+// reopens (no pages again); one that was not holds its pages for Cooldown;
+// and when its alerts resolve it resolves only after staying resolved for
+// Cooldown.
+type FlapDamping struct {
+	Count    int
+	Window   time.Duration
+	Cooldown time.Duration
 }
 
 // PolicyFor picks the policy for a priority.
@@ -266,6 +285,13 @@ func (c *Catalog) Validate() error {
 		for pr, pol := range s.PolicyByPriority {
 			if _, ok := c.Policies[pol]; !ok {
 				return fmt.Errorf("service %q: priority %s: unknown policy %q", name, pr, pol)
+			}
+		}
+	}
+	for name, s := range c.Services {
+		for _, d := range s.DependsOn {
+			if _, ok := c.Services[d]; !ok || d == name {
+				return fmt.Errorf("service %q: depends_on %q is not another service", name, d)
 			}
 		}
 	}

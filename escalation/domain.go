@@ -172,6 +172,13 @@ type Incident struct {
 	// Impacted lists other services whose alerts were attached to this
 	// incident because they depend on its service.
 	Impacted []string `json:"impacted,omitempty"`
+	// Flaps are the recent reopen times; Flapping is set once they reach
+	// the service's damping count. HeldUntil delays a flapping reopen's
+	// pages; ResolveAt is a flapping incident's pending resolution.
+	Flaps     []time.Time `json:"flaps,omitempty"`
+	Flapping  bool        `json:"flapping,omitempty"`
+	HeldUntil time.Time   `json:"held_until,omitzero"`
+	ResolveAt time.Time   `json:"resolve_at,omitzero"`
 	// Escalation is the durable escalation state; NextDue is when it next
 	// needs the engine (zero: nothing scheduled). The store indexes NextDue.
 	Escalation Escalation `json:"escalation"`
@@ -233,6 +240,8 @@ const (
 	EventNote            EventKind = "note"
 	EventMerged          EventKind = "merged"
 	EventPublicUpdate    EventKind = "public_update"
+	EventFlapping        EventKind = "flapping"
+	EventImpacted        EventKind = "impacted"
 )
 
 // Event is one entry of an incident's append-only timeline.

@@ -278,7 +278,7 @@ func (e *Engine) applyAlert(tx *ingestTx, in *Integration, svc *Service, a Alert
 			return 0, err
 		}
 		if inc.Firing == 0 && inc.Status.Open() && !svc.ManualResolve {
-			if err := e.resolve(tx, inc, now, monitor, "all alerts resolved"); err != nil {
+			if err := e.allResolved(tx, inc, now, monitor); err != nil {
 				return 0, err
 			}
 		}
@@ -307,6 +307,11 @@ func (e *Engine) applyAlert(tx *ingestTx, in *Integration, svc *Service, a Alert
 		if rec.Alert.State != AlertFiring {
 			kind = EventAlertRefired
 			inc.Firing++
+			if !inc.ResolveAt.IsZero() {
+				if err := e.cancelPendingResolve(tx, inc, now); err != nil {
+					return 0, err
+				}
+			}
 		}
 		rec.Alert, rec.LastSeen = a, now
 		if err := tx.PutAlert(rec); err != nil {
@@ -379,8 +384,17 @@ func (e *Engine) attachFiring(tx *ingestTx, in *Integration, svc *Service, rec *
 		tx.starting = append(tx.starting, inc.ID)
 	default:
 		res.Updated++
-		monitor := Actor{Name: in.Name, Via: ViaMonitor}
-		if err := e.raisePriority(tx, inc, svc.PriorityFor(a.Severity), now, monitor, !tx.startsLater(inc.ID)); err != nil {
+		// A dependent service's alert tells of impact, not of a worse
+		// root cause: it does not raise the incident's priority.
+		if inc.Service == svc.Name {
+			monitor := Actor{Name: in.Name, Via: ViaMonitor}
+			if err := e.raisePriority(tx, inc, svc.PriorityFor(a.Severity), now, monitor, !tx.startsLater(inc.ID)); err != nil {
+				return 0, err
+			}
+		}
+	}
+	if !inc.ResolveAt.IsZero() {
+		if err := e.cancelPendingResolve(tx, inc, now); err != nil {
 			return 0, err
 		}
 	}
@@ -404,17 +418,17 @@ func (e *Engine) incidentFor(tx Tx, in *Integration, svc *Service, a Alert, now 
 		if g.Status.Open() {
 			return g, false, false, nil
 		}
-		if svc.ReopenWindow > 0 && now.Sub(g.ResolvedAt) <= svc.ReopenWindow {
-			flapped := now.Sub(g.ResolvedAt).Round(time.Second)
-			g.Status = StatusTriggered
-			g.Reopened++
-			g.AcknowledgedAt, g.AcknowledgedBy, g.ResolvedAt, g.ResolvedBy = time.Time{}, "", time.Time{}, ""
-			if err := tx.AppendEvent(g.ID, Event{At: now, Kind: EventReopened, Actor: in.Name, Via: ViaMonitor,
-				DedupKey: a.DedupKey, Message: fmt.Sprintf("fired again %s after it resolved (reopen window %s)", flapped, svc.ReopenWindow)}); err != nil {
+		if svc.ReopenWindow > 0 && now.Sub(g.ResolvedAt) <= svc.ReopenWindow && g.MergedInto == 0 {
+			return e.reopen(tx, in, svc, g, a, now)
+		}
+	}
+	if dep, err := e.dependencyIncident(tx, svc, now); err != nil || dep != nil {
+		if dep != nil {
+			if err := e.impact(tx, dep, svc, gk, a, now); err != nil {
 				return nil, false, false, err
 			}
-			return g, false, true, nil
 		}
+		return dep, false, false, err
 	}
 	id, err := tx.NextIncidentID()
 	if err != nil {
@@ -437,6 +451,118 @@ func (e *Engine) incidentFor(tx Tx, in *Integration, svc *Service, a Alert, now 
 		return nil, false, false, err
 	}
 	return inc, true, false, nil
+}
+
+// allResolved closes an incident whose alerts all resolved; a flapping one
+// only after it stays resolved for its cooldown.
+func (e *Engine) allResolved(tx Tx, inc *Incident, now time.Time, monitor Actor) error {
+	own := e.cat.Services[inc.Service]
+	if !inc.Flapping || own == nil || own.Flap.Cooldown <= 0 {
+		return e.resolve(tx, inc, now, monitor, "all alerts resolved")
+	}
+	inc.ResolveAt = now.Add(own.Flap.Cooldown)
+	if inc.NextDue.IsZero() || inc.ResolveAt.Before(inc.NextDue) {
+		inc.NextDue = inc.ResolveAt
+	}
+	return tx.AppendEvent(inc.ID, Event{At: now, Kind: EventFlapping, Message: fmt.Sprintf(
+		"all alerts resolved; flapping, so it resolves at %s UTC if it stays resolved", inc.ResolveAt.UTC().Format("15:04"))})
+}
+
+// cancelPendingResolve keeps a flapping incident open: it fired again
+// within its cooldown.
+func (e *Engine) cancelPendingResolve(tx Tx, inc *Incident, now time.Time) error {
+	inc.ResolveAt = time.Time{}
+	return tx.AppendEvent(inc.ID, Event{At: now, Kind: EventFlapping, Message: "fired again within the cooldown: stays open"})
+}
+
+// reopen brings a resolved incident back. A flapping one that someone had
+// acknowledged stays acknowledged, so its responder is not paged for every
+// flap; one nobody acknowledged holds its pages for the cooldown.
+func (e *Engine) reopen(tx Tx, in *Integration, svc *Service, g *Incident, a Alert, now time.Time) (*Incident, bool, bool, error) {
+	flapped := now.Sub(g.ResolvedAt).Round(time.Second)
+	ackedBy, ackedAt := g.AcknowledgedBy, g.AcknowledgedAt
+	g.Status = StatusTriggered
+	g.Reopened++
+	g.AcknowledgedAt, g.AcknowledgedBy, g.ResolvedAt, g.ResolvedBy = time.Time{}, "", time.Time{}, ""
+	if err := tx.AppendEvent(g.ID, Event{At: now, Kind: EventReopened, Actor: in.Name, Via: ViaMonitor,
+		DedupKey: a.DedupKey, Message: fmt.Sprintf("fired again %s after it resolved (reopen window %s)", flapped, svc.ReopenWindow)}); err != nil {
+		return nil, false, false, err
+	}
+	f := svc.Flap
+	if f.Count <= 0 {
+		return g, false, true, nil
+	}
+	kept := g.Flaps[:0]
+	for _, t := range g.Flaps {
+		if now.Sub(t) <= f.Window {
+			kept = append(kept, t)
+		}
+	}
+	g.Flaps = append(kept, now)
+	if !g.Flapping && len(g.Flaps) >= f.Count {
+		g.Flapping = true
+		if err := tx.AppendEvent(g.ID, Event{At: now, Kind: EventFlapping, Message: fmt.Sprintf(
+			"flapping: reopened %d times within %s; no repeat pages for what was acknowledged, new pages held %s, resolves after %s resolved",
+			len(g.Flaps), f.Window, f.Cooldown, f.Cooldown)}); err != nil {
+			return nil, false, false, err
+		}
+	}
+	if !g.Flapping {
+		return g, false, true, nil
+	}
+	if ackedBy != "" {
+		g.Status, g.AcknowledgedBy, g.AcknowledgedAt = StatusAcknowledged, ackedBy, ackedAt
+		if err := tx.AppendEvent(g.ID, Event{At: now, Kind: EventFlapping,
+			Message: fmt.Sprintf("still acknowledged by %s: flapping, so not paging again", ackedBy)}); err != nil {
+			return nil, false, false, err
+		}
+		return g, false, false, nil
+	}
+	g.HeldUntil = now.Add(f.Cooldown)
+	if err := tx.AppendEvent(g.ID, Event{At: now, Kind: EventFlapping,
+		Message: fmt.Sprintf("flapping: pages held until %s UTC unless it stays down", g.HeldUntil.UTC().Format("15:04"))}); err != nil {
+		return nil, false, false, err
+	}
+	return g, false, true, nil
+}
+
+// dependencyIncident is the oldest open incident of a service svc depends
+// on, nil when there is none (or svc opted out).
+func (e *Engine) dependencyIncident(tx Tx, svc *Service, now time.Time) (*Incident, error) {
+	if svc.NoCorrelation || len(svc.DependsOn) == 0 {
+		return nil, nil
+	}
+	var best *Incident
+	for _, d := range svc.DependsOn {
+		ids, err := tx.OpenIncidents(d)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range ids {
+			inc, err := tx.Incident(id)
+			if err != nil {
+				return nil, err
+			}
+			if inc.Status.Open() && inc.MergedInto == 0 && (best == nil || inc.CreatedAt.Before(best.CreatedAt)) {
+				best = inc
+			}
+		}
+	}
+	return best, nil
+}
+
+// impact attaches a dependent service's new alert group to the dependency's
+// incident: no incident of its own, no pages to its team.
+func (e *Engine) impact(tx Tx, dep *Incident, svc *Service, groupKey string, a Alert, now time.Time) error {
+	if err := tx.SetGroupIncident(svc.Name, groupKey, dep.ID); err != nil {
+		return err
+	}
+	if slices.Contains(dep.Impacted, svc.Name) {
+		return nil
+	}
+	dep.Impacted = append(dep.Impacted, svc.Name)
+	return tx.AppendEvent(dep.ID, Event{At: now, Kind: EventImpacted, DedupKey: a.DedupKey,
+		Message: fmt.Sprintf("%s impacted — attached to #%d %s", svc.Name, dep.ID, dep.Service)})
 }
 
 // raisePriority lifts the incident to p if p is higher. A triggered incident

@@ -13,6 +13,9 @@ import (
 // startEscalation (re)starts the incident's policy from its first level at
 // now and queues whatever is due at once.
 func (e *Engine) startEscalation(tx Tx, inc *Incident, now time.Time) error {
+	if inc.HeldUntil.After(now) {
+		return e.advance(tx, inc, now) // a flapping reopen: pages wait
+	}
 	pol, err := e.policyOf(tx, inc, now)
 	if err != nil {
 		return err
@@ -232,6 +235,24 @@ func (esc *Escalation) run(person string) int {
 // and NextDue is set to the next instant the incident needs the engine. An
 // incident that is not triggered has nothing scheduled.
 func (e *Engine) advance(tx Tx, inc *Incident, now time.Time) error {
+	if !inc.ResolveAt.IsZero() && !inc.ResolveAt.After(now) {
+		inc.ResolveAt = time.Time{}
+		if inc.Status.Open() && inc.Firing == 0 {
+			inc.Flapping, inc.Flaps, inc.HeldUntil = false, nil, time.Time{}
+			return e.resolve(tx, inc, now, Actor{Name: "klaxon", Via: ViaMonitor}, "stayed resolved through the flap cooldown")
+		}
+	}
+	if err := e.plan(tx, inc, now); err != nil {
+		return err
+	}
+	if !inc.ResolveAt.IsZero() && inc.Status.Open() && (inc.NextDue.IsZero() || inc.ResolveAt.Before(inc.NextDue)) {
+		inc.NextDue = inc.ResolveAt
+	}
+	return nil
+}
+
+// plan is advance's escalation part.
+func (e *Engine) plan(tx Tx, inc *Incident, now time.Time) error {
 	esc := &inc.Escalation
 	if inc.Status == StatusAcknowledged && !inc.SnoozedUntil.IsZero() {
 		if !inc.SnoozedUntil.After(now) {
@@ -245,6 +266,20 @@ func (e *Engine) advance(tx Tx, inc *Incident, now time.Time) error {
 		esc.NextLevelAt = time.Time{}
 		inc.NextDue = time.Time{}
 		return nil
+	}
+	if !inc.HeldUntil.IsZero() {
+		if inc.HeldUntil.After(now) {
+			esc.Runs, esc.NextLevelAt, inc.NextDue = nil, time.Time{}, inc.HeldUntil
+			return nil
+		}
+		inc.HeldUntil = time.Time{}
+		if inc.Firing == 0 {
+			// The flap is over already: nothing to page about while its
+			// resolution waits out the cooldown.
+			esc.Runs, esc.NextLevelAt, inc.NextDue = nil, time.Time{}, time.Time{}
+			return nil
+		}
+		return e.startEscalation(tx, inc, now)
 	}
 	pol, err := e.policyOf(tx, inc, now)
 	if err != nil {

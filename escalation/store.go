@@ -31,6 +31,9 @@ type Tx interface {
 	// Incidents lists up to limit incidents newest first (limit <= 0: no
 	// limit); an empty status lists all.
 	Incidents(status Status, limit int) ([]*Incident, error)
+	// OpenIncidents lists the ids of a service's triggered and acknowledged
+	// incidents.
+	OpenIncidents(service string) ([]int64, error)
 	// DueIncidents lists up to limit incident ids whose NextDue is at or
 	// before now, earliest first.
 	DueIncidents(now time.Time, limit int) ([]int64, error)

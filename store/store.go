@@ -8,6 +8,7 @@ package store
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -127,13 +128,28 @@ func initSchema(btx *bolt.Tx) error {
 	if got := binary.BigEndian.Uint64(v); got > schemaVersion {
 		return fmt.Errorf("schema version %d is newer than this klaxon supports (%d); upgrade klaxon", got, schemaVersion)
 	}
+	// Files from before the open index get it filled from their incidents.
+	backfillOpen := btx.Bucket([]byte(bucketOpen)) == nil && btx.Bucket([]byte(bucketIncidents)) != nil
 	for _, name := range []string{
-		bucketIncidents, bucketDue, bucketDueRev, bucketEvents, bucketAlerts,
+		bucketOpen, bucketIncidents, bucketDue, bucketDueRev, bucketEvents, bucketAlerts,
 		bucketGroups, bucketPages, bucketOutbox, bucketOutboxRev, bucketOverrides, bucketTimers,
 		bucketChat, bucketChatDue, bucketChatRev,
 	} {
 		if _, err := btx.CreateBucketIfNotExists([]byte(name)); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)
+		}
+	}
+	if backfillOpen {
+		t := newTx(btx)
+		err := btx.Bucket([]byte(bucketIncidents)).ForEach(func(k, v []byte) error {
+			var inc escalation.Incident
+			if err := json.Unmarshal(v, &inc); err != nil {
+				return fmt.Errorf("incident %d: %w", int64(binary.BigEndian.Uint64(k)), err)
+			}
+			return t.indexOpen(&inc)
+		})
+		if err != nil {
+			return fmt.Errorf("index open incidents: %w", err)
 		}
 	}
 	return nil

@@ -33,6 +33,7 @@ const (
 	bucketOutboxRev = "outbox_rev"
 	bucketOverrides = "overrides" // id → escalation.Override
 	bucketTimers    = "timers"    // name → escalation.Timer
+	bucketOpen      = "open"      // service \0 incident id → empty, open incidents only
 	bucketChat      = "chat"      // chat \0 incident id → escalation.ChatPost
 	bucketChatDue   = "chat_due"  // NotBefore nanos + chat key → empty, dirty posts only
 	bucketChatRev   = "chat_rev"  // chat key → chat_due key
@@ -70,6 +71,7 @@ func newTx(btx *bolt.Tx) *tx {
 func cloneIncident(inc *escalation.Incident) escalation.Incident {
 	c := *inc
 	c.Escalation.Runs = slices.Clone(inc.Escalation.Runs)
+	c.Flaps = slices.Clone(inc.Flaps)
 	c.Impacted = slices.Clone(inc.Impacted)
 	if inc.Public != nil {
 		pub := *inc.Public
@@ -244,7 +246,13 @@ func (t *tx) PutIncident(inc *escalation.Incident) error {
 	if !t.btx.Writable() {
 		return fmt.Errorf("store: put incident %d: %w", inc.ID, bolt.ErrTxNotWritable)
 	}
+	prev, cached := t.incidents[inc.ID]
 	t.incidents[inc.ID] = &cachedIncident{inc: cloneIncident(inc), dirty: true}
+	if !cached || prev.inc.Status.Open() != inc.Status.Open() {
+		if err := t.indexOpen(inc); err != nil {
+			return fmt.Errorf("store: index incident %d: %w", inc.ID, err)
+		}
+	}
 	due := !inc.NextDue.IsZero()
 	if err := t.reindex(bucketDue, bucketDueRev, inc.ID, timeKey(inc.NextDue, inc.ID), due); err != nil {
 		return fmt.Errorf("store: index incident %d: %w", inc.ID, err)
@@ -495,4 +503,38 @@ func (t *tx) LatestPageTo(person string, limit int) (*escalation.Page, error) {
 		}
 	}
 	return nil, fmt.Errorf("recent page to %q: %w", person, escalation.ErrNotFound)
+}
+
+// openKey is an open-index key: service, NUL, incident id.
+func openKey(service string, id int64) ([]byte, error) {
+	k, err := stringKey(service, "")
+	if err != nil {
+		return nil, err
+	}
+	return binary.BigEndian.AppendUint64(k, uint64(id)), nil
+}
+
+// indexOpen keeps the incident in the open index exactly while it is open.
+func (t *tx) indexOpen(inc *escalation.Incident) error {
+	k, err := openKey(inc.Service, inc.ID)
+	if err != nil {
+		return err
+	}
+	if inc.Status.Open() {
+		return t.bucket(bucketOpen).Put(k, []byte{})
+	}
+	return t.bucket(bucketOpen).Delete(k)
+}
+
+func (t *tx) OpenIncidents(service string) ([]int64, error) {
+	prefix, err := stringKey(service, "")
+	if err != nil {
+		return nil, fmt.Errorf("store: open incidents: %w", err)
+	}
+	var out []int64
+	c := t.bucket(bucketOpen).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8; k, _ = c.Next() {
+		out = append(out, int64(binary.BigEndian.Uint64(k[len(prefix):])))
+	}
+	return out, nil
 }
