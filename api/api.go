@@ -30,6 +30,9 @@ type Engine interface {
 	PostUpdate(ctx context.Context, id int64, u escalation.PublicUpdate, by escalation.Actor) (*escalation.Incident, error)
 	Merge(ctx context.Context, src, dst int64, by escalation.Actor) (*escalation.Incident, error)
 	SetPriority(ctx context.Context, id int64, p escalation.Priority, by escalation.Actor) (*escalation.Incident, error)
+	AddSilence(ctx context.Context, s escalation.Silence, by escalation.Actor) (*escalation.Silence, error)
+	Silences(ctx context.Context) ([]*escalation.Silence, error)
+	ExpireSilence(ctx context.Context, id int64, by escalation.Actor) (*escalation.Silence, error)
 }
 
 // Backuper writes a consistent copy of the database while it is in use.
@@ -104,6 +107,9 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/incidents/{id}/merge", h.auth(h.merge))
 	mux.Handle("POST /api/v1/incidents/{id}/priority", h.auth(h.priority))
 	mux.Handle("GET /api/v1/backup", h.auth(h.backupDB))
+	mux.Handle("GET /api/v1/silences", h.auth(h.silences))
+	mux.Handle("POST /api/v1/silences", h.auth(h.addSilence))
+	mux.Handle("DELETE /api/v1/silences/{id}", h.auth(h.expireSilence))
 	mux.Handle("GET /api/v1/schedules", h.auth(h.schedules))
 	mux.Handle("GET /api/v1/schedules/{name}/oncall", h.auth(h.oncall))
 	mux.Handle("GET /api/v1/schedules/{name}/overrides", h.auth(h.overrides))

@@ -82,6 +82,9 @@ type Config struct {
 	Watch *Watch `yaml:"watch"`
 	// Watchdog pings an outside dead man's switch while Klaxon runs.
 	Watchdog Watchdog `yaml:"watchdog"`
+	// Silences are recurring maintenance windows; one-off silences are
+	// made through the API.
+	Silences []SilenceWindow `yaml:"silences"`
 	// Status configures the public status page.
 	Status Status `yaml:"status"`
 	// PublicUpdates says who may publish status page updates.
@@ -151,6 +154,16 @@ type WatchTarget struct {
 	Host   string `yaml:"host"`
 	Port   int    `yaml:"port"`
 	Domain string `yaml:"domain"`
+}
+
+// SilenceWindow holds pages for matching alerts at each time of Cron, for
+// Duration: alerts are recorded, and page only if still firing after.
+type SilenceWindow struct {
+	Service  string            `yaml:"service"`
+	Matchers map[string]string `yaml:"matchers"`
+	Cron     string            `yaml:"cron"`
+	Duration time.Duration     `yaml:"duration"`
+	Comment  string            `yaml:"comment"`
 }
 
 // Watchdog is an outside URL Klaxon pings every Every (default 1m) while

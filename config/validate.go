@@ -78,6 +78,7 @@ func (v *validator) validate(c *Config) *escalation.Catalog {
 	v.heartbeats(c.Heartbeats, cat)
 	v.smsGateways(c.SMSGateways)
 	v.watch(c.Watch, cat)
+	v.silences(c.Silences, cat)
 	if c.Watchdog.URL != "" {
 		c.Watchdog.URL = v.baseURL("watchdog.url", c.Watchdog.URL)
 		if c.Watchdog.Every == 0 {
@@ -651,6 +652,38 @@ func (v *validator) smsGateways(gws []SMSGateway) {
 			if ch != string(escalation.ChannelSMS) && ch != string(escalation.ChannelVoice) {
 				v.add(fmt.Sprintf("%s.channels[%d]", path, j), "unknown channel %q (want sms or voice)", ch)
 			}
+		}
+	}
+}
+
+func (v *validator) silences(windows []SilenceWindow, cat *escalation.Catalog) {
+	for i, w := range windows {
+		path := fmt.Sprintf("silences[%d]", i)
+		ok := true
+		switch {
+		case w.Service == "" && len(w.Matchers) == 0:
+			v.add(path, "give a service, matchers or both: a window over everything would silence Klaxon")
+			ok = false
+		case w.Service != "" && cat.Services[w.Service] == nil:
+			v.add(path+".service", "unknown service %q", w.Service)
+			ok = false
+		}
+		if w.Duration <= 0 {
+			v.add(path+".duration", "required, like 2h")
+			ok = false
+		}
+		rule, err := parseCron(w.Cron, time.UTC)
+		switch {
+		case w.Cron == "":
+			v.add(path+".cron", "required: when the window starts, like \"CRON_TZ=Europe/Stockholm 0 2 * * SUN\"")
+			ok = false
+		case err != nil:
+			v.add(path+".cron", "%v", err)
+			ok = false
+		}
+		if ok {
+			cat.Silences = append(cat.Silences, &escalation.Silence{Service: w.Service, Matchers: w.Matchers,
+				Cron: rule, CronSpec: w.Cron, Duration: w.Duration, Comment: w.Comment})
 		}
 	}
 }

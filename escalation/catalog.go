@@ -22,6 +22,8 @@ type Catalog struct {
 	PublicUpdates PublicUpdaters
 	// Heartbeats are dead man's switches, by name.
 	Heartbeats map[string]*Heartbeat
+	// Silences are configured (recurring) maintenance windows.
+	Silences []*Silence
 }
 
 // PublicUpdaters says which people may post public updates: the listed

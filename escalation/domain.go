@@ -178,7 +178,10 @@ type Incident struct {
 	Flaps     []time.Time `json:"flaps,omitempty"`
 	Flapping  bool        `json:"flapping,omitempty"`
 	HeldUntil time.Time   `json:"held_until,omitzero"`
-	ResolveAt time.Time   `json:"resolve_at,omitzero"`
+	// HeldBy is the stored silence holding its pages (0: none, or a
+	// configured maintenance window).
+	HeldBy    int64     `json:"held_by,omitempty"`
+	ResolveAt time.Time `json:"resolve_at,omitzero"`
 	// Escalation is the durable escalation state; NextDue is when it next
 	// needs the engine (zero: nothing scheduled). The store indexes NextDue.
 	Escalation Escalation `json:"escalation"`
@@ -242,6 +245,7 @@ const (
 	EventPublicUpdate    EventKind = "public_update"
 	EventFlapping        EventKind = "flapping"
 	EventImpacted        EventKind = "impacted"
+	EventSilenced        EventKind = "silenced"
 )
 
 // Event is one entry of an incident's append-only timeline.

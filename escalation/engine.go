@@ -375,6 +375,11 @@ func (e *Engine) attachFiring(tx *ingestTx, in *Integration, svc *Service, rec *
 		DedupKey: a.DedupKey, Message: a.Summary}); err != nil {
 		return 0, err
 	}
+	if created || reopened {
+		if err := e.holdIfSilenced(tx, inc, svc, a, now); err != nil {
+			return 0, err
+		}
+	}
 	switch {
 	case created:
 		res.Created++
@@ -473,6 +478,22 @@ func (e *Engine) allResolved(tx Tx, inc *Incident, now time.Time, monitor Actor)
 func (e *Engine) cancelPendingResolve(tx Tx, inc *Incident, now time.Time) error {
 	inc.ResolveAt = time.Time{}
 	return tx.AppendEvent(inc.ID, Event{At: now, Kind: EventFlapping, Message: "fired again within the cooldown: stays open"})
+}
+
+// holdIfSilenced holds a new or reopened incident's pages while a silence
+// covers its alert: it is recorded, and pages only if it still fires when
+// the silence ends.
+func (e *Engine) holdIfSilenced(tx Tx, inc *Incident, svc *Service, a Alert, now time.Time) error {
+	s, until, err := e.silenceFor(tx, svc.Name, a, now)
+	if err != nil || s == nil || !until.After(inc.HeldUntil) {
+		return err
+	}
+	inc.HeldUntil, inc.HeldBy = until, s.ID
+	msg := fmt.Sprintf("held by %s until %s UTC: recorded, not paged", s.Name(), until.UTC().Format("2006-01-02 15:04"))
+	if len(s.Matchers) > 0 {
+		msg += "; it matches " + describeMatchers(s.Matchers)
+	}
+	return tx.AppendEvent(inc.ID, Event{At: now, Kind: EventSilenced, DedupKey: a.DedupKey, Message: msg})
 }
 
 // reopen brings a resolved incident back. A flapping one that someone had

@@ -14,7 +14,7 @@ import (
 // now and queues whatever is due at once.
 func (e *Engine) startEscalation(tx Tx, inc *Incident, now time.Time) error {
 	if inc.HeldUntil.After(now) {
-		return e.advance(tx, inc, now) // a flapping reopen: pages wait
+		return e.advance(tx, inc, now) // a flapping reopen or a silence: pages wait
 	}
 	pol, err := e.policyOf(tx, inc, now)
 	if err != nil {
@@ -272,10 +272,10 @@ func (e *Engine) plan(tx Tx, inc *Incident, now time.Time) error {
 			esc.Runs, esc.NextLevelAt, inc.NextDue = nil, time.Time{}, inc.HeldUntil
 			return nil
 		}
-		inc.HeldUntil = time.Time{}
+		inc.HeldUntil, inc.HeldBy = time.Time{}, 0
 		if inc.Firing == 0 {
-			// The flap is over already: nothing to page about while its
-			// resolution waits out the cooldown.
+			// The flap (or what the silence held) is over already: nothing
+			// to page about.
 			esc.Runs, esc.NextLevelAt, inc.NextDue = nil, time.Time{}, time.Time{}
 			return nil
 		}

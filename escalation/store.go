@@ -86,6 +86,11 @@ type Tx interface {
 	DueChatPosts(now time.Time, limit int) ([]*ChatPost, error)
 	NextChatDue() (time.Time, bool, error)
 
+	// Silences are the silences made through the API, by id.
+	NextSilenceID() (int64, error)
+	PutSilence(s *Silence) error
+	Silences() ([]*Silence, error)
+
 	// Timers are the engine's few named durable timers (notices), by name.
 	Timer(name string) (*Timer, error)
 	PutTimer(t *Timer) error

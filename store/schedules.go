@@ -117,3 +117,34 @@ func (t *tx) Timers() ([]*escalation.Timer, error) {
 	})
 	return out, err
 }
+
+func (t *tx) NextSilenceID() (int64, error) {
+	n, err := t.bucket(bucketSilences).NextSequence()
+	if err != nil {
+		return 0, fmt.Errorf("store: next silence id: %w", err)
+	}
+	return int64(n), nil
+}
+
+func (t *tx) PutSilence(s *escalation.Silence) error {
+	if err := checkID("silence", s.ID); err != nil {
+		return err
+	}
+	if err := t.put(bucketSilences, idKey(s.ID), s); err != nil {
+		return fmt.Errorf("store: put silence %d: %w", s.ID, err)
+	}
+	return nil
+}
+
+func (t *tx) Silences() ([]*escalation.Silence, error) {
+	var out []*escalation.Silence
+	err := t.bucket(bucketSilences).ForEach(func(k, v []byte) error {
+		s := new(escalation.Silence)
+		if err := json.Unmarshal(v, s); err != nil {
+			return fmt.Errorf("store: read silence %d: %w", int64(binary.BigEndian.Uint64(k)), err)
+		}
+		out = append(out, s)
+		return nil
+	})
+	return out, err
+}

@@ -133,7 +133,7 @@ func initSchema(btx *bolt.Tx) error {
 	for _, name := range []string{
 		bucketOpen, bucketIncidents, bucketDue, bucketDueRev, bucketEvents, bucketAlerts,
 		bucketGroups, bucketPages, bucketOutbox, bucketOutboxRev, bucketOverrides, bucketTimers,
-		bucketChat, bucketChatDue, bucketChatRev,
+		bucketChat, bucketChatDue, bucketChatRev, bucketSilences,
 	} {
 		if _, err := btx.CreateBucketIfNotExists([]byte(name)); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)

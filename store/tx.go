@@ -33,6 +33,7 @@ const (
 	bucketOutboxRev = "outbox_rev"
 	bucketOverrides = "overrides" // id → escalation.Override
 	bucketTimers    = "timers"    // name → escalation.Timer
+	bucketSilences  = "silences"  // id → escalation.Silence
 	bucketOpen      = "open"      // service \0 incident id → empty, open incidents only
 	bucketChat      = "chat"      // chat \0 incident id → escalation.ChatPost
 	bucketChatDue   = "chat_due"  // NotBefore nanos + chat key → empty, dirty posts only

@@ -279,20 +279,41 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	case discordgo.InteractionPing:
 		web.JSON(w, http.StatusOK, response{Type: discordgo.InteractionResponsePong})
 	case discordgo.InteractionApplicationCommand:
-		h.command(w, r, &in)
+		h.command(ctx, &in, httpResponder{w})
 	case discordgo.InteractionMessageComponent:
-		h.button(w, r, &in)
+		h.button(ctx, &in, httpResponder{w})
 	default:
 		h.log.WarnContext(ctx, "discord interaction of unsupported type", "interaction_id", in.ID, "type", int(in.Type))
 		http.Error(w, fmt.Sprintf("unsupported interaction type %d", in.Type), http.StatusBadRequest)
 	}
 }
 
+// responder sends an interaction's initial response: the HTTP endpoint
+// writes it as its answer, the Gateway posts it to the interaction's
+// callback.
+type responder interface {
+	respond(ctx context.Context, r response)
+	// refuse turns away an interaction Klaxon cannot act on at all.
+	refuse(ctx context.Context, status int, reason string)
+}
+
+type httpResponder struct{ w http.ResponseWriter }
+
+func (h httpResponder) respond(_ context.Context, r response) {
+	web.JSON(h.w, http.StatusOK, r)
+	// A deferred answer must reach Discord before the edit that follows it.
+	_ = http.NewResponseController(h.w).Flush()
+}
+
+func (h httpResponder) refuse(_ context.Context, status int, reason string) {
+	http.Error(h.w, reason, status)
+}
+
 // command runs /klaxon: its one option is the command line.
-func (h *Handler) command(w http.ResponseWriter, r *http.Request, in *interaction) {
+func (h *Handler) command(ctx context.Context, in *interaction, rs responder) {
 	if in.Data.Name != commandName {
-		h.log.InfoContext(r.Context(), "discord command unknown", "interaction_id", in.ID, "command", in.Data.Name)
-		answer(w, outcome{text: fmt.Sprintf("Klaxon answers /%s only, not /%s.", commandName, in.Data.Name), private: true})
+		h.log.InfoContext(ctx, "discord command unknown", "interaction_id", in.ID, "command", in.Data.Name)
+		rs.respond(ctx, outcome{text: fmt.Sprintf("Klaxon answers /%s only, not /%s.", commandName, in.Data.Name), private: true}.response())
 		return
 	}
 	var line string
@@ -303,36 +324,35 @@ func (h *Handler) command(w http.ResponseWriter, r *http.Request, in *interactio
 			_ = json.Unmarshal(opt.Value, &line)
 		}
 	}
-	h.run(w, r, in, line, false)
+	h.run(ctx, in, line, false, rs)
 }
 
 // button runs an incident button: custom_id "ack:42" is the command "ack 42".
-func (h *Handler) button(w http.ResponseWriter, r *http.Request, in *interaction) {
+func (h *Handler) button(ctx context.Context, in *interaction, rs responder) {
 	verb, id, ok := strings.Cut(in.Data.CustomID, ":")
 	n, err := strconv.ParseInt(id, 10, 64)
 	known := verb == buttonAck || verb == buttonResolve || verb == buttonEscalate
 	if in.Data.ComponentType != discordgo.ButtonComponent || !ok || !known || err != nil || n <= 0 {
-		h.log.WarnContext(r.Context(), "discord button unknown", "interaction_id", in.ID, "custom_id", in.Data.CustomID)
-		answer(w, outcome{text: unknownButton, private: true})
+		h.log.WarnContext(ctx, "discord button unknown", "interaction_id", in.ID, "custom_id", in.Data.CustomID)
+		rs.respond(ctx, outcome{text: unknownButton, private: true}.response())
 		return
 	}
-	h.run(w, r, in, verb+" "+strconv.FormatInt(n, 10), true)
+	h.run(ctx, in, verb+" "+strconv.FormatInt(n, 10), true, rs)
 }
 
 // run parses and executes a command line for the Discord user who sent it,
 // answering within the budget or deferring the answer.
-func (h *Handler) run(w http.ResponseWriter, r *http.Request, in *interaction, line string, isButton bool) {
-	ctx := r.Context()
+func (h *Handler) run(ctx context.Context, in *interaction, line string, isButton bool, rs responder) {
 	userID := in.userID()
 	if userID == "" {
 		h.log.WarnContext(ctx, "discord interaction has no user", "interaction_id", in.ID)
-		http.Error(w, "interaction has no user", http.StatusBadRequest)
+		rs.refuse(ctx, http.StatusBadRequest, "interaction has no user")
 		return
 	}
 	person, ok := h.people.PersonByDiscordID(userID)
 	if !ok {
 		h.log.InfoContext(ctx, "discord user is not a responder", "interaction_id", in.ID, "discord_user_id", userID)
-		answer(w, outcome{text: notResponderReply(userID), private: true})
+		rs.respond(ctx, outcome{text: notResponderReply(userID), private: true}.response())
 		return
 	}
 	// A mention typed in the command ("reassign 42 @bob") arrives as
@@ -341,18 +361,18 @@ func (h *Handler) run(w http.ResponseWriter, r *http.Request, in *interaction, l
 	cmd, err := bot.Parse(line)
 	if err != nil {
 		h.log.InfoContext(ctx, "discord command not understood", "interaction_id", in.ID, "person", person)
-		answer(w, outcome{text: err.Error(), private: true})
+		rs.respond(ctx, outcome{text: err.Error(), private: true}.response())
 		return
 	}
 
-	// The command outlives the request when it is deferred.
+	// The command outlives the interaction's delivery when it is deferred.
 	workCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), followupWindow)
 	done := make(chan outcome, 1)
 	go func() { done <- h.execute(workCtx, in, person, cmd, isButton) }()
 	select {
 	case o := <-done:
 		cancel()
-		answer(w, o)
+		rs.respond(ctx, o.response())
 	case <-h.after(h.budget):
 		deferred := response{Type: discordgo.InteractionResponseDeferredMessageUpdate}
 		if !isButton {
@@ -362,16 +382,12 @@ func (h *Handler) run(w http.ResponseWriter, r *http.Request, in *interaction, l
 			deferred = response{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource,
 				Data: &responseData{Flags: discordgo.MessageFlagsEphemeral}}
 		}
-		web.JSON(w, http.StatusOK, deferred)
-		// Discord must have the deferral before the edit arrives.
-		_ = http.NewResponseController(w).Flush()
+		// Discord has the deferral before the edit arrives: respond returns
+		// once it is sent.
+		rs.respond(ctx, deferred)
 		h.log.InfoContext(ctx, "discord command deferred", "interaction_id", in.ID, "person", person, "budget", h.budget)
 		go h.deliverLate(workCtx, cancel, in, isButton, done)
 	}
-}
-
-func answer(w http.ResponseWriter, o outcome) {
-	web.JSON(w, http.StatusOK, o.response())
 }
 
 // execute runs a parsed command as person. It never panics: it runs outside

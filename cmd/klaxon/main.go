@@ -109,6 +109,12 @@ func cmdCheck(args []string, now time.Time, stdout, stderr io.Writer, lookupEnv 
 	}
 	fmt.Fprintf(stdout, "%s is valid: %d people, %d policies, %d services, %d integrations; pager: %s\n",
 		*path, len(cat.People), len(cat.Policies), len(cat.Services), len(cat.Integrations), providerNames(cfg))
+	for _, w := range cat.Silences {
+		if len(w.Matchers) == 0 {
+			fmt.Fprintf(stdout, "note: maintenance window %q holds every page of service %s at %q for %s\n",
+				w.Comment, w.Service, w.CronSpec, w.Duration)
+		}
+	}
 	// Schedules are linted over the weeks ahead: a gap there is a page
 	// that reaches nobody.
 	const ahead = 8 * 7 * 24 * time.Hour

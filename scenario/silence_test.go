@@ -1,0 +1,84 @@
+package scenario
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/klaxonhq/klaxon/escalation"
+)
+
+// Planned disk swap on web: a silence for DiskFull alerts. The alert during
+// the swap is recorded, its incident opened, nobody paged; the one still
+// firing when the silence is expired early pages at once.
+func TestSilenceHoldsPagesAndRecordsAlerts(t *testing.T) {
+	h := newHarness(t, team, "2026-03-02T01:00:00Z")
+	rec := h.API(http.MethodPost, "/api/v1/silences", map[string]any{
+		"service": "web", "matchers": map[string]string{"alertname": "DiskFull"}, "duration": "2h", "comment": "disk swap", "as": "alice"})
+	if rec.Code != http.StatusCreated {
+		t.Fatalf("add silence: %d %s", rec.Code, rec.Body)
+	}
+	h.Webhook("prometheus", alertmanager("firing", "DiskFull", "fp1", "error", "disk full on db-1"))
+	h.Webhook("prometheus", alertmanager("firing", "CPUHigh", "fp2", "error", "cpu high on db-1"))
+	h.ExpectPages("01:00 bikram sms") // CPUHigh only
+	inc, events := h.Incident(1)
+	if inc.Status != escalation.StatusTriggered || inc.HeldBy != 1 {
+		t.Fatalf("silenced incident: %s held by %d", inc.Status, inc.HeldBy)
+	}
+	found := false
+	for _, ev := range events {
+		if ev.Kind == escalation.EventSilenced && strings.Contains(ev.Message, "held by silence #1 (disk swap) until 2026-03-02 03:00 UTC") {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatal("the timeline does not name the silence")
+	}
+	h.ok(h.eng.Acknowledge(t.Context(), 2, byBikram))
+	h.Advance(30 * time.Minute)
+	h.ExpectNoPages() // DiskFull still firing, still held
+	var list struct{ Silences []escalation.Silence }
+	if rec := h.API(http.MethodGet, "/api/v1/silences", nil); json.Unmarshal(rec.Body.Bytes(), &list) != nil || len(list.Silences) != 1 {
+		t.Fatalf("list: %s", rec.Body)
+	}
+	if rec := h.API(http.MethodDelete, "/api/v1/silences/1", nil); rec.Code != http.StatusOK {
+		t.Fatalf("expire: %d %s", rec.Code, rec.Body)
+	}
+	h.ExpectPages("01:30 bikram sms")
+	if rec := h.API(http.MethodDelete, "/api/v1/silences/1", nil); rec.Code != http.StatusConflict {
+		t.Fatalf("expire twice: %d", rec.Code)
+	}
+	for _, body := range []map[string]any{
+		{"duration": "2h"},
+		{"service": "nope", "duration": "2h"},
+		{"service": "web", "duration": "30d"},
+		{"service": "web"},
+		{"service": "web", "starts_at": "2026-03-01T00:00:00Z", "ends_at": "2026-03-01T02:00:00Z"},
+	} {
+		if rec := h.API(http.MethodPost, "/api/v1/silences", body); rec.Code/100 != 4 {
+			t.Errorf("%v: %d", body, rec.Code)
+		}
+	}
+}
+
+// A weekly maintenance window in the config: Sunday 02:00–04:00 Stockholm.
+func TestMaintenanceWindowFromTheConfig(t *testing.T) {
+	h := newHarness(t, team+`
+silences:
+  - service: batch
+    cron: "CRON_TZ=Europe/Stockholm 0 2 * * SUN"
+    duration: 2h
+    comment: weekly batch maintenance
+`, "2026-03-01T01:30:00Z") // Sun 02:30 CET
+	h.Webhook("batch-prometheus", alertmanager("firing", "ImportStuck", "fp1", "error", "import stuck"))
+	h.ExpectNoPages()
+	h.AdvanceTo(mustTime(t, "2026-03-01T03:00:00Z")) // 04:00 CET: the window ends, still firing
+	h.ExpectPages("03:00 bikram sms")
+	h.ok(h.eng.Acknowledge(t.Context(), 1, byBikram))
+	// Monday, outside the window: pages at once.
+	h.AdvanceTo(mustTime(t, "2026-03-02T09:00:00Z"))
+	h.Webhook("batch-prometheus", alertmanager("firing", "ExportStuck", "fp2", "error", "export stuck"))
+	h.ExpectPages("09:00 bikram sms")
+}
