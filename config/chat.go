@@ -40,6 +40,11 @@ type Discord struct {
 	GuildID string `yaml:"guild_id"`
 	Channel string `yaml:"channel"`
 	BaseURL string `yaml:"base_url"`
+	// Gateway receives commands over Discord's Gateway (a websocket
+	// Klaxon opens) instead of the interactions endpoint, for a Klaxon
+	// without a public URL. The application's Interactions Endpoint URL
+	// must then be empty in Discord's developer portal.
+	Gateway bool `yaml:"gateway"`
 }
 
 // SlackEnabled reports whether Slack is configured.

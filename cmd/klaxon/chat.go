@@ -108,6 +108,9 @@ func (c *chats) background(ctx context.Context) {
 	if c.slackHandler != nil && c.cfg.Slack.AppToken != "" {
 		go c.slackHandler.RunSocketMode(ctx, slack.SocketModeOptions{AppToken: c.cfg.Slack.AppToken, BaseURL: c.cfg.Slack.BaseURL, HTTPClient: c.httpClient})
 	}
+	if c.discordHandler != nil && c.cfg.Discord.Gateway {
+		go c.discordHandler.RunGateway(ctx, discord.GatewayOptions{Client: c.discord})
+	}
 	if c.discord != nil {
 		go func() {
 			ctx, cancel := context.WithTimeout(ctx, time.Minute)
