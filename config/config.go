@@ -48,6 +48,7 @@ const (
 	FormatUptimeKuma   = "uptime-kuma"
 	FormatDatadog      = "datadog"
 	FormatOpsgenie     = "opsgenie"
+	FormatGeneric      = "generic"
 )
 
 // DefaultSeverityPriority is the severity_priority map a service gets when
@@ -176,6 +177,21 @@ type Watchdog struct {
 // WatchIntegration is the internal integration the expiry watch's alerts
 // arrive through; no sender can use it over HTTP.
 const WatchIntegration = "expiry-watch"
+
+// GenericFields are the paths (a.b.0.c) a generic integration reads its
+// alerts from; see ingest.GenericSpec.
+type GenericFields struct {
+	Alerts         string   `yaml:"alerts"`
+	DedupKey       string   `yaml:"dedup_key"`
+	GroupKey       string   `yaml:"group_key"`
+	Summary        string   `yaml:"summary"`
+	Details        string   `yaml:"details"`
+	Severity       string   `yaml:"severity"`
+	Source         string   `yaml:"source"`
+	Labels         string   `yaml:"labels"`
+	Status         string   `yaml:"status"`
+	ResolvedValues []string `yaml:"resolved_values"`
+}
 
 // Status is the public status page: its name, where it is published, and
 // where a static copy is written on every change.
@@ -367,6 +383,8 @@ type Integration struct {
 	Service string `yaml:"service"`
 	Format  string `yaml:"format"`
 	Token   string `yaml:"token"`
+	// Fields maps a generic integration's JSON to alerts.
+	Fields *GenericFields `yaml:"fields"`
 }
 
 // Load reads and parses the config file at path; see Parse.

@@ -483,7 +483,7 @@ integrations:
 				`integrations[0].token: required`,
 				`integrations[1].name: "Alert Manager" may contain only a-z, 0-9, '_' and '-' (it is the URL path /hooks/{name})`,
 				`integrations[1].service: unknown service "web"`,
-				`integrations[1].format: unknown format "nagios" (want one of alertmanager, datadog, grafana, opsgenie, pagerduty, uptime-kuma)`,
+				`integrations[1].format: unknown format "nagios" (want one of alertmanager, datadog, generic, grafana, opsgenie, pagerduty, uptime-kuma)`,
 				`integrations[3].token: same routing key as integrations[2]; each pagerduty integration needs its own token`,
 			},
 		},
@@ -550,7 +550,7 @@ integrations:
 				`people[1].timezone: unknown time zone "Mars/Olympus"`,
 				`policies[0].levels[1].targets[0]: unknown person "dave"`,
 				`services[0].policy: unknown policy "db"`,
-				`integrations[0].format: unknown format "nagios" (want one of alertmanager, datadog, grafana, opsgenie, pagerduty, uptime-kuma)`,
+				`integrations[0].format: unknown format "nagios" (want one of alertmanager, datadog, generic, grafana, opsgenie, pagerduty, uptime-kuma)`,
 			},
 		},
 	}

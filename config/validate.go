@@ -610,6 +610,12 @@ func (v *validator) integrations(integrations []Integration, cat *escalation.Cat
 		case !slices.Contains(Formats(), in.Format):
 			v.add(path+".format", "unknown format %q (want one of %s)", in.Format, strings.Join(Formats(), ", "))
 		}
+		switch {
+		case in.Format == FormatGeneric && (in.Fields == nil || in.Fields.DedupKey == ""):
+			v.add(path+".fields.dedup_key", "required for a generic integration: the path of the alert's identity, like id or labels.fingerprint")
+		case in.Format != FormatGeneric && in.Fields != nil:
+			v.add(path+".fields", "only a generic integration reads fields")
+		}
 		if in.Token == "" {
 			v.add(path+".token", "required")
 		} else if in.Format == FormatPagerDuty || in.Format == FormatOpsgenie {
@@ -782,5 +788,5 @@ func (v *validator) heartbeats(beats []Heartbeat, cat *escalation.Catalog) {
 // Formats lists the integration formats Klaxon reads, sorted; cmd/klaxon
 // checks it against what ingest serves.
 func Formats() []string {
-	return []string{FormatAlertmanager, FormatDatadog, FormatGrafana, FormatOpsgenie, FormatPagerDuty, FormatUptimeKuma}
+	return []string{FormatAlertmanager, FormatDatadog, FormatGeneric, FormatGrafana, FormatOpsgenie, FormatPagerDuty, FormatUptimeKuma}
 }

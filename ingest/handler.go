@@ -40,7 +40,7 @@ func hookParsers() map[string]func(body []byte) (Batch, error) {
 // Formats lists, sorted, every integration format Klaxon ingests: those
 // /hooks accepts, pagerduty (/v2/enqueue) and opsgenie (/v2/alerts).
 func Formats() []string {
-	out := append(slices.Collect(maps.Keys(hookParsers())), FormatPagerDuty, FormatOpsgenie)
+	out := append(slices.Collect(maps.Keys(hookParsers())), FormatPagerDuty, FormatOpsgenie, FormatGeneric)
 	slices.Sort(out)
 	return out
 }
@@ -61,6 +61,8 @@ type Handler struct {
 	opsgenie  []namedIntegration
 	// parsers maps an integration format to its /hooks parser.
 	parsers map[string]func(body []byte) (Batch, error)
+	// generic holds the generic integrations' field paths, by name.
+	generic map[string]GenericSpec
 	ing     Ingester
 	log     *slog.Logger
 	maxBody int64
@@ -94,6 +96,13 @@ func NewHandler(integrations map[string]*escalation.Integration, ing Ingester, l
 			h.opsgenie = append(h.opsgenie, namedIntegration{name, in})
 		}
 	}
+	return h
+}
+
+// WithGeneric gives the generic integrations their field paths, by
+// integration name; a generic integration without a spec answers 400.
+func (h *Handler) WithGeneric(specs map[string]GenericSpec) *Handler {
+	h.generic = specs
 	return h
 }
 
@@ -139,6 +148,9 @@ func (h *Handler) hook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	parse, ok := h.parsers[in.Format]
+	if spec, generic := h.generic[name]; generic && in.Format == FormatGeneric {
+		parse, ok = func(b []byte) (Batch, error) { return ParseGeneric(spec, b) }, true
+	}
 	if !ok {
 		msg := "integration %s has format %s, which /hooks does not accept"
 		switch in.Format {
@@ -146,6 +158,8 @@ func (h *Handler) hook(w http.ResponseWriter, r *http.Request) {
 			msg = "integration %s has format %s: send PagerDuty Events API v2 events to POST /v2/enqueue"
 		case FormatOpsgenie:
 			msg = "integration %s has format %s: send Opsgenie Alert API requests to POST /v2/alerts"
+		case FormatGeneric:
+			msg = "integration %s is %s but no field paths are configured for it"
 		}
 		h.fail(w, r, name, escalation.Errorf(escalation.CodeInvalid, msg, clip(name), clip(in.Format)))
 		return

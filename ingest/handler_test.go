@@ -442,7 +442,7 @@ func TestKumaPendingAndMaintenanceOpenNothing(t *testing.T) {
 }
 
 func TestFormatsListsWhatTheHandlerServes(t *testing.T) {
-	want := []string{"alertmanager", "datadog", "grafana", "opsgenie", "pagerduty", "uptime-kuma"}
+	want := []string{"alertmanager", "datadog", "generic", "grafana", "opsgenie", "pagerduty", "uptime-kuma"}
 	if got := Formats(); !slices.Equal(got, want) {
 		t.Fatalf("Formats() = %v, want %v", got, want)
 	}

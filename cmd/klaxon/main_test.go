@@ -466,3 +466,50 @@ func TestStatusPageShowsOnlyWhatWasPublished(t *testing.T) {
 		t.Fatalf("export: %v", err)
 	}
 }
+
+// Any monitor with a webhook: a generic integration reads its JSON through
+// field paths in the config.
+func TestGenericIntegrationFromTheConfig(t *testing.T) {
+	example, err := os.ReadFile("../../config.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := strings.Replace(string(example), "  - name: pagerduty-storage\n", `  - name: homegrown
+    service: checkout
+    format: generic
+    token: homegrown-token-0123456789
+    fields: {alerts: checks, dedup_key: id, summary: title, severity: level, status: state}
+  - name: pagerduty-storage
+`, 1)
+	cfg, err := config.Parse([]byte(doc), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Database = filepath.Join(t.TempDir(), "klaxon.db")
+	a, err := newApp(cfg, escalationtest.NewClock(time.Date(2025, 6, 2, 9, 0, 0, 0, time.UTC)), slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.db.Close()
+	post := func(body string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodPost, "/hooks/homegrown", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer homegrown-token-0123456789")
+		rec := httptest.NewRecorder()
+		a.handler.ServeHTTP(rec, req)
+		return rec
+	}
+	if rec := post(`{"checks": [{"id": "disk-db1", "title": "disk full on db-1", "level": "critical", "state": "failing"}]}`); rec.Code != http.StatusOK ||
+		!strings.Contains(rec.Body.String(), `"created":1`) {
+		t.Fatalf("firing: %d %s", rec.Code, rec.Body)
+	}
+	if rec := post(`{"checks": [{"id": "disk-db1", "state": "ok"}]}`); rec.Code != http.StatusOK {
+		t.Fatalf("resolved: %d %s", rec.Code, rec.Body)
+	}
+	inc, _, err := a.engine.Incident(t.Context(), 1)
+	if err != nil || inc.Status != escalation.StatusResolved || inc.Title != "disk full on db-1" {
+		t.Fatalf("incident %+v, %v", inc, err)
+	}
+	if rec := post(`{"checks": [{"title": "no id"}]}`); rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "id: required") {
+		t.Fatalf("no id: %d %s", rec.Code, rec.Body)
+	}
+}

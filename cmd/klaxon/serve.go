@@ -57,6 +57,12 @@ func newApp(cfg *config.Config, clock escalation.Clock, log *slog.Logger, httpCl
 		db.Close()
 		return nil, err
 	}
+	for name, spec := range genericSpecs(cfg) {
+		if err := spec.Validate(); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("integration %s: fields.%w", name, err)
+		}
+	}
 	ch, err := newChats(cfg, log, httpClient)
 	if err != nil {
 		db.Close()
@@ -87,7 +93,7 @@ func newApp(cfg *config.Config, clock escalation.Clock, log *slog.Logger, httpCl
 		tokens = append(tokens, api.Token{Name: t.Name, Token: t.Token})
 	}
 	mux := routes(routeDeps{
-		ingest:     ingest.NewHandler(cat.Integrations, eng, log, cfg.MaxBodyBytes),
+		ingest:     ingest.NewHandler(cat.Integrations, eng, log, cfg.MaxBodyBytes).WithGeneric(genericSpecs(cfg)),
 		heartbeats: ingest.NewHeartbeats(cat.Heartbeats, eng, log),
 		api: api.NewHandler(api.Options{Engine: eng, Tokens: tokens, CalendarToken: cfg.API.CalendarToken,
 			Drafts: drafter{eng: eng, opts: postmortemOptions(cfg)}, Backup: db, Catalog: cat, Clock: clock, Logger: log}),
@@ -150,6 +156,18 @@ func routes(d routeDeps) *http.ServeMux {
 		web.JSON(w, http.StatusOK, map[string]any{"status": "ready", "last_pass": last})
 	})
 	return mux
+}
+
+// genericSpecs are the generic integrations' field paths.
+func genericSpecs(cfg *config.Config) map[string]ingest.GenericSpec {
+	out := map[string]ingest.GenericSpec{}
+	for _, in := range cfg.Integrations {
+		if f := in.Fields; f != nil && in.Format == config.FormatGeneric {
+			out[in.Name] = ingest.GenericSpec{Alerts: f.Alerts, DedupKey: f.DedupKey, GroupKey: f.GroupKey, Summary: f.Summary,
+				Details: f.Details, Severity: f.Severity, Source: f.Source, Labels: f.Labels, Status: f.Status, ResolvedValues: f.ResolvedValues}
+		}
+	}
+	return out
 }
 
 // statsFunc adapts a function to metrics.StatsSource.
