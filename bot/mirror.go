@@ -54,7 +54,7 @@ func (m *Mirror) Update(ctx context.Context, ref string, inc *escalation.Inciden
 }
 
 // Reply adds a timeline entry to the message's thread.
-func (m *Mirror) Reply(ctx context.Context, ref string, ev escalation.Event) error {
+func (m *Mirror) Reply(ctx context.Context, ref string, _ *escalation.Incident, ev escalation.Event) error {
 	ch, ts, err := splitRef(ref)
 	if err != nil {
 		return err
@@ -91,4 +91,41 @@ func (d DMPager) Send(ctx context.Context, p escalation.Page) (escalation.Delive
 		return escalation.Delivery{}, err
 	}
 	return escalation.Delivery{Provider: d.Provider}, nil
+}
+
+// Sayer posts a message of its own to a channel.
+type Sayer interface {
+	Say(ctx context.Context, channel, text string) error
+}
+
+// PublicMirror posts an incident's public updates, and nothing else, to a
+// public channel: customers' view, never alert text or internal notes. It
+// implements escalation.Chat; an incident shows nothing until its first
+// public update.
+type PublicMirror struct {
+	Client  Sayer
+	Channel string
+}
+
+// Post starts following an incident once it is public.
+func (m *PublicMirror) Post(_ context.Context, inc *escalation.Incident) (string, error) {
+	if inc.Public == nil {
+		return "", nil
+	}
+	return m.Channel, nil
+}
+
+// Update has nothing to redraw: each public update is its own message.
+func (m *PublicMirror) Update(context.Context, string, *escalation.Incident) error { return nil }
+
+// Reply posts public updates.
+func (m *PublicMirror) Reply(ctx context.Context, channel string, inc *escalation.Incident, ev escalation.Event) error {
+	if ev.Kind != escalation.EventPublicUpdate || inc.Public == nil {
+		return nil
+	}
+	status := string(ev.Status)
+	if status != "" {
+		status = strings.ToUpper(status[:1]) + status[1:]
+	}
+	return m.Client.Say(ctx, channel, fmt.Sprintf("%s — %s: %s", inc.Public.Title, status, ev.Message))
 }

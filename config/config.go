@@ -201,6 +201,18 @@ type Status struct {
 	// ExportDir, when set, is re-rendered (atomically) on every public
 	// change, for syncing to hosting outside the infrastructure it reports on.
 	ExportDir string `yaml:"export_dir"`
+	// SlackChannel and DiscordChannel receive every public update.
+	SlackChannel   string `yaml:"slack_channel"`
+	DiscordChannel string `yaml:"discord_channel"`
+	// Subscribers receive every public update as signed JSON.
+	Subscribers []Subscriber `yaml:"subscribers"`
+}
+
+// Subscriber is a webhook that receives public updates, signed with
+// HMAC-SHA256 of the body in X-Klaxon-Signature.
+type Subscriber struct {
+	URL    string `yaml:"url"`
+	Secret string `yaml:"secret"`
 }
 
 // PublicComponent is how a service shows on the status page.

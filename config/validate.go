@@ -79,6 +79,17 @@ func (v *validator) validate(c *Config) *escalation.Catalog {
 	v.smsGateways(c.SMSGateways)
 	v.watch(c.Watch, cat)
 	v.silences(c.Silences, cat)
+	for i := range c.Status.Subscribers {
+		sub := &c.Status.Subscribers[i]
+		path := fmt.Sprintf("status.subscribers[%d]", i)
+		sub.URL = v.baseURL(path+".url", sub.URL)
+		if len(sub.Secret) < 16 {
+			v.add(path+".secret", "required: at least 16 random characters, shared with the subscriber to check signatures")
+		}
+	}
+	if c.Status.DiscordChannel != "" && !snowflake(c.Status.DiscordChannel) {
+		v.add("status.discord_channel", "%q is not a Discord channel id (digits)", c.Status.DiscordChannel)
+	}
 	if c.Watchdog.URL != "" {
 		c.Watchdog.URL = v.baseURL("watchdog.url", c.Watchdog.URL)
 		if c.Watchdog.Every == 0 {

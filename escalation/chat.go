@@ -8,14 +8,17 @@ import (
 	"time"
 )
 
-// Chat mirrors incidents into one chat platform: one live message per
-// incident, updated in place as its state changes, with a thread that
-// follows the timeline. Implementations choose the channel (per service)
-// and encode where the message is in ref.
+// Chat mirrors incidents into one chat platform (or another follower of
+// incidents): one live message per incident, updated in place as its state
+// changes, with a thread that follows the timeline. Implementations choose
+// the channel (per service) and encode where the message is in ref. Post
+// may return an empty ref to say there is nothing to show yet (a public
+// channel and a private incident): the timeline so far is then skipped,
+// and Post is asked again at the next change.
 type Chat interface {
 	Post(ctx context.Context, inc *Incident) (ref string, err error)
 	Update(ctx context.Context, ref string, inc *Incident) error
-	Reply(ctx context.Context, ref string, ev Event) error
+	Reply(ctx context.Context, ref string, inc *Incident, ev Event) error
 }
 
 // ChatPost is the durable state of one incident's message in one chat: the
@@ -180,6 +183,10 @@ func (e *Engine) SyncChatPost(ctx context.Context, p ChatPost) error {
 			if err != nil {
 				return fmt.Errorf("post: %w", err)
 			}
+			if r == "" {
+				synced = len(events) // nothing to show yet
+				return nil
+			}
 			ref = r
 			// Record the message at once, so a later failure never
 			// posts it twice.
@@ -191,7 +198,7 @@ func (e *Engine) SyncChatPost(ctx context.Context, p ChatPost) error {
 		}
 		for synced < len(events) {
 			if ev := events[synced]; mirrored(ev.Kind) {
-				if err := chat.Reply(ctx, ref, ev); err != nil {
+				if err := chat.Reply(ctx, ref, inc, ev); err != nil {
 					return fmt.Errorf("reply: %w", err)
 				}
 			}

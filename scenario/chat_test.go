@@ -20,6 +20,7 @@ import (
 	"github.com/klaxonhq/klaxon/bot/discord"
 	"github.com/klaxonhq/klaxon/bot/slack"
 	"github.com/klaxonhq/klaxon/escalation"
+	"github.com/klaxonhq/klaxon/status"
 )
 
 // fakeSlack speaks the Web API methods Klaxon uses: chat.postMessage (new
@@ -336,5 +337,67 @@ func TestPagedByASlackDirectMessage(t *testing.T) {
 	}
 	if sent != 1 {
 		t.Fatalf("timeline has %d slack page_sent entries", sent)
+	}
+}
+
+// Customers hear what responders publish: each public update is posted to
+// the public channel and sent to a subscriber, signed; the alert's own
+// text and the notes go nowhere public. A subscriber that is down gets it
+// later.
+func TestPublicUpdatesReachThePublicChannelAndSubscribers(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	down := true
+	sub := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		if down {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		if r.Header.Get(status.SignatureHeader) != status.Sign("subscriber-secret-0123456789", body) {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		var ev status.SubscriberEvent
+		_ = json.Unmarshal(body, &ev)
+		got = append(got, fmt.Sprintf("%s: %s [%s] %s", ev.Page, ev.Incident.Title, ev.Update.Status, ev.Update.Message))
+	}))
+	defer sub.Close()
+
+	fs := &fakeSlack{}
+	ss := httptest.NewServer(fs)
+	defer ss.Close()
+	sc := slack.NewClient(slack.ClientOptions{Token: "xoxb-scenario", BaseURL: ss.URL + "/api/"})
+	h := newHarnessUnopened(t, team, "2026-03-02T01:00:00Z")
+	h.chats = map[string]escalation.Chat{
+		"public-slack": &bot.PublicMirror{Client: sc, Channel: "C0PUBLIC"},
+		"subscriber-1": &status.Subscriber{Page: "Acme Status", URL: sub.URL, Secret: "subscriber-secret-0123456789"},
+	}
+	h.open()
+	t.Cleanup(func() { h.db.Close() })
+
+	h.Webhook("prometheus", alertmanager("firing", "DiskFull", "fp1", "error", "disk full on db-1 (internal)"))
+	h.ok(h.eng.AddNote(t.Context(), 1, "it is the RAID controller", byAlice))
+	if calls := fs.Calls(); len(calls) != 0 {
+		t.Fatalf("a private incident reached the public channel: %q", calls)
+	}
+	h.ok(h.eng.PostUpdate(t.Context(), 1, escalation.PublicUpdate{Status: escalation.PublicInvestigating,
+		Title: "Slow dashboards", Message: "Some dashboards load slowly."}, byBikram))
+	h.runDue()
+	expectCalls(t, "slack", fs.Calls(), "post C0PUBLIC 1700000000.000001 ?")
+
+	mu.Lock()
+	down = false
+	mu.Unlock()
+	h.Advance(time.Minute)
+	h.ok(h.eng.PostUpdate(t.Context(), 1, escalation.PublicUpdate{Status: escalation.PublicResolved, Message: "Fixed."}, byBikram))
+	h.runDue()
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{"Acme Status: Slow dashboards [investigating] Some dashboards load slowly.", "Acme Status: Slow dashboards [resolved] Fixed."}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("subscriber got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -247,6 +247,15 @@ func (c *Client) DirectMessage(ctx context.Context, userID, text string) error {
 }
 
 // send posts a plain message that pings no one.
+// Say posts text to a channel as a message of its own (public updates);
+// it can mention nobody.
+func (c *Client) Say(ctx context.Context, channelID, text string) error {
+	if channelID == "" {
+		return escalation.Permanent(errors.New("discord: saying in a channel: no channel ID"))
+	}
+	return c.send(ctx, "posting to channel "+channelID, channelID, text)
+}
+
 func (c *Client) send(ctx context.Context, op, channelID, text string) error {
 	return c.call(ctx, op, func(opt discordgo.RequestOption) error {
 		_, err := c.s.ChannelMessageSendComplex(channelID, &discordgo.MessageSend{

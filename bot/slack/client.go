@@ -98,6 +98,15 @@ func (c *Client) Reply(ctx context.Context, channel, threadTS, text string) erro
 	return nil
 }
 
+// Say posts text to a channel as a message of its own (public updates).
+func (c *Client) Say(ctx context.Context, channel, text string) error {
+	_, _, err := c.api.PostMessageContext(ctx, channel, slackgo.MsgOptionText(slackutilsx.EscapeMessage(text), false))
+	if err != nil {
+		return apiError("chat.postMessage", "channel "+channel, err)
+	}
+	return nil
+}
+
 // DirectMessage sends text to a user in their DM with the bot.
 func (c *Client) DirectMessage(ctx context.Context, userID, text string) error {
 	ch, _, _, err := c.api.OpenConversationContext(ctx, &slackgo.OpenConversationParameters{Users: []string{userID}})

@@ -12,6 +12,7 @@ import (
 	"github.com/klaxonhq/klaxon/bot/slack"
 	"github.com/klaxonhq/klaxon/config"
 	"github.com/klaxonhq/klaxon/escalation"
+	"github.com/klaxonhq/klaxon/status"
 )
 
 // chats are the configured chat platforms: their API clients, which the
@@ -56,6 +57,17 @@ func (c *chats) mirrors() map[string]escalation.Chat {
 	}
 	if c.discord != nil {
 		out["discord"] = &bot.Mirror{Client: c.discord, Channels: c.cfg.DiscordChannels(), Default: c.cfg.Discord.Channel}
+	}
+	// Public updates, and only they, go to the public channels and the
+	// subscribers, each through its own outbox.
+	if c.slack != nil && c.cfg.Status.SlackChannel != "" {
+		out["public-slack"] = &bot.PublicMirror{Client: c.slack, Channel: c.cfg.Status.SlackChannel}
+	}
+	if c.discord != nil && c.cfg.Status.DiscordChannel != "" {
+		out["public-discord"] = &bot.PublicMirror{Client: c.discord, Channel: c.cfg.Status.DiscordChannel}
+	}
+	for i, sub := range c.cfg.Status.Subscribers {
+		out[fmt.Sprintf("subscriber-%d", i+1)] = &status.Subscriber{Page: c.cfg.PublicName(), URL: sub.URL, Secret: sub.Secret, Client: c.httpClient}
 	}
 	return out
 }
