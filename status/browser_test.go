@@ -6,14 +6,18 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	cdplog "github.com/chromedp/cdproto/log"
+	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
 
@@ -108,6 +112,7 @@ const factsJS = `(() => {
 func readOnAPhone(t *testing.T, browser context.Context, page string) {
 	t.Helper()
 	tab := newTab(t, browser)
+	consoleErrors := watchConsole(t, tab)
 	err := chromedp.Do(tab,
 		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 			if _, err := cdp.Call(ctx, t, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "Asia/Kolkata"}); err != nil {
@@ -151,6 +156,67 @@ func readOnAPhone(t *testing.T, browser context.Context, page string) {
 	}
 	if got.BannerEdge != "8px" {
 		t.Errorf("the banner's edge is %q: the page's own style did not apply", got.BannerEdge)
+	}
+	if errs := consoleErrors(); len(errs) > 0 {
+		t.Errorf("the page logged errors: %q", errs)
+	}
+	shot, err := chromedp.Run(tab, chromedp.FullScreenshot(90))
+	if err != nil || len(shot) == 0 {
+		t.Fatalf("screenshot: %v", err)
+	}
+	file := filepath.Join(t.TempDir(), "status-phone.jpg")
+	if err := os.WriteFile(file, shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot of %s: %s (%d bytes)", page, file, len(shot))
+}
+
+// watchConsole collects what the page reports as errors: console.error,
+// uncaught exceptions, and browser log errors (a blocked script or style).
+func watchConsole(t *testing.T, tab context.Context) func() []string {
+	t.Helper()
+	var mu sync.Mutex
+	var errs []string
+	err := chromedp.Listen(tab, func(ev any) {
+		var msg string
+		switch e := ev.(type) {
+		case *cdpruntime.EventConsoleAPICalled:
+			if e.Type != cdpruntime.ConsoleAPICalledTypeError {
+				return
+			}
+			for _, a := range e.Args {
+				msg += string(a.Value) + a.Description + " "
+			}
+		case *cdpruntime.EventExceptionThrown:
+			msg = e.ExceptionDetails.Text
+			if e.ExceptionDetails.Exception != nil {
+				msg += " " + e.ExceptionDetails.Exception.Description
+			}
+		case *cdplog.EventEntryAdded:
+			if e.Entry.Level != cdplog.EntryLevelError {
+				return
+			}
+			msg = e.Entry.Text
+		default:
+			return
+		}
+		mu.Lock()
+		errs = append(errs, strings.TrimSpace(msg))
+		mu.Unlock()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(tab, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, cdplog.Enable, cdp.Empty{})
+		return err
+	})); err != nil {
+		t.Fatal(err)
+	}
+	return func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), errs...)
 	}
 }
 
