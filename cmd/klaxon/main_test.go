@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -512,4 +513,112 @@ func TestGenericIntegrationFromTheConfig(t *testing.T) {
 	if rec := post(`{"checks": [{"title": "no id"}]}`); rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "id: required") {
 		t.Fatalf("no id: %d %s", rec.Code, rec.Body)
 	}
+}
+
+// The IPv4 outage replayed through the wired app: alerts flap, responders
+// publish four updates. The served page, the exported directory and the
+// postmortem draft tell the same story, in order.
+func TestIPv4OutageReplayedOnTheStatusPageAndPostmortem(t *testing.T) {
+	cfg, err := config.Load("../../config.example.yaml", noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfg.Database = filepath.Join(dir, "klaxon.db")
+	cfg.Status.ExportDir = filepath.Join(dir, "site")
+	clock := escalationtest.NewClock(time.Date(2025, 7, 9, 12, 32, 0, 0, time.UTC))
+	a, err := newApp(cfg, clock, slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.db.Close()
+	serve := func(method, path, token, body string) string {
+		t.Helper()
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		rec := httptest.NewRecorder()
+		a.handler.ServeHTTP(rec, req)
+		if rec.Code/100 != 2 {
+			t.Fatalf("%s %s: %d %s", method, path, rec.Code, rec.Body)
+		}
+		if err := a.engine.RunDue(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		return rec.Body.String()
+	}
+	alert := func(status string) {
+		body := fmt.Sprintf(`{"version":"4","groupKey":"{}:{alertname=\"IPv4Unreachable\"}","status":%q,"receiver":"klaxon",
+			"alerts":[{"status":%q,"labels":{"alertname":"IPv4Unreachable","severity":"critical"},"annotations":{"summary":"edge-v4 probe failing (internal)"},
+			"startsAt":"2025-07-09T12:32:00Z","endsAt":"0001-01-01T00:00:00Z","fingerprint":"bgp"}]}`, status, status)
+		serve(http.MethodPost, "/hooks/alertmanager-checkout", "demo-alertmanager-token", body)
+	}
+	update := func(at, status, msg, title string) {
+		clock.Set(mustParse(t, "2025-07-09T"+at+":00Z"))
+		body := fmt.Sprintf(`{"status":%q,"message":%q,"title":%q,"as":"alice"}`, status, msg, title)
+		serve(http.MethodPost, "/api/v1/incidents/1/updates", "demo-api-token", body)
+	}
+	alert("firing")
+	update("12:40", "investigating", "Some customers cannot reach checkout over IPv4.", "Checkout unreachable over IPv4")
+	clock.Set(mustParse(t, "2025-07-09T12:41:00Z"))
+	alert("resolved")
+	clock.Set(mustParse(t, "2025-07-09T12:46:00Z"))
+	alert("firing")
+	update("12:50", "identified", "Our provider's IPv4 routing is unstable.", "")
+	clock.Set(mustParse(t, "2025-07-09T13:34:00Z"))
+	alert("resolved")
+	update("13:40", "monitoring", "Routing is stable again; we are watching.", "")
+	update("14:30", "resolved", "Checkout is reachable over IPv4 again.", "")
+
+	messages := []string{"Checkout is reachable over IPv4 again.", "Routing is stable again; we are watching.",
+		"Our provider&#39;s IPv4 routing is unstable.", "Some customers cannot reach checkout over IPv4."}
+	inOrder := func(what, doc string, parts []string) {
+		t.Helper()
+		at := -1
+		for _, p := range parts {
+			i := strings.Index(doc, p)
+			if i <= at {
+				t.Fatalf("%s: %q missing or out of order", what, p)
+			}
+			at = i
+		}
+	}
+	public := func(what, doc string) {
+		t.Helper()
+		inOrder(what, doc, messages)
+		if strings.Contains(doc, "edge-v4 probe") {
+			t.Fatalf("%s shows the alert's internal text", what)
+		}
+	}
+	page := serve(http.MethodGet, "/status", "", "")
+	public("/status", page)
+	if strings.Count(page, "Checkout unreachable over IPv4") != 1 {
+		t.Fatalf("/status does not show exactly one incident")
+	}
+	if err := a.export.export(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	exported, err := os.ReadFile(filepath.Join(cfg.Status.ExportDir, "index.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	public("the exported page", string(exported))
+
+	draft := serve(http.MethodGet, "/api/v1/incidents/1/postmortem.md", "demo-api-token", "")
+	inOrder("the postmortem timeline", draft[strings.Index(draft, "Timeline"):], []string{"12:32", "12:40", "12:41", "12:46", "12:50", "13:34", "13:40", "14:30"})
+	for _, want := range []string{"Some customers cannot reach checkout over IPv4.", "Checkout is reachable over IPv4 again.", "Reopened"} {
+		if !strings.Contains(draft, want) {
+			t.Errorf("postmortem lacks %q", want)
+		}
+	}
+}
+
+func mustParse(t *testing.T, s string) time.Time {
+	t.Helper()
+	v, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
