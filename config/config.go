@@ -66,6 +66,9 @@ type Config struct {
 	PublicURL    string        `yaml:"public_url"`
 	LogLevel     string        `yaml:"log_level"`
 	MaxBodyBytes int64         `yaml:"max_body_bytes"`
+	// RateLimit bounds each integration's requests (default 100/s, burst
+	// 1000; per_second 0 turns it off).
+	RateLimit *RateLimit `yaml:"rate_limit"`
 	API          API           `yaml:"api"`
 	Twilio       Twilio        `yaml:"twilio"`
 	Slack        Slack         `yaml:"slack"`
@@ -191,6 +194,12 @@ type GenericFields struct {
 	Labels         string   `yaml:"labels"`
 	Status         string   `yaml:"status"`
 	ResolvedValues []string `yaml:"resolved_values"`
+}
+
+// RateLimit is a per-integration request budget.
+type RateLimit struct {
+	PerSecond float64 `yaml:"per_second"`
+	Burst     int     `yaml:"burst"`
 }
 
 // Status is the public status page: its name, where it is published, and

@@ -495,7 +495,7 @@ integrations:
 		{
 			name:  "unknown top-level key",
 			yaml:  "pagerduty: {token: x}\n" + base,
-			wants: []string{`pagerduty: unknown key "pagerduty" (line 1); known keys: listen, database, public_url, log_level, max_body_bytes, api, twilio, slack, discord, people, schedules, policies, services, integrations, heartbeats, sms_gateways, watch, watchdog, silences, status, public_updates`},
+			wants: []string{`pagerduty: unknown key "pagerduty" (line 1); known keys: listen, database, public_url, log_level, max_body_bytes, rate_limit, api, twilio, slack, discord, people, schedules, policies, services, integrations, heartbeats, sms_gateways, watch, watchdog, silences, status, public_updates`},
 		},
 		{
 			name:  "duplicate key",

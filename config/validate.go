@@ -79,6 +79,16 @@ func (v *validator) validate(c *Config) *escalation.Catalog {
 	v.smsGateways(c.SMSGateways)
 	v.watch(c.Watch, cat)
 	v.silences(c.Silences, cat)
+	switch rl := c.RateLimit; {
+	case rl == nil:
+		c.RateLimit = &RateLimit{PerSecond: DefaultRatePerSecond, Burst: DefaultRateBurst}
+	case rl.PerSecond < 0:
+		v.add("rate_limit.per_second", "must not be negative; 0 turns the limit off")
+	case rl.PerSecond > 0 && rl.Burst == 0:
+		rl.Burst = int(max(rl.PerSecond*10, 1))
+	case rl.Burst < 0:
+		v.add("rate_limit.burst", "must not be negative")
+	}
 	for i := range c.Status.Subscribers {
 		sub := &c.Status.Subscribers[i]
 		path := fmt.Sprintf("status.subscribers[%d]", i)
@@ -704,6 +714,14 @@ func (v *validator) silences(windows []SilenceWindow, cat *escalation.Catalog) {
 		}
 	}
 }
+
+// Each integration may send DefaultRatePerSecond requests a second on
+// average and DefaultRateBurst at once unless the config says otherwise:
+// far above any monitor's normal rate, far below a loop's.
+const (
+	DefaultRatePerSecond = 100
+	DefaultRateBurst     = 1000
+)
 
 // defaultWatchEvery is how often the expiry watch checks when every is
 // not set: expiry is measured in days.

@@ -3,6 +3,7 @@ package escalation
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Code classifies an error for the people and programs that caused it; HTTP
@@ -17,6 +18,7 @@ const (
 	CodeForbidden    Code = "forbidden"
 	CodeConflict     Code = "conflict"
 	CodeTooLarge     Code = "too_large"
+	CodeRateLimited  Code = "rate_limited"
 	CodeInternal     Code = "internal"
 )
 
@@ -24,6 +26,8 @@ const (
 type Error struct {
 	Code    Code
 	Message string
+	// RetryAfter tells a rate-limited caller when to try again.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string { return e.Message }

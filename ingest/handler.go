@@ -294,7 +294,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, integration strin
 	if code == escalation.CodeUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="klaxon"`)
 	}
-	web.Error(w, r, h.log, err)
+	web.Error(w, r, h.log, err) // sets Retry-After for a rate-limited sender
 }
 
 // rejected logs a refused request. Reasons never include a token.

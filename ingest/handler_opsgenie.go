@@ -138,6 +138,7 @@ func (h *Handler) ogFail(q ogRequest, integration string, err error) {
 		q.reply(http.StatusInternalServerError, ogReply{Message: "internal error"})
 		return
 	}
+	web.SetRetryAfter(q.w, err)
 	h.ogReject(q, integration, web.Status(code), escalation.ErrorMessage(err), nil)
 }
 

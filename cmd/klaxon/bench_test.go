@@ -29,6 +29,7 @@ func BenchmarkIngestHTTP(b *testing.B) {
 				b.Fatal(err)
 			}
 			cfg.Database = filepath.Join(b.TempDir(), "klaxon.db")
+			cfg.RateLimit = &config.RateLimit{} // the benchmark is the one sender allowed to flood
 			a, err := newApp(cfg, escalation.SystemClock{}, slog.New(slog.DiscardHandler), nil)
 			if err != nil {
 				b.Fatal(err)

@@ -622,3 +622,56 @@ func mustParse(t *testing.T, s string) time.Time {
 	}
 	return v
 }
+
+// A monitor stuck in a loop is told to slow down — 429 with Retry-After —
+// and what it sent over its budget is not stored; other integrations are
+// not held back.
+func TestAMonitorInALoopIsRateLimited(t *testing.T) {
+	cfg, err := config.Load("../../config.example.yaml", noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Database = filepath.Join(t.TempDir(), "klaxon.db")
+	cfg.RateLimit = &config.RateLimit{PerSecond: 1, Burst: 3}
+	clock := escalationtest.NewClock(time.Date(2025, 6, 2, 9, 0, 0, 0, time.UTC))
+	a, err := newApp(cfg, clock, slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.db.Close()
+	send := func(integration, token, body string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodPost, "/hooks/"+integration, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		rec := httptest.NewRecorder()
+		a.handler.ServeHTTP(rec, req)
+		return rec
+	}
+	am := func(fp string) string {
+		return fmt.Sprintf(`{"version":"4","groupKey":%q,"status":"firing","alerts":[{"status":"firing","labels":{"alertname":"Loop"},"annotations":{"summary":"loop"},"startsAt":"2025-06-02T09:00:00Z","endsAt":"0001-01-01T00:00:00Z","fingerprint":%q}]}`, fp, fp)
+	}
+	for i := range 3 {
+		if rec := send("alertmanager-checkout", "demo-alertmanager-token", am(fmt.Sprint("fp", i))); rec.Code != http.StatusOK {
+			t.Fatalf("request %d within the burst: %d %s", i, rec.Code, rec.Body)
+		}
+	}
+	rec := send("alertmanager-checkout", "demo-alertmanager-token", am("fp-over"))
+	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") != "1" {
+		t.Fatalf("over the budget: %d Retry-After %q %s", rec.Code, rec.Header().Get("Retry-After"), rec.Body)
+	}
+	if incs, _ := a.engine.Incidents(t.Context(), "", 0); len(incs) != 1 || incs[0].Alerts != 3 {
+		t.Fatalf("stored %+v; want one incident of the 3 alerts within the budget", incs)
+	}
+	// Another integration has its own budget; a second later this one has
+	// room again.
+	pd := `{"routing_key":"demo-pagerduty-routing-key","event_action":"trigger","dedup_key":"disk","payload":{"summary":"disk","source":"db","severity":"error"}}`
+	req := httptest.NewRequest(http.MethodPost, "/v2/enqueue", strings.NewReader(pd))
+	prec := httptest.NewRecorder()
+	a.handler.ServeHTTP(prec, req)
+	if prec.Code != http.StatusAccepted {
+		t.Fatalf("another integration: %d %s", prec.Code, prec.Body)
+	}
+	clock.Advance(time.Second)
+	if rec := send("alertmanager-checkout", "demo-alertmanager-token", am("fp-later")); rec.Code != http.StatusOK {
+		t.Fatalf("a second later: %d %s", rec.Code, rec.Body)
+	}
+}

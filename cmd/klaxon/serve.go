@@ -93,7 +93,8 @@ func newApp(cfg *config.Config, clock escalation.Clock, log *slog.Logger, httpCl
 		tokens = append(tokens, api.Token{Name: t.Name, Token: t.Token})
 	}
 	mux := routes(routeDeps{
-		ingest:     ingest.NewHandler(cat.Integrations, eng, log, cfg.MaxBodyBytes).WithGeneric(genericSpecs(cfg)),
+		ingest: ingest.NewHandler(cat.Integrations, eng, log, cfg.MaxBodyBytes).WithGeneric(genericSpecs(cfg)).
+			WithRateLimit(ingest.RateLimit{PerSecond: cfg.RateLimit.PerSecond, Burst: cfg.RateLimit.Burst}, clock.Now),
 		heartbeats: ingest.NewHeartbeats(cat.Heartbeats, eng, log),
 		api: api.NewHandler(api.Options{Engine: eng, Tokens: tokens, CalendarToken: cfg.API.CalendarToken,
 			Drafts: drafter{eng: eng, opts: postmortemOptions(cfg)}, Backup: db, Catalog: cat, Clock: clock, Logger: log}),

@@ -12,7 +12,9 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/klaxonhq/klaxon/escalation"
 )
@@ -44,6 +46,8 @@ func Status(code escalation.Code) int {
 		return http.StatusConflict
 	case escalation.CodeTooLarge:
 		return http.StatusRequestEntityTooLarge
+	case escalation.CodeRateLimited:
+		return http.StatusTooManyRequests
 	}
 	return http.StatusInternalServerError
 }
@@ -55,7 +59,17 @@ func Error(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) 
 	if code == escalation.CodeInternal && log != nil {
 		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", SafePath(r), "err", err)
 	}
+	SetRetryAfter(w, err)
 	JSON(w, Status(code), map[string]string{"error": escalation.ErrorMessage(err)})
+}
+
+// SetRetryAfter sets Retry-After (whole seconds, rounded up) for an error
+// that says when to try again.
+func SetRetryAfter(w http.ResponseWriter, err error) {
+	var e *escalation.Error
+	if errors.As(err, &e) && e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
+	}
 }
 
 // ReadBody reads the whole body up to limit bytes (DefaultMaxBody if limit
