@@ -61,14 +61,14 @@ func DefaultSeverityPriority() map[string]string {
 // the Catalog is built from it once, so later edits of these fields do not
 // reach the catalog.
 type Config struct {
-	Listen       string        `yaml:"listen"`
-	Database     string        `yaml:"database"`
-	PublicURL    string        `yaml:"public_url"`
-	LogLevel     string        `yaml:"log_level"`
-	MaxBodyBytes int64         `yaml:"max_body_bytes"`
+	Listen       string `yaml:"listen"`
+	Database     string `yaml:"database"`
+	PublicURL    string `yaml:"public_url"`
+	LogLevel     string `yaml:"log_level"`
+	MaxBodyBytes int64  `yaml:"max_body_bytes"`
 	// RateLimit bounds each integration's requests (default 100/s, burst
 	// 1000; per_second 0 turns it off).
-	RateLimit *RateLimit `yaml:"rate_limit"`
+	RateLimit    *RateLimit    `yaml:"rate_limit"`
 	API          API           `yaml:"api"`
 	Twilio       Twilio        `yaml:"twilio"`
 	Slack        Slack         `yaml:"slack"`
@@ -198,8 +198,8 @@ type GenericFields struct {
 
 // RateLimit is a per-integration request budget.
 type RateLimit struct {
-	PerSecond float64 `yaml:"per_second"`
-	Burst     int     `yaml:"burst"`
+	PerSecond int `yaml:"per_second"`
+	Burst     int `yaml:"burst"`
 }
 
 // Status is the public status page: its name, where it is published, and

@@ -85,7 +85,7 @@ func (v *validator) validate(c *Config) *escalation.Catalog {
 	case rl.PerSecond < 0:
 		v.add("rate_limit.per_second", "must not be negative; 0 turns the limit off")
 	case rl.PerSecond > 0 && rl.Burst == 0:
-		rl.Burst = int(max(rl.PerSecond*10, 1))
+		rl.Burst = rl.PerSecond * 10
 	case rl.Burst < 0:
 		v.add("rate_limit.burst", "must not be negative")
 	}

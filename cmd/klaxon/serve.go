@@ -94,7 +94,7 @@ func newApp(cfg *config.Config, clock escalation.Clock, log *slog.Logger, httpCl
 	}
 	mux := routes(routeDeps{
 		ingest: ingest.NewHandler(cat.Integrations, eng, log, cfg.MaxBodyBytes).WithGeneric(genericSpecs(cfg)).
-			WithRateLimit(ingest.RateLimit{PerSecond: cfg.RateLimit.PerSecond, Burst: cfg.RateLimit.Burst}, clock.Now),
+			WithRateLimit(ingest.RateLimit{PerSecond: float64(cfg.RateLimit.PerSecond), Burst: cfg.RateLimit.Burst}, clock.Now),
 		heartbeats: ingest.NewHeartbeats(cat.Heartbeats, eng, log),
 		api: api.NewHandler(api.Options{Engine: eng, Tokens: tokens, CalendarToken: cfg.API.CalendarToken,
 			Drafts: drafter{eng: eng, opts: postmortemOptions(cfg)}, Backup: db, Catalog: cat, Clock: clock, Logger: log}),
