@@ -398,3 +398,44 @@ func (e *Engine) RunUntil(ctx context.Context, clock *ManualClock, end time.Time
 	}
 	return errors.New("run until: work still due after a million steps")
 }
+
+// PageReport records what a provider reported later about a page it took
+// (a delivery receipt): delivered, or failed after all (undelivered SMS,
+// an unanswered or busy call). A failure moves the person to their next
+// contact rule at once, as a failure at sending would have.
+func (e *Engine) PageReport(ctx context.Context, pageID int64, delivered bool, detail string) error {
+	now := e.clock.Now()
+	err := e.update(ctx, func(tx Tx) error {
+		p, err := tx.Page(pageID)
+		if errors.Is(err, ErrNotFound) {
+			return Errorf(CodeNotFound, "page %d does not exist", pageID)
+		}
+		if err != nil {
+			return err
+		}
+		if p.Status != PageSent {
+			return nil // already failed, or a report for a page still being sent
+		}
+		if delivered {
+			if p.Notice() {
+				return nil
+			}
+			return tx.AppendEvent(p.IncidentID, Event{At: now, Kind: EventPageDelivered, Person: p.Person,
+				Channel: p.Channel, Provider: p.Provider, PageID: p.ID, Message: detail})
+		}
+		p.Status, p.Error = PageFailed, detail
+		if err := tx.PutPage(p); err != nil || p.Notice() {
+			return err
+		}
+		if err := tx.AppendEvent(p.IncidentID, Event{At: now, Kind: EventPageFailed, Person: p.Person, Channel: p.Channel,
+			Provider: p.Provider, PageID: p.ID, Message: detail + "; trying the next contact rule"}); err != nil {
+			return err
+		}
+		return e.skipToNextRule(tx, p, now)
+	})
+	if err != nil {
+		return fmt.Errorf("page %d report: %w", pageID, err)
+	}
+	e.poke()
+	return nil
+}

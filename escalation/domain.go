@@ -229,6 +229,7 @@ const (
 	EventPolicyExhausted EventKind = "policy_exhausted"
 	EventPageQueued      EventKind = "page_queued"
 	EventPageSent        EventKind = "page_sent"
+	EventPageDelivered   EventKind = "page_delivered"
 	EventPageFailed      EventKind = "page_failed"
 	EventPageCancelled   EventKind = "page_cancelled"
 	EventAcknowledged    EventKind = "acknowledged"

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/klaxonhq/klaxon/bot"
 	"github.com/klaxonhq/klaxon/escalation"
@@ -65,5 +66,26 @@ func TestPagesFailOverToTheSecondProvider(t *testing.T) {
 		if ev.Kind == escalation.EventPageFailed && !strings.Contains(ev.Message, "every provider failed: twilio: HTTP 503 Service Unavailable; gateway: HTTP 502 Bad Gateway") {
 			t.Fatalf("failure on the timeline: %q", ev.Message)
 		}
+	}
+}
+
+// Twilio took the SMS but could not deliver it (the phone is off): the
+// delivery report moves bikram on to his call at once, not at 2 minutes.
+func TestUndeliveredSMSMovesToTheNextContactRule(t *testing.T) {
+	h := newHarness(t, team, "2026-03-02T01:00:00Z")
+	h.Webhook("prometheus", alertmanager("firing", "DiskFull", "fp1", "error", "disk full on db-1"))
+	h.ExpectPages("01:00 bikram sms")
+	h.Advance(20 * time.Second)
+	if err := h.eng.PageReport(t.Context(), 1, false, "twilio: SMS undelivered (error 30003)"); err != nil {
+		t.Fatal(err)
+	}
+	h.runDue()
+	h.ExpectPages("01:00 bikram voice")
+	if err := h.eng.PageReport(t.Context(), 2, true, "twilio: call answered"); err != nil {
+		t.Fatal(err)
+	}
+	h.ExpectTimeline(1, escalation.EventPageSent, escalation.EventPageFailed, escalation.EventPageSent, escalation.EventPageDelivered)
+	if err := h.eng.PageReport(t.Context(), 99, true, "x"); escalation.ErrorCode(err) != escalation.CodeNotFound {
+		t.Fatalf("report for an unknown page: %v", err)
 	}
 }

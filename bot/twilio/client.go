@@ -91,6 +91,11 @@ func (c *Client) Send(ctx context.Context, p escalation.Page) (escalation.Delive
 	if p.Address == "" {
 		return escalation.Delivery{}, escalation.Permanent(fmt.Errorf("twilio: page %d has no phone number", p.ID))
 	}
+	if c.publicURL != "" {
+		// Delivery receipts: an SMS that is never delivered or a call nobody
+		// answers moves the person to their next contact rule.
+		form.Set("StatusCallback", statusURL(c.publicURL, p.ID))
+	}
 
 	endpoint := c.baseURL + "/2010-04-01/Accounts/" + url.PathEscape(c.accountSID) + "/" + resource
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))

@@ -111,6 +111,9 @@ func TestSendSMS(t *testing.T) {
 		"To":   {testTo},
 		"From": {testFrom},
 		"Body": {"[P1] #42 HighErrorRate on checkout-api. Reply \"ack 42\"."},
+		// Twilio reports delivery there; an undelivered SMS moves the
+		// person to the next contact rule.
+		"StatusCallback": {"https://klaxon.example.org/twilio/status?page=7"},
 	}
 	if api.form.Encode() != want.Encode() {
 		t.Errorf("form\n got %s\nwant %s", api.form.Encode(), want.Encode())
@@ -167,13 +170,14 @@ func TestSendVoice(t *testing.T) {
 		t.Errorf("delivery = %+v", d)
 	}
 	api.checkCommon(t, "Calls.json")
-	for k, want := range map[string]string{"To": testTo, "From": testFrom, "Timeout": "30"} {
+	for k, want := range map[string]string{"To": testTo, "From": testFrom, "Timeout": "30",
+		"StatusCallback": "https://klaxon.example.org/twilio/status?page=7"} {
 		if got := api.form.Get(k); got != want {
 			t.Errorf("%s = %q, want %q", k, got, want)
 		}
 	}
-	if len(api.form) != 4 {
-		t.Errorf("form fields = %v, want To, From, Twiml, Timeout", api.form)
+	if len(api.form) != 5 {
+		t.Errorf("form fields = %v, want To, From, Twiml, Timeout, StatusCallback", api.form)
 	}
 	doc := api.form.Get("Twiml")
 	if !strings.Contains(doc, "Disk &lt;sda&gt; at 95% &amp; rising on &#34;db-1&#34;") {

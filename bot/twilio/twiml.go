@@ -23,6 +23,7 @@ const (
 	keypadPrompt  = "Press 1 to acknowledge. Press 2 to resolve."
 	noInputNotice = "We did not receive your answer. Klaxon will keep paging until someone acknowledges."
 	gatherPath    = "/twilio/voice/gather"
+	statusPath    = "/twilio/status"
 	ellipsis      = "..."
 )
 
@@ -129,4 +130,9 @@ func messageTwiML(text string) string {
 // sayHangupTwiML says one sentence and ends the call.
 func sayHangupTwiML(text string) string {
 	return xmlHeader + "<Response><Say>" + esc(text) + "</Say><Hangup/></Response>"
+}
+
+// statusURL is where Twilio reports a page's delivery.
+func statusURL(publicURL string, pageID int64) string {
+	return strings.TrimRight(publicURL, "/") + statusPath + "?page=" + strconv.FormatInt(pageID, 10)
 }

@@ -31,6 +31,7 @@ const (
 type Engine interface {
 	bot.Engine
 	Page(ctx context.Context, id int64) (*escalation.Page, error)
+	PageReport(ctx context.Context, pageID int64, delivered bool, detail string) error
 }
 
 // Webhooks answers Twilio's inbound SMS and Gather callbacks. Every request
@@ -66,6 +67,60 @@ func NewWebhooks(authToken, publicURL string, eng Engine, people *escalation.Cat
 func (h *Webhooks) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /twilio/sms", h.handleSMS)
 	mux.HandleFunc("POST "+gatherPath, h.handleGather)
+	mux.HandleFunc("POST "+statusPath, h.handleStatus)
+}
+
+// handleStatus takes Twilio's delivery reports (StatusCallback) for SMS
+// and calls: delivered, or failed after Twilio accepted the page.
+func (h *Webhooks) handleStatus(w http.ResponseWriter, r *http.Request) {
+	form, ok := h.verify(w, r)
+	if !ok {
+		return
+	}
+	id, err := strconv.ParseInt(r.URL.Query().Get("page"), 10, 64)
+	if err != nil || id <= 0 {
+		http.Error(w, "status callback without a page", http.StatusBadRequest)
+		return
+	}
+	delivered, detail, final := reportOf(form)
+	if !final {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	if err := h.eng.PageReport(r.Context(), id, delivered, detail); err != nil {
+		status := web.Status(escalation.ErrorCode(err))
+		if status == http.StatusInternalServerError {
+			h.log.ErrorContext(r.Context(), "twilio status callback", "page_id", id, "err", err)
+		}
+		http.Error(w, http.StatusText(status), status)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// reportOf reads a status callback: whether the page reached the person,
+// a line for the timeline, and whether the status is final.
+func reportOf(form url.Values) (delivered bool, detail string, final bool) {
+	if st := form.Get("MessageStatus"); st != "" {
+		switch st {
+		case "delivered", "read":
+			return true, "twilio: SMS " + st, true
+		case "undelivered", "failed":
+			detail = "twilio: SMS " + st
+			if code := form.Get("ErrorCode"); code != "" {
+				detail += " (error " + code + ")"
+			}
+			return false, detail, true
+		}
+		return false, "", false
+	}
+	switch st := form.Get("CallStatus"); st {
+	case "completed":
+		return true, "twilio: call answered", true
+	case "busy", "no-answer", "failed", "canceled":
+		return false, "twilio: call " + st, true
+	}
+	return false, "", false
 }
 
 // verify reads and authenticates a webhook and returns its POST params. On

@@ -115,6 +115,16 @@ func (f *fakeEngine) Page(_ context.Context, id int64) (*escalation.Page, error)
 	return nil, escalation.Errorf(escalation.CodeNotFound, "page %d does not exist", id)
 }
 
+func (f *fakeEngine) PageReport(_ context.Context, id int64, delivered bool, detail string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, fmt.Sprintf("report page %d delivered=%v %s", id, delivered, detail))
+	if _, ok := f.pages[id]; !ok {
+		return escalation.Errorf(escalation.CodeNotFound, "page %d does not exist", id)
+	}
+	return nil
+}
+
 func testCatalog() *escalation.Catalog {
 	return &escalation.Catalog{People: map[string]*escalation.Person{
 		"alice": {Name: "alice", Phone: alicePhone},
@@ -474,4 +484,59 @@ func TestGatherLogNamesWhoActed(t *testing.T) {
 			t.Errorf("log lacks %s:\n%s", want, log)
 		}
 	}
+}
+
+// Twilio reports each page's fate: the real status callback fixture, a
+// failed SMS with its error code, an unanswered call. Only signed reports
+// count; intermediate states change nothing.
+func TestDeliveryReportsReachTheEngine(t *testing.T) {
+	env := newHookEnv(t, hookToken, "https://klaxon.example.org")
+	sent := fixtureForm(t, "twilio_sms_status_callback.txt")
+	for _, tc := range []struct {
+		name   string
+		form   url.Values
+		code   int
+		record string
+	}{
+		{"sent is not final", sent, http.StatusNoContent, ""},
+		{"delivered", with(sent, "MessageStatus", "delivered"), http.StatusNoContent, "report page 7 delivered=true twilio: SMS delivered"},
+		{"undelivered", with(with(sent, "MessageStatus", "undelivered"), "ErrorCode", "30003"), http.StatusNoContent,
+			"report page 7 delivered=false twilio: SMS undelivered (error 30003)"},
+		{"no answer", url.Values{"CallSid": {"CA1"}, "CallStatus": {"no-answer"}}, http.StatusNoContent, "report page 7 delivered=false twilio: call no-answer"},
+		{"ringing is not final", url.Values{"CallSid": {"CA1"}, "CallStatus": {"ringing"}}, http.StatusNoContent, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(env.eng.calls)
+			rec := env.postSigned("/twilio/status?page=7", tc.form)
+			if rec.Code != tc.code {
+				t.Fatalf("%d %s", rec.Code, rec.Body)
+			}
+			calls := env.eng.calls[before:]
+			if (tc.record == "") != (len(calls) == 0) || (tc.record != "" && calls[0] != tc.record) {
+				t.Fatalf("engine calls %q, want %q", calls, tc.record)
+			}
+		})
+	}
+	before := len(env.eng.calls)
+	if rec := env.post("/twilio/status?page=7", with(sent, "MessageStatus", "failed").Encode(), "bogus"); rec.Code != http.StatusForbidden {
+		t.Fatalf("unsigned report: %d", rec.Code)
+	}
+	if rec := env.postSigned("/twilio/status?page=999", with(sent, "MessageStatus", "failed")); rec.Code != http.StatusNotFound {
+		t.Fatalf("report for an unknown page: %d", rec.Code)
+	}
+	if rec := env.postSigned("/twilio/status", with(sent, "MessageStatus", "failed")); rec.Code != http.StatusBadRequest {
+		t.Fatalf("report without a page: %d", rec.Code)
+	}
+	if len(env.eng.calls) != before+1 { // only the unknown page reached the engine
+		t.Fatalf("engine calls %q", env.eng.calls[before:])
+	}
+}
+
+func with(v url.Values, key, value string) url.Values {
+	out := url.Values{}
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	out.Set(key, value)
+	return out
 }
