@@ -270,6 +270,15 @@ type Person struct {
 	// with one can act from that chat.
 	SlackID   string `yaml:"slack_id"`
 	DiscordID string `yaml:"discord_id"`
+	// CallLimit caps calls to the person across incidents; calls over it
+	// are bundled into one SMS.
+	CallLimit *CallLimit `yaml:"call_limit"`
+}
+
+// CallLimit is at most Max calls in any Window.
+type CallLimit struct {
+	Max    int           `yaml:"max"`
+	Window time.Duration `yaml:"window"`
 }
 
 // WorkingHours are when a person is awake to answer, in their timezone.

@@ -490,7 +490,7 @@ integrations:
 		{
 			name:  "unknown key",
 			yaml:  edit(t, `    phone: "+13105550100"`, `    phone: "+13105550100"`+"\n    phon: \"+13105550100\""),
-			wants: []string{`people[1].phon: unknown key "phon" (line 13); known keys: name, timezone, phone, contact_rules, repeat_every, working_hours, slack_id, discord_id`},
+			wants: []string{`people[1].phon: unknown key "phon" (line 13); known keys: name, timezone, phone, contact_rules, repeat_every, working_hours, slack_id, discord_id, call_limit`},
 		},
 		{
 			name:  "unknown top-level key",

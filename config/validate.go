@@ -300,6 +300,12 @@ func (v *validator) people(people []Person, cat *escalation.Catalog) {
 				Name: p.Name, Timezone: loc, Phone: p.Phone, Rules: rules, RepeatEvery: p.RepeatEvery,
 				WorkingHours: hours, ChatIDs: map[escalation.Channel]string{},
 			}
+			if l := p.CallLimit; l != nil {
+				if l.Max < 1 || l.Window <= 0 {
+					v.add(path+".call_limit", "want max (at least 1) and window (like 15m)")
+				}
+				person.CallLimit = escalation.CallLimit{Max: l.Max, Window: l.Window}
+			}
 			if p.SlackID != "" {
 				person.ChatIDs[escalation.ChannelSlack] = p.SlackID
 			}

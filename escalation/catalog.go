@@ -53,6 +53,15 @@ type Person struct {
 	// ChatIDs are the person's user ids for direct messages, by channel
 	// (slack, discord).
 	ChatIDs map[Channel]string
+	// CallLimit caps calls to the person across all incidents.
+	CallLimit CallLimit
+}
+
+// CallLimit: at most Max calls in any Window; calls over it are bundled
+// into one SMS (zero Max: no limit).
+type CallLimit struct {
+	Max    int
+	Window time.Duration
 }
 
 // Address is where a page on ch reaches the person ("" when nowhere).

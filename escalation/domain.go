@@ -232,6 +232,7 @@ const (
 	EventPageDelivered   EventKind = "page_delivered"
 	EventPageFailed      EventKind = "page_failed"
 	EventPageCancelled   EventKind = "page_cancelled"
+	EventPageBundled     EventKind = "page_bundled"
 	EventAcknowledged    EventKind = "acknowledged"
 	EventResolved        EventKind = "resolved"
 	EventReopened        EventKind = "reopened"
@@ -323,6 +324,8 @@ type Page struct {
 	Provider   string    `json:"provider,omitempty"`
 	ProviderID string    `json:"provider_id,omitempty"`
 	Error      string    `json:"error,omitempty"`
+	// Bundle marks the SMS that stands in for calls over a person's limit.
+	Bundle bool `json:"bundle,omitempty"`
 }
 
 // Notice reports whether the page is a notice (a shift starting, a digest)

@@ -334,7 +334,7 @@ func (e *Engine) plan(tx Tx, inc *Incident, now time.Time) error {
 				return err
 			}
 		}
-		if err := e.queuePage(tx, inc, p, rule.Channel, k, run.Level, now); err != nil {
+		if err := e.queueLimited(tx, inc, p, rule.Channel, k, run.Level, now); err != nil {
 			return err
 		}
 		run.Step = k + 1
@@ -354,6 +354,48 @@ func (e *Engine) plan(tx Tx, inc *Incident, now time.Time) error {
 		}
 	}
 	return nil
+}
+
+// queueLimited queues a page unless it is a call over the person's call
+// limit. Calls over it are bundled: the first in a window becomes one SMS
+// saying calls are paused and why; later ones only go on the timeline. A
+// storm of incidents cannot ring one phone without end.
+func (e *Engine) queueLimited(tx Tx, inc *Incident, p *Person, ch Channel, step, level int, now time.Time) error {
+	lim := p.CallLimit
+	if ch != ChannelVoice || lim.Max <= 0 {
+		return e.queuePage(tx, inc, p, ch, step, level, now)
+	}
+	recent, err := tx.PagesTo(p.Name, now.Add(-lim.Window))
+	if err != nil {
+		return err
+	}
+	calls, bundled := 0, false
+	for _, pg := range recent {
+		switch {
+		case pg.Channel == ChannelVoice && pg.Status != PageCancelled:
+			calls++
+		case pg.Bundle:
+			bundled = true
+		}
+	}
+	if calls < lim.Max {
+		return e.queuePage(tx, inc, p, ch, step, level, now)
+	}
+	msg := fmt.Sprintf("call to %s bundled: %d calls in the last %s reached the limit", p.Name, calls, lim.Window)
+	if !bundled && p.Phone != "" {
+		id, err := tx.NextPageID()
+		if err != nil {
+			return err
+		}
+		text := fmt.Sprintf("KLAXON: %d calls to you in %s; calls pause, pages go on. Latest: #%d %s %s. Reply A%d to ack.",
+			calls, lim.Window, inc.ID, inc.Priority, inc.Title, inc.ID)
+		if err := tx.PutPage(&Page{ID: id, IncidentID: inc.ID, Person: p.Name, Channel: ChannelSMS, Address: p.Phone,
+			Text: text, Status: PageQueued, Step: step, NotBefore: now, CreatedAt: now, Bundle: true}); err != nil {
+			return err
+		}
+		msg += "; one SMS says so instead"
+	}
+	return tx.AppendEvent(inc.ID, Event{At: now, Kind: EventPageBundled, Person: p.Name, Channel: ch, Level: level + 1, Message: msg})
 }
 
 // queuePage puts a page in the outbox, in the caller's transaction.

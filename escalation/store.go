@@ -69,6 +69,9 @@ type Tx interface {
 	// LatestPageTo is the newest page sent or queued to a person, looking
 	// back at most limit pages.
 	LatestPageTo(person string, limit int) (*Page, error)
+	// PagesTo lists pages to a person created at or after since, newest
+	// first (it reads back through recent pages only).
+	PagesTo(person string, since time.Time) ([]*Page, error)
 
 	// Overrides are the stored schedule overrides, by id. OverridesVersion
 	// changes (to a value never used before) whenever they do, and is 0

@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -87,5 +88,45 @@ func TestUndeliveredSMSMovesToTheNextContactRule(t *testing.T) {
 	h.ExpectTimeline(1, escalation.EventPageSent, escalation.EventPageFailed, escalation.EventPageSent, escalation.EventPageDelivered)
 	if err := h.eng.PageReport(t.Context(), 99, true, "x"); escalation.ErrorCode(err) != escalation.CodeNotFound {
 		t.Fatalf("report for an unknown page: %v", err)
+	}
+}
+
+// A storm of incidents at night: bikram's phone may ring at most three
+// times in fifteen minutes. The fourth call becomes one SMS saying calls
+// are paused; later ones only go on the timeline. SMS pages go on.
+func TestCallsOverThePersonsLimitAreBundled(t *testing.T) {
+	cfg := strings.Replace(team, "    repeat_every: 6m\n", "    repeat_every: 6m\n    call_limit: {max: 3, window: 15m}\n", 1)
+	h := newHarness(t, cfg, "2026-03-02T01:00:00Z")
+	for i := range 3 {
+		h.Webhook("prometheus", alertmanager("firing", fmt.Sprint("Alert", i), fmt.Sprint("fp", i), "error", fmt.Sprint("alert ", i)))
+	}
+	h.AdvanceTo(mustTime(t, "2026-03-02T01:04:00Z"))
+	var calls, bundles int
+	for _, s := range h.pages() {
+		switch {
+		case s.Page.Person == "bikram" && s.Page.Channel == escalation.ChannelVoice:
+			calls++
+		case s.Page.Bundle:
+			bundles++
+			if !strings.Contains(s.Page.Text, "3 calls to you in 15m0s; calls pause") {
+				t.Errorf("bundle text %q", s.Page.Text)
+			}
+		}
+	}
+	// Three incidents each call at 01:02 and 01:04: six calls wanted.
+	if calls != 3 || bundles != 1 {
+		t.Fatalf("%d calls and %d bundles; want 3 and 1", calls, bundles)
+	}
+	n := 0
+	for id := int64(1); id <= 3; id++ {
+		_, events := h.Incident(id)
+		for _, ev := range events {
+			if ev.Kind == escalation.EventPageBundled {
+				n++
+			}
+		}
+	}
+	if n != 3 {
+		t.Fatalf("%d bundled entries on the timelines, want 3", n)
 	}
 }

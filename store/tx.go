@@ -539,3 +539,27 @@ func (t *tx) OpenIncidents(service string) ([]int64, error) {
 	}
 	return out, nil
 }
+
+// pagesLookback bounds how far PagesTo reads back: call limits look at
+// minutes, and thousands of pages in minutes is a storm the limit exists for.
+const pagesLookback = 20000
+
+func (t *tx) PagesTo(person string, since time.Time) ([]*escalation.Page, error) {
+	var out []*escalation.Page
+	c := t.bucket(bucketPages).Cursor()
+	n := 0
+	for k, v := c.Last(); k != nil && n < pagesLookback; k, v = c.Prev() {
+		n++
+		p := new(escalation.Page)
+		if err := json.Unmarshal(v, p); err != nil {
+			return nil, fmt.Errorf("store: read page %d: %w", int64(binary.BigEndian.Uint64(k)), err)
+		}
+		if p.CreatedAt.Before(since) {
+			break
+		}
+		if p.Person == person {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
