@@ -18,9 +18,11 @@ const claimLease = 5 * time.Minute
 const tickBatch = 100
 
 // Tick moves every incident whose escalation is due at the clock's now: it
-// activates levels and queues pages into the outbox. Each incident commits
-// in its own transaction, so one that fails (or panics) cannot hold back the
-// others; a failing incident is retried a minute later.
+// activates levels and queues pages into the outbox. The due incidents of
+// a pass commit together in one transaction, so a busy store costs one
+// commit per pass, not one per incident. If that transaction fails, each
+// incident is retried in its own, so one that fails (or panics) cannot
+// hold back the others; a failing incident is retried a minute later.
 func (e *Engine) Tick(ctx context.Context) (int, error) {
 	now := e.clock.Now()
 	if err := e.tickTimers(ctx, now); err != nil {
@@ -35,23 +37,39 @@ func (e *Engine) Tick(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("tick: %w", err)
 	}
+	if len(due) == 0 {
+		return 0, nil
+	}
 	n := 0
+	err = e.update(ctx, func(tx Tx) error {
+		n = 0
+		for _, id := range due {
+			moved, err := e.step(tx, id, now)
+			if err != nil {
+				return fmt.Errorf("incident %d: %w", id, err)
+			}
+			if moved {
+				n++
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		return n, nil
+	}
+	if ctx.Err() != nil {
+		return 0, ctx.Err()
+	}
+	n = 0
 	for _, id := range due {
 		if err := ctx.Err(); err != nil {
 			return n, err
 		}
+		moved := false
 		err := e.update(ctx, func(tx Tx) error {
-			inc, err := tx.Incident(id)
-			if err != nil {
-				return err
-			}
-			if inc.NextDue.IsZero() || inc.NextDue.After(now) {
-				return nil // moved by a concurrent action
-			}
-			if err := e.advance(tx, inc, now); err != nil {
-				return err
-			}
-			return tx.PutIncident(inc)
+			var err error
+			moved, err = e.step(tx, id, now)
+			return err
 		})
 		if err != nil {
 			e.metrics.Panic("incident")
@@ -59,9 +77,27 @@ func (e *Engine) Tick(ctx context.Context) (int, error) {
 			e.quarantine(ctx, id, now.Add(time.Minute))
 			continue
 		}
-		n++
+		if moved {
+			n++
+		}
 	}
 	return n, nil
+}
+
+// step advances one due incident in tx; moved is false when a concurrent
+// action already moved it.
+func (e *Engine) step(tx Tx, id int64, now time.Time) (moved bool, err error) {
+	inc, err := tx.Incident(id)
+	if err != nil {
+		return false, err
+	}
+	if inc.NextDue.IsZero() || inc.NextDue.After(now) {
+		return false, nil
+	}
+	if err := e.advance(tx, inc, now); err != nil {
+		return false, err
+	}
+	return true, tx.PutIncident(inc)
 }
 
 // quarantine pushes a failing incident's due time back so it cannot spin.

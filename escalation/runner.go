@@ -79,6 +79,30 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 }
 
+// claimPages hands as many due pages as there are free workers to them.
+func (r *Runner) claimPages(ctx context.Context, sem chan struct{}) error {
+	free := cap(sem) - len(sem)
+	if free <= 0 {
+		return nil
+	}
+	pages, err := r.e.ClaimDue(ctx, free)
+	if err != nil {
+		return err
+	}
+	for _, p := range pages {
+		sem <- struct{}{}
+		r.inflight.Add(1)
+		go func() {
+			defer r.inflight.Done()
+			defer func() { <-sem; r.e.poke() }()
+			if err := r.e.Deliver(context.WithoutCancel(ctx), p); err != nil {
+				r.e.log.Error("runner: recording delivery", "page_id", p.ID, "incident_id", p.IncidentID, "err", err)
+			}
+		}()
+	}
+	return nil
+}
+
 // pass does the work due now and returns how long to sleep. A panic is
 // contained: the loop logs it and carries on after a short pause.
 func (r *Runner) pass(ctx context.Context, sem chan struct{}, maxIdle time.Duration) (wait time.Duration) {
@@ -89,28 +113,19 @@ func (r *Runner) pass(ctx context.Context, sem chan struct{}, maxIdle time.Durat
 			wait = time.Second
 		}
 	}()
+	// Pages already due go to the workers before the tick: a long tick
+	// (a restart's backlog, a busy store) must not hold them back.
+	if err := r.claimPages(ctx, sem); err != nil && ctx.Err() == nil {
+		r.e.log.ErrorContext(ctx, "runner: claim pages", "err", err)
+		return time.Second
+	}
 	if _, err := r.e.Tick(ctx); err != nil && ctx.Err() == nil {
 		r.e.log.ErrorContext(ctx, "runner: tick", "err", err)
 		return time.Second
 	}
-	// Claim only what free workers can take now; the rest stays due.
-	if free := cap(sem) - len(sem); free > 0 {
-		pages, err := r.e.ClaimDue(ctx, free)
-		if err != nil && ctx.Err() == nil {
-			r.e.log.ErrorContext(ctx, "runner: claim pages", "err", err)
-			return time.Second
-		}
-		for _, p := range pages {
-			sem <- struct{}{}
-			r.inflight.Add(1)
-			go func() {
-				defer r.inflight.Done()
-				defer func() { <-sem; r.e.poke() }()
-				if err := r.e.Deliver(context.WithoutCancel(ctx), p); err != nil {
-					r.e.log.Error("runner: recording delivery", "page_id", p.ID, "incident_id", p.IncidentID, "err", err)
-				}
-			}()
-		}
+	if err := r.claimPages(ctx, sem); err != nil && ctx.Err() == nil {
+		r.e.log.ErrorContext(ctx, "runner: claim pages", "err", err)
+		return time.Second
 	}
 	if free := cap(r.chatSem) - len(r.chatSem); free > 0 {
 		posts, err := r.e.ClaimChatPosts(ctx, free)
