@@ -104,3 +104,30 @@ func TestTimersRoundTripAndSurviveReopen(t *testing.T) {
 		return nil
 	})
 }
+
+func TestPagesToReadsOnePersonsWindow(t *testing.T) {
+	db := openTemp(t)
+	base := time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC)
+	update(t, db, func(tx escalation.Tx) error {
+		for i, p := range []escalation.Page{
+			{Person: "alice", CreatedAt: base.Add(-20 * time.Minute)},
+			{Person: "bob", CreatedAt: base.Add(-5 * time.Minute)},
+			{Person: "alice", CreatedAt: base.Add(-10 * time.Minute), Channel: escalation.ChannelVoice},
+			{Person: "alice", CreatedAt: base.Add(-time.Minute), Channel: escalation.ChannelSMS},
+			{Person: "alicia", CreatedAt: base},
+		} {
+			p.ID, p.IncidentID = int64(i+1), 1
+			if err := tx.PutPage(&p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	view(t, db, func(tx escalation.Tx) error {
+		got, err := tx.PagesTo("alice", base.Add(-15*time.Minute))
+		if err != nil || len(got) != 2 || got[0].ID != 4 || got[1].ID != 3 {
+			t.Fatalf("PagesTo = %+v, %v; want pages 4 and 3, newest first", got, err)
+		}
+		return nil
+	})
+}

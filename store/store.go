@@ -130,13 +130,27 @@ func initSchema(btx *bolt.Tx) error {
 	}
 	// Files from before the open index get it filled from their incidents.
 	backfillOpen := btx.Bucket([]byte(bucketOpen)) == nil && btx.Bucket([]byte(bucketIncidents)) != nil
+	backfillPersonPages := btx.Bucket([]byte(bucketPersonPages)) == nil && btx.Bucket([]byte(bucketPages)) != nil
 	for _, name := range []string{
 		bucketOpen, bucketIncidents, bucketDue, bucketDueRev, bucketEvents, bucketAlerts,
 		bucketGroups, bucketPages, bucketOutbox, bucketOutboxRev, bucketOverrides, bucketTimers,
-		bucketChat, bucketChatDue, bucketChatRev, bucketSilences,
+		bucketChat, bucketChatDue, bucketChatRev, bucketSilences, bucketPersonPages,
 	} {
 		if _, err := btx.CreateBucketIfNotExists([]byte(name)); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)
+		}
+	}
+	if backfillPersonPages {
+		t := newTx(btx)
+		err := btx.Bucket([]byte(bucketPages)).ForEach(func(k, v []byte) error {
+			var p escalation.Page
+			if err := json.Unmarshal(v, &p); err != nil {
+				return fmt.Errorf("page %d: %w", int64(binary.BigEndian.Uint64(k)), err)
+			}
+			return t.indexPersonPage(&p)
+		})
+		if err != nil {
+			return fmt.Errorf("index pages by person: %w", err)
 		}
 	}
 	if backfillOpen {

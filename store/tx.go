@@ -34,10 +34,12 @@ const (
 	bucketOverrides = "overrides" // id → escalation.Override
 	bucketTimers    = "timers"    // name → escalation.Timer
 	bucketSilences  = "silences"  // id → escalation.Silence
-	bucketOpen      = "open"      // service \0 incident id → empty, open incidents only
-	bucketChat      = "chat"      // chat \0 incident id → escalation.ChatPost
-	bucketChatDue   = "chat_due"  // NotBefore nanos + chat key → empty, dirty posts only
-	bucketChatRev   = "chat_rev"  // chat key → chat_due key
+	// person \0 created-at nanos + page id → empty
+	bucketPersonPages = "person_pages"
+	bucketOpen        = "open"     // service \0 incident id → empty, open incidents only
+	bucketChat        = "chat"     // chat \0 incident id → escalation.ChatPost
+	bucketChatDue     = "chat_due" // NotBefore nanos + chat key → empty, dirty posts only
+	bucketChatRev     = "chat_rev" // chat key → chat_due key
 
 	keyOverridesVersion = "overrides_version"
 
@@ -443,6 +445,11 @@ func (t *tx) PutPage(p *escalation.Page) error {
 	if err := checkID("page", p.ID); err != nil {
 		return err
 	}
+	if t.bucket(bucketPages).Get(idKey(p.ID)) == nil {
+		if err := t.indexPersonPage(p); err != nil {
+			return fmt.Errorf("store: index page %d: %w", p.ID, err)
+		}
+	}
 	if err := t.put(bucketPages, idKey(p.ID), p); err != nil {
 		return fmt.Errorf("store: put page %d: %w", p.ID, err)
 	}
@@ -540,26 +547,44 @@ func (t *tx) OpenIncidents(service string) ([]int64, error) {
 	return out, nil
 }
 
-// pagesLookback bounds how far PagesTo reads back: call limits look at
-// minutes, and thousands of pages in minutes is a storm the limit exists for.
-const pagesLookback = 20000
-
-func (t *tx) PagesTo(person string, since time.Time) ([]*escalation.Page, error) {
-	var out []*escalation.Page
-	c := t.bucket(bucketPages).Cursor()
-	n := 0
-	for k, v := c.Last(); k != nil && n < pagesLookback; k, v = c.Prev() {
-		n++
-		p := new(escalation.Page)
-		if err := json.Unmarshal(v, p); err != nil {
-			return nil, fmt.Errorf("store: read page %d: %w", int64(binary.BigEndian.Uint64(k)), err)
-		}
-		if p.CreatedAt.Before(since) {
-			break
-		}
-		if p.Person == person {
-			out = append(out, p)
-		}
+// personPageKey orders a person's pages by creation: person, NUL,
+// created-at nanos, page id.
+func personPageKey(p *escalation.Page) ([]byte, error) {
+	k, err := stringKey(p.Person, "")
+	if err != nil {
+		return nil, err
 	}
+	k = binary.BigEndian.AppendUint64(k, unixNanos(p.CreatedAt))
+	return binary.BigEndian.AppendUint64(k, uint64(p.ID)), nil
+}
+
+// indexPersonPage adds a new page to its person's index; a page's person
+// and creation time never change, so it is written once.
+func (t *tx) indexPersonPage(p *escalation.Page) error {
+	k, err := personPageKey(p)
+	if err != nil {
+		return err
+	}
+	return t.bucket(bucketPersonPages).Put(k, []byte{})
+}
+
+// PagesTo reads the person's index from since: call limits look at their
+// own window of one person's pages, whatever else is paging.
+func (t *tx) PagesTo(person string, since time.Time) ([]*escalation.Page, error) {
+	prefix, err := stringKey(person, "")
+	if err != nil {
+		return nil, fmt.Errorf("store: pages to %q: %w", person, err)
+	}
+	start := binary.BigEndian.AppendUint64(bytes.Clone(prefix), unixNanos(since))
+	var out []*escalation.Page
+	c := t.bucket(bucketPersonPages).Cursor()
+	for k, _ := c.Seek(start); k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+16; k, _ = c.Next() {
+		p, err := t.Page(int64(binary.BigEndian.Uint64(k[len(prefix)+8:])))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	slices.Reverse(out)
 	return out, nil
 }
