@@ -69,8 +69,8 @@ type Tx interface {
 	// LatestPageTo is the newest page sent or queued to a person, looking
 	// back at most limit pages.
 	LatestPageTo(person string, limit int) (*Page, error)
-	// PagesTo lists pages to a person created at or after since, newest
-	// first (it reads back through recent pages only).
+	// PagesTo lists the calls to a person, and the SMS that stood in for
+	// calls over their limit, created at or after since, newest first.
 	PagesTo(person string, since time.Time) ([]*Page, error)
 
 	// Overrides are the stored schedule overrides, by id. OverridesVersion

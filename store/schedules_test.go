@@ -110,11 +110,12 @@ func TestPagesToReadsOnePersonsWindow(t *testing.T) {
 	base := time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC)
 	update(t, db, func(tx escalation.Tx) error {
 		for i, p := range []escalation.Page{
-			{Person: "alice", CreatedAt: base.Add(-20 * time.Minute)},
-			{Person: "bob", CreatedAt: base.Add(-5 * time.Minute)},
+			{Person: "alice", CreatedAt: base.Add(-20 * time.Minute), Channel: escalation.ChannelVoice},
+			{Person: "bob", CreatedAt: base.Add(-5 * time.Minute), Channel: escalation.ChannelVoice},
 			{Person: "alice", CreatedAt: base.Add(-10 * time.Minute), Channel: escalation.ChannelVoice},
-			{Person: "alice", CreatedAt: base.Add(-time.Minute), Channel: escalation.ChannelSMS},
-			{Person: "alicia", CreatedAt: base},
+			{Person: "alice", CreatedAt: base.Add(-time.Minute), Channel: escalation.ChannelSMS, Bundle: true},
+			{Person: "alicia", CreatedAt: base, Channel: escalation.ChannelVoice},
+			{Person: "alice", CreatedAt: base, Channel: escalation.ChannelSMS}, // not a call: not counted
 		} {
 			p.ID, p.IncidentID = int64(i+1), 1
 			if err := tx.PutPage(&p); err != nil {

@@ -558,9 +558,14 @@ func personPageKey(p *escalation.Page) ([]byte, error) {
 	return binary.BigEndian.AppendUint64(k, uint64(p.ID)), nil
 }
 
-// indexPersonPage adds a new page to its person's index; a page's person
-// and creation time never change, so it is written once.
+// indexPersonPage adds a new call, or the SMS that stands in for calls, to
+// its person's index: call limits count only those, so a storm of SMS
+// pages costs them nothing. A page's person and creation time never
+// change, so it is written once.
 func (t *tx) indexPersonPage(p *escalation.Page) error {
+	if p.Channel != escalation.ChannelVoice && !p.Bundle {
+		return nil
+	}
 	k, err := personPageKey(p)
 	if err != nil {
 		return err
@@ -568,8 +573,8 @@ func (t *tx) indexPersonPage(p *escalation.Page) error {
 	return t.bucket(bucketPersonPages).Put(k, []byte{})
 }
 
-// PagesTo reads the person's index from since: call limits look at their
-// own window of one person's pages, whatever else is paging.
+// PagesTo reads the person's index from since: the calls (and bundle SMS)
+// of one person's window, whatever else is paging.
 func (t *tx) PagesTo(person string, since time.Time) ([]*escalation.Page, error) {
 	prefix, err := stringKey(person, "")
 	if err != nil {
