@@ -21,7 +21,7 @@ import (
 // resolved a few seconds later, so the incidents still paging at the end
 // stay few enough for the runner to keep up on two cores.
 const (
-	stormAlerts   = 1200
+	stormAlerts   = 600
 	stormSpan     = 9 * time.Second // new alerts fire over this
 	stormSenders  = 8
 	resolvedShare = 0.8

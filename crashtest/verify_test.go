@@ -20,7 +20,7 @@ const runnerInFlight = 16
 
 // slack is how long after a step falls due its page may still be on its way
 // when the process is stopped: a tick, a claim and a request.
-const slack = 1500 * time.Millisecond
+const slack = 3 * time.Second
 
 // kill is one SIGKILL and the restart after it.
 type kill struct {
