@@ -1,8 +1,6 @@
 package api
 
 import (
-	"bytes"
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
@@ -39,17 +37,8 @@ func (h *Handler) overrides(w http.ResponseWriter, r *http.Request, _ string) {
 }
 
 func (h *Handler) addOverride(w http.ResponseWriter, r *http.Request, token string) {
-	raw, err := web.ReadBody(w, r, 64<<10)
-	if err != nil {
-		web.Error(w, r, h.log, err)
-		return
-	}
 	var body overrideBody
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil {
-		web.Error(w, r, h.log, escalation.Errorf(escalation.CodeInvalid,
-			`request body: %v (want {"person": "alice", "from": "2025-03-09T08:00:00Z", "to": "2025-03-09T20:00:00Z"} or "duration": "4h" instead of "to")`, err))
+	if !h.decodeBody(w, r, &body, `{"person": "alice", "from": "2025-03-09T08:00:00Z", "to": "2025-03-09T20:00:00Z"} or "duration": "4h" instead of "to"`) {
 		return
 	}
 	if body.Person == "" {

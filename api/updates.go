@@ -1,8 +1,6 @@
 package api
 
 import (
-	"bytes"
-	"encoding/json"
 	"net/http"
 
 	"github.com/klaxonhq/klaxon/escalation"
@@ -24,17 +22,8 @@ func (h *Handler) postUpdate(w http.ResponseWriter, r *http.Request, token strin
 		web.Error(w, r, h.log, err)
 		return
 	}
-	raw, err := web.ReadBody(w, r, 64<<10)
-	if err != nil {
-		web.Error(w, r, h.log, err)
-		return
-	}
 	var body updateBody
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil {
-		web.Error(w, r, h.log, escalation.Errorf(escalation.CodeInvalid,
-			`request body: %v (want {"status": "investigating", "title": "Slow checkout", "message": "..."})`, err))
+	if !h.decodeBody(w, r, &body, `{"status": "investigating", "title": "Slow checkout", "message": "..."}`) {
 		return
 	}
 	st, err := escalation.ParsePublicStatus(body.Status)

@@ -262,12 +262,13 @@ func onCall(ctx context.Context, eng Engine, person string, self bool) (string, 
 	if self {
 		subject = "You are"
 	}
-	var lines []string
-	var next *struct {
+	type shift struct {
 		schedule string
 		span     oncall.Span
 		loc      *time.Location
 	}
+	var lines []string
+	var next *shift
 	for _, name := range slices.Sorted(maps.Keys(eng.Catalog().Schedules)) {
 		s, err := eng.Schedule(ctx, name)
 		if err != nil {
@@ -280,11 +281,7 @@ func onCall(ctx context.Context, eng Engine, person string, self bool) (string, 
 			if !sp.From.After(now) {
 				lines = append(lines, fmt.Sprintf("%s on call for %s until %s.", subject, name, sp.To.In(s.Location).Format("Mon Jan 2 15:04 MST")))
 			} else if next == nil || sp.From.Before(next.span.From) {
-				next = &struct {
-					schedule string
-					span     oncall.Span
-					loc      *time.Location
-				}{name, sp, s.Location}
+				next = &shift{name, sp, s.Location}
 			}
 			break
 		}

@@ -2,8 +2,6 @@ package escalation
 
 import (
 	"context"
-	"maps"
-	"slices"
 	"time"
 )
 
@@ -37,25 +35,19 @@ type Stats struct {
 	ChatBacklog int
 }
 
-// Stats reads the gauges' state: the open incidents through the store's
-// open index (resolved history costs nothing), and the outboxes.
+// Stats reads the gauges' state: the open incidents (the store lists them
+// from its open index, so resolved history costs nothing) and the outboxes.
 func (e *Engine) Stats(ctx context.Context) (Stats, error) {
-	st := Stats{Open: map[Status]map[Priority]int{StatusTriggered: {}, StatusAcknowledged: {}}}
+	st := Stats{Open: map[Status]map[Priority]int{}}
 	err := e.store.View(ctx, func(tx Tx) error {
-		services := append(slices.Collect(maps.Keys(e.cat.Services)), "") // "": paged by hand
-		for _, svc := range services {
-			ids, err := tx.OpenIncidents(svc)
+		for _, s := range []Status{StatusTriggered, StatusAcknowledged} {
+			st.Open[s] = map[Priority]int{}
+			incs, err := tx.Incidents(s, 0)
 			if err != nil {
 				return err
 			}
-			for _, id := range ids {
-				inc, err := tx.Incident(id)
-				if err != nil {
-					return err
-				}
-				if inc.Status.Open() {
-					st.Open[inc.Status][inc.Priority]++
-				}
+			for _, inc := range incs {
+				st.Open[s][inc.Priority]++
 			}
 		}
 		pages, err := tx.Outbox()

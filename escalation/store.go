@@ -29,7 +29,8 @@ type Tx interface {
 	// with inc.NextDue.
 	PutIncident(inc *Incident) error
 	// Incidents lists up to limit incidents newest first (limit <= 0: no
-	// limit); an empty status lists all.
+	// limit); an empty status lists all. Listing triggered or acknowledged
+	// ones reads only open incidents, however long the history.
 	Incidents(status Status, limit int) ([]*Incident, error)
 	// OpenIncidents lists the ids of a service's triggered and acknowledged
 	// incidents.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -264,6 +265,9 @@ func (t *tx) PutIncident(inc *escalation.Incident) error {
 }
 
 func (t *tx) Incidents(status escalation.Status, limit int) ([]*escalation.Incident, error) {
+	if status.Open() {
+		return t.openIncidents(status, limit)
+	}
 	// The scan reads the bucket, so changes of this transaction go there first.
 	if err := t.flush(); err != nil {
 		return nil, err
@@ -532,6 +536,34 @@ func (t *tx) indexOpen(inc *escalation.Incident) error {
 		return t.bucket(bucketOpen).Put(k, []byte{})
 	}
 	return t.bucket(bucketOpen).Delete(k)
+}
+
+// openIncidents lists triggered or acknowledged incidents through the open
+// index, newest first: resolved history is never read.
+func (t *tx) openIncidents(status escalation.Status, limit int) ([]*escalation.Incident, error) {
+	var ids []int64
+	err := t.bucket(bucketOpen).ForEach(func(k, _ []byte) error {
+		ids = append(ids, int64(binary.BigEndian.Uint64(k[len(k)-8:])))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(ids, func(a, b int64) int { return cmp.Compare(b, a) })
+	out := []*escalation.Incident{}
+	for _, id := range ids {
+		if limit > 0 && len(out) >= limit {
+			break
+		}
+		inc, err := t.Incident(id)
+		if err != nil {
+			return nil, err
+		}
+		if inc.Status == status {
+			out = append(out, inc)
+		}
+	}
+	return out, nil
 }
 
 func (t *tx) OpenIncidents(service string) ([]int64, error) {

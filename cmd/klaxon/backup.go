@@ -39,6 +39,10 @@ func cmdBackup(ctx context.Context, args []string, stdout, stderr io.Writer, loo
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
+	if _, err := os.Stat(cfg.Database); err != nil {
+		fmt.Fprintf(stderr, "klaxon backup: no database at %s (check the config's database): %v\n", cfg.Database, err)
+		return 1
+	}
 	write := func(w io.Writer) (int64, string, error) {
 		db, err := store.Open(cfg.Database, store.Options{Timeout: 200 * time.Millisecond})
 		if err == nil {

@@ -103,11 +103,9 @@ func cmdCheck(args []string, now time.Time, stdout, stderr io.Writer, lookupEnv 
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	for name, spec := range genericSpecs(cfg) {
-		if err := spec.Validate(); err != nil {
-			fmt.Fprintf(stderr, "integration %s: fields.%v\n", name, err)
-			return 1
-		}
+	if _, err := genericSpecs(cfg); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
 	}
 	if _, err := newWatch(cfg, escalation.SystemClock{}, newLogger(io.Discard, "")); err != nil {
 		fmt.Fprintln(stderr, err)

@@ -25,6 +25,17 @@ import (
 
 func noEnv(string) (string, bool) { return "", false }
 
+// exampleConfig is config.example.yaml with its database in a temp dir.
+func exampleConfig(t *testing.T) *config.Config {
+	t.Helper()
+	cfg, err := config.Load("../../config.example.yaml", noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Database = filepath.Join(t.TempDir(), "klaxon.db")
+	return cfg
+}
+
 func TestCheckExampleConfig(t *testing.T) {
 	var out, errOut bytes.Buffer
 	code := run(t.Context(), []string{"check", "--config", "../../config.example.yaml"}, &out, &errOut, noEnv)
@@ -89,11 +100,7 @@ func TestUsageErrors(t *testing.T) {
 // The wired app on the example config: the walkthrough's alert goes in,
 // the incident comes out of the API, and the console pager logs the page.
 func TestWalkthroughOnExampleConfig(t *testing.T) {
-	cfg, err := config.Load("../../config.example.yaml", noEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Database = filepath.Join(t.TempDir(), "klaxon.db")
+	cfg := exampleConfig(t)
 	var logBuf syncBuffer
 	log := slog.New(slog.NewTextHandler(&logBuf, nil))
 	clock := escalationtest.NewClock(time.Date(2025, 6, 2, 9, 0, 0, 0, time.UTC))
@@ -296,11 +303,7 @@ func TestConfigFormatsAreTheIngestFormats(t *testing.T) {
 // once the server is stopped; the command names the API while the database
 // is in use.
 func TestPostmortemDraftFromTheAPIAndTheCommandLine(t *testing.T) {
-	cfg, err := config.Load("../../config.example.yaml", noEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Database = filepath.Join(t.TempDir(), "klaxon.db")
+	cfg := exampleConfig(t)
 	clock := escalationtest.NewClock(time.Date(2025, 6, 2, 9, 0, 0, 0, time.UTC))
 	a, err := newApp(cfg, clock, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
@@ -358,12 +361,8 @@ func grepKlaxon(s string) string {
 // A backup taken while serving is a database Klaxon opens with every
 // incident in it; one taken with Klaxon stopped is too.
 func TestBackupWhileServingAndStopped(t *testing.T) {
-	cfg, err := config.Load("../../config.example.yaml", noEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	cfg.Database = filepath.Join(dir, "klaxon.db")
+	cfg := exampleConfig(t)
+	dir := filepath.Dir(cfg.Database)
 	cfgPath := filepath.Join(dir, "klaxon.yaml")
 	example, _ := os.ReadFile("../../config.example.yaml")
 	os.WriteFile(cfgPath, []byte(strings.Replace(string(example), "database: ./klaxon.db", "database: "+cfg.Database, 1)), 0o600)
@@ -411,12 +410,8 @@ func TestBackupWhileServingAndStopped(t *testing.T) {
 // A responder publishes; the page at /status, its JSON and the exported
 // static copy all say it — and nothing about the alert's own text.
 func TestStatusPageShowsOnlyWhatWasPublished(t *testing.T) {
-	cfg, err := config.Load("../../config.example.yaml", noEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	cfg.Database = filepath.Join(dir, "klaxon.db")
+	cfg := exampleConfig(t)
+	dir := filepath.Dir(cfg.Database)
 	cfg.Status.ExportDir = filepath.Join(dir, "site")
 	clock := escalationtest.NewClock(time.Date(2025, 6, 2, 9, 0, 0, 0, time.UTC))
 	a, err := newApp(cfg, clock, slog.New(slog.DiscardHandler), nil)
@@ -519,12 +514,8 @@ func TestGenericIntegrationFromTheConfig(t *testing.T) {
 // publish four updates. The served page, the exported directory and the
 // postmortem draft tell the same story, in order.
 func TestIPv4OutageReplayedOnTheStatusPageAndPostmortem(t *testing.T) {
-	cfg, err := config.Load("../../config.example.yaml", noEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	cfg.Database = filepath.Join(dir, "klaxon.db")
+	cfg := exampleConfig(t)
+	dir := filepath.Dir(cfg.Database)
 	cfg.Status.ExportDir = filepath.Join(dir, "site")
 	clock := escalationtest.NewClock(time.Date(2025, 7, 9, 12, 32, 0, 0, time.UTC))
 	a, err := newApp(cfg, clock, slog.New(slog.DiscardHandler), nil)
@@ -627,11 +618,7 @@ func mustParse(t *testing.T, s string) time.Time {
 // and what it sent over its budget is not stored; other integrations are
 // not held back.
 func TestAMonitorInALoopIsRateLimited(t *testing.T) {
-	cfg, err := config.Load("../../config.example.yaml", noEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Database = filepath.Join(t.TempDir(), "klaxon.db")
+	cfg := exampleConfig(t)
 	cfg.RateLimit = &config.RateLimit{PerSecond: 1, Burst: 3}
 	clock := escalationtest.NewClock(time.Date(2025, 6, 2, 9, 0, 0, 0, time.UTC))
 	a, err := newApp(cfg, clock, slog.New(slog.DiscardHandler), nil)

@@ -11,7 +11,6 @@ import (
 	"github.com/klaxonhq/klaxon/config"
 	"github.com/klaxonhq/klaxon/escalation"
 	"github.com/klaxonhq/klaxon/postmortem"
-	"github.com/klaxonhq/klaxon/store"
 )
 
 // incidentReader is what a postmortem draft reads.
@@ -64,17 +63,12 @@ func cmdPostmortem(ctx context.Context, args []string, stdout, stderr io.Writer,
 	if *db != "" {
 		cfg.Database = *db
 	}
-	st, err := store.Open(cfg.Database, store.Options{})
+	st, eng, err := openOffline(cfg, fmt.Sprintf("while klaxon serve runs, use GET /api/v1/incidents/%d/postmortem.md", id))
 	if err != nil {
-		fmt.Fprintf(stderr, "klaxon postmortem: %v (while klaxon serve runs, use GET /api/v1/incidents/%d/postmortem.md)\n", err, id)
+		fmt.Fprintf(stderr, "klaxon postmortem: %v\n", err)
 		return 1
 	}
 	defer st.Close()
-	eng, err := escalation.New(escalation.Options{Store: st, Catalog: cfg.Catalog(), Clock: escalation.SystemClock{}})
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
 	md, err := draftPostmortem(ctx, eng, id, postmortemOptions(cfg))
 	if errors.Is(err, escalation.ErrNotFound) || escalation.ErrorCode(err) == escalation.CodeNotFound {
 		fmt.Fprintf(stderr, "klaxon postmortem: incident #%d does not exist in %s\n", id, cfg.Database)

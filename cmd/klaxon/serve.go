@@ -33,57 +33,60 @@ type app struct {
 	export  *exporter      // nil without status.export_dir
 }
 
-// engineRef reads public incidents through an engine built later.
-type engineRef struct{ e **escalation.Engine }
+// lateEngine lets what the engine's options need (the metrics exporter,
+// the status page's source) read from the engine once it is built.
+type lateEngine struct{ e *escalation.Engine }
 
-func (r engineRef) PublicIncidents(ctx context.Context, since time.Time) ([]escalation.PublicIncident, error) {
-	return (*r.e).PublicIncidents(ctx, since)
+func (l *lateEngine) Stats(ctx context.Context) (escalation.Stats, error) { return l.e.Stats(ctx) }
+
+func (l *lateEngine) PublicIncidents(ctx context.Context, since time.Time) ([]escalation.PublicIncident, error) {
+	return l.e.PublicIncidents(ctx, since)
 }
 
 // newApp wires everything from a validated config. The caller closes a.db.
 // httpClient carries outbound chat API calls (nil: the adapters' own).
-func newApp(cfg *config.Config, clock escalation.Clock, log *slog.Logger, httpClient *http.Client) (*app, error) {
-	// The exporter exists before what it watches; its gauges read the
-	// engine once that exists.
-	var eng *escalation.Engine
-	exp := metrics.New(statsFunc(func(ctx context.Context) (escalation.Stats, error) { return eng.Stats(ctx) }))
+func newApp(cfg *config.Config, clock escalation.Clock, log *slog.Logger, httpClient *http.Client) (_ *app, err error) {
+	specs, err := genericSpecs(cfg)
+	if err != nil {
+		return nil, err
+	}
+	late := &lateEngine{}
+	exp := metrics.New(late)
 	db, err := store.Open(cfg.Database, store.Options{ObserveCommit: exp.ObserveCommit})
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			db.Close()
+		}
+	}()
 	cat := cfg.Catalog()
 	pagers, err := phonePagers(cfg, log)
 	if err != nil {
-		db.Close()
 		return nil, err
-	}
-	for name, spec := range genericSpecs(cfg) {
-		if err := spec.Validate(); err != nil {
-			db.Close()
-			return nil, fmt.Errorf("integration %s: fields.%w", name, err)
-		}
 	}
 	ch, err := newChats(cfg, log, httpClient)
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
 	ch.pagers(pagers)
-	src := publicSource{eng: engineRef{&eng}, cfg: cfg, clock: clock}
+	// The status page is read by customers during outages: its snapshot is
+	// cached, and every public update renews it (and the export).
+	src := newCachedSource(publicSource{eng: late, cfg: cfg, clock: clock}, clock)
 	var export *exporter
-	var onPublic func()
+	onPublic := src.Changed
 	if cfg.Status.ExportDir != "" {
 		export = newExporter(cfg.Status.ExportDir, src, log)
-		onPublic = export.Changed
+		onPublic = func() { src.Changed(); export.Changed() }
 	}
-	eng, err = escalation.New(escalation.Options{Store: db, Catalog: cat, Clock: clock, Logger: log, Pagers: pagers,
+	eng, err := escalation.New(escalation.Options{Store: db, Catalog: cat, Clock: clock, Logger: log, Pagers: pagers,
 		Chats: ch.mirrors(), Metrics: exp, OnPublicChange: onPublic})
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
+	late.e = eng
 	if err := ch.handlers(eng, clock); err != nil {
-		db.Close()
 		return nil, err
 	}
 	runner := escalation.NewRunner(eng)
@@ -93,7 +96,7 @@ func newApp(cfg *config.Config, clock escalation.Clock, log *slog.Logger, httpCl
 		tokens = append(tokens, api.Token{Name: t.Name, Token: t.Token})
 	}
 	mux := routes(routeDeps{
-		ingest: ingest.NewHandler(cat.Integrations, eng, log, cfg.MaxBodyBytes).WithGeneric(genericSpecs(cfg)).
+		ingest: ingest.NewHandler(cat.Integrations, eng, log, cfg.MaxBodyBytes).WithGeneric(specs).
 			WithRateLimit(ingest.RateLimit{PerSecond: float64(cfg.RateLimit.PerSecond), Burst: cfg.RateLimit.Burst}, clock.Now),
 		heartbeats: ingest.NewHeartbeats(cat.Heartbeats, eng, log),
 		api: api.NewHandler(api.Options{Engine: eng, Tokens: tokens, CalendarToken: cfg.API.CalendarToken,
@@ -107,7 +110,6 @@ func newApp(cfg *config.Config, clock escalation.Clock, log *slog.Logger, httpCl
 	})
 	chk, err := newWatch(cfg, clock, log)
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
 	return &app{db: db, engine: eng, runner: runner, handler: web.RecoverCounting(log, exp.HTTPPanic, mux), chats: ch, watch: chk,
@@ -159,22 +161,24 @@ func routes(d routeDeps) *http.ServeMux {
 	return mux
 }
 
-// genericSpecs are the generic integrations' field paths.
-func genericSpecs(cfg *config.Config) map[string]ingest.GenericSpec {
+// genericSpecs are the generic integrations' field paths, checked: a path
+// that cannot match is a config error, at startup and in klaxon check.
+func genericSpecs(cfg *config.Config) (map[string]ingest.GenericSpec, error) {
 	out := map[string]ingest.GenericSpec{}
 	for _, in := range cfg.Integrations {
-		if f := in.Fields; f != nil && in.Format == config.FormatGeneric {
-			out[in.Name] = ingest.GenericSpec{Alerts: f.Alerts, DedupKey: f.DedupKey, GroupKey: f.GroupKey, Summary: f.Summary,
-				Details: f.Details, Severity: f.Severity, Source: f.Source, Labels: f.Labels, Status: f.Status, ResolvedValues: f.ResolvedValues}
+		f := in.Fields
+		if f == nil || in.Format != config.FormatGeneric {
+			continue
 		}
+		spec := ingest.GenericSpec{Alerts: f.Alerts, DedupKey: f.DedupKey, GroupKey: f.GroupKey, Summary: f.Summary,
+			Details: f.Details, Severity: f.Severity, Source: f.Source, Labels: f.Labels, Status: f.Status, ResolvedValues: f.ResolvedValues}
+		if err := spec.Validate(); err != nil {
+			return nil, fmt.Errorf("integration %s: fields.%w", in.Name, err)
+		}
+		out[in.Name] = spec
 	}
-	return out
+	return out, nil
 }
-
-// statsFunc adapts a function to metrics.StatsSource.
-type statsFunc func(ctx context.Context) (escalation.Stats, error)
-
-func (f statsFunc) Stats(ctx context.Context) (escalation.Stats, error) { return f(ctx) }
 
 // serve runs the HTTP server and the runner until ctx ends.
 func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {

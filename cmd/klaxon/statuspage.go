@@ -2,18 +2,17 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/klaxonhq/klaxon/config"
 	"github.com/klaxonhq/klaxon/escalation"
 	"github.com/klaxonhq/klaxon/status"
-	"github.com/klaxonhq/klaxon/store"
 )
 
 // statusHistory is how far back the page shows resolved incidents.
@@ -159,25 +158,57 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer, loo
 	if *db != "" {
 		cfg.Database = *db
 	}
-	st, err := store.Open(cfg.Database, store.Options{})
-	if errors.Is(err, store.ErrLocked) {
-		fmt.Fprintf(stderr, "klaxon status export: %v; while klaxon serve runs, set status.export_dir and it re-renders on every change\n", err)
-		return 1
-	}
+	st, eng, err := openOffline(cfg, "while klaxon serve runs, set status.export_dir and it re-renders on every change")
 	if err != nil {
-		fmt.Fprintln(stderr, err)
+		fmt.Fprintf(stderr, "klaxon status export: %v\n", err)
 		return 1
 	}
 	defer st.Close()
-	eng, err := escalation.New(escalation.Options{Store: st, Catalog: cfg.Catalog(), Clock: escalation.SystemClock{}})
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
 	if err := newExporter(*out, publicSource{eng: eng, cfg: cfg, clock: escalation.SystemClock{}}, nil).export(ctx); err != nil {
 		fmt.Fprintf(stderr, "klaxon status export: %v\n", err)
 		return 1
 	}
 	fmt.Fprintf(stdout, "status page written to %s\n", *out)
 	return 0
+}
+
+// statusCacheTTL bounds how stale a cached snapshot may get with no public
+// update: the page's history strips and component ages move with time.
+const statusCacheTTL = 30 * time.Second
+
+// cachedSource keeps the last snapshot until a public update or the TTL
+// renews it, so a crowd refreshing /status during an outage reads memory,
+// not every stored incident.
+type cachedSource struct {
+	src   status.Source
+	clock escalation.Clock
+
+	mu    sync.Mutex
+	snap  status.Snapshot
+	taken time.Time
+	valid bool
+}
+
+func newCachedSource(src status.Source, clock escalation.Clock) *cachedSource {
+	return &cachedSource{src: src, clock: clock}
+}
+
+// Changed drops the cached snapshot.
+func (c *cachedSource) Changed() {
+	c.mu.Lock()
+	c.valid = false
+	c.mu.Unlock()
+}
+
+func (c *cachedSource) Snapshot(ctx context.Context) (status.Snapshot, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if now := c.clock.Now(); !c.valid || now.Sub(c.taken) >= statusCacheTTL || now.Before(c.taken) {
+		snap, err := c.src.Snapshot(ctx)
+		if err != nil {
+			return status.Snapshot{}, err
+		}
+		c.snap, c.taken, c.valid = snap, now, true
+	}
+	return c.snap, nil
 }
