@@ -80,7 +80,7 @@ type answered struct {
 	acked    bool // some post was answered 2xx
 	rev      int  // the revision of the last post answered 2xx
 	resolved bool // the last post answered 2xx resolved it
-	incident int64
+	incident int64 // the incident a 2xx named (0: none did)
 	// moved is set when two 2xx answers named different incidents;
 	// ignored when a 2xx said Klaxon did not know the alert at all.
 	moved, ignored bool
@@ -170,11 +170,11 @@ func (s *storm) deliver(ctx context.Context, p post) error {
 				// Only a resolve of an alert Klaxon never stored is
 				// ignored, and this one was fired first.
 				a.ignored = true
-			case a.acked && a.incident != incident:
+			case incident != queued && a.acked && a.incident != 0 && a.incident != incident:
 				a.moved = true
 			}
 			a.acked, a.rev, a.resolved = true, p.rev, p.kind == resolvePost
-			if incident != 0 {
+			if incident > 0 {
 				a.incident = incident
 			}
 			return nil
@@ -212,8 +212,12 @@ type throttled struct{ after time.Duration }
 
 func (e *throttled) Error() string { return fmt.Sprintf("webhook throttled: retry after %s", e.after) }
 
+// queued is what post returns for an alert taken into the intake journal:
+// answered 2xx, its incident decided right after.
+const queued = -1
+
 // post sends one webhook and returns the incident Klaxon put the alert in
-// (0: Klaxon ignored it).
+// (0: Klaxon ignored it; queued: not yet decided).
 func (s *storm) post(ctx context.Context, body []byte) (int64, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.base+"/hooks/"+integration, bytes.NewReader(body))
 	if err != nil {
@@ -241,8 +245,13 @@ func (s *storm) post(ctx context.Context, body []byte) (int64, error) {
 	}
 	var reply struct {
 		Incidents []int64 `json:"incidents"`
+		Queued    int     `json:"queued"`
 	}
-	if err := json.Unmarshal(raw, &reply); err != nil || len(reply.Incidents) != 1 || reply.Incidents[0] < 0 {
+	switch err := json.Unmarshal(raw, &reply); {
+	case err == nil && reply.Queued == 1 && len(reply.Incidents) == 0:
+		// In the intake journal, to be applied: no incident yet.
+		return queued, nil
+	case err != nil || len(reply.Incidents) != 1 || reply.Incidents[0] < 0:
 		// A 2xx that names no incident is an answer, but a wrong one.
 		return 0, &rejected{status: resp.StatusCode, body: string(raw)}
 	}

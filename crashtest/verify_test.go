@@ -197,7 +197,7 @@ func (a *audit) checkAlerts() {
 			continue
 		}
 		a.fig.found++
-		if rec.IncidentID != st.incident {
+		if st.incident != 0 && rec.IncidentID != st.incident {
 			a.f.add("alert stored in another incident than its 2xx named", "alert %d: answered %d, stored %d", i, st.incident, rec.IncidentID)
 		}
 		inc := a.snap.incidents[rec.IncidentID]

@@ -25,4 +25,7 @@ type IngestResult struct {
 	Updated   int     `json:"updated"`
 	Unchanged int     `json:"unchanged"`
 	Ignored   int     `json:"ignored"`
+	// Queued counts alerts accepted durably into the intake journal, to be
+	// applied right after the answer; Incidents does not list them.
+	Queued int `json:"queued,omitempty"`
 }

@@ -114,24 +114,59 @@ func (e *Engine) poke() {
 // durably committed. A delivery whose alerts are all unchanged repeats is
 // answered from a read transaction and costs no disk flush.
 func (e *Engine) Ingest(ctx context.Context, integration string, alerts []Alert) (IngestResult, error) {
-	in, ok := e.cat.Integrations[integration]
-	if !ok {
-		return IngestResult{}, Errorf(CodeNotFound, "unknown integration %q", integration)
+	if err := e.CheckDelivery(integration, alerts); err != nil {
+		return IngestResult{}, err
 	}
+	res, unchanged, err := e.Repeat(ctx, integration, alerts)
+	if err != nil || unchanged {
+		return res, err
+	}
+	in := e.cat.Integrations[integration]
 	svc := e.cat.Services[in.Service]
+	now := e.clock.Now()
+	err = e.update(ctx, func(tx Tx) error {
+		res = IngestResult{}
+		return e.applyAlerts(tx, in, svc, alerts, now, &res)
+	})
+	if err != nil {
+		e.metrics.Alerts(integration, "error", len(alerts))
+		return IngestResult{}, fmt.Errorf("ingest %s: %w", integration, err)
+	}
+	e.countAlerts(integration, res)
+	// New incidents, reopens and louder policies queue pages: wake the
+	// runner (a no-op when it is awake already).
+	e.poke()
+	return res, nil
+}
+
+// CheckDelivery reports what is wrong with a delivery before anything of
+// it is stored: an unknown integration, an alert without a dedup key or
+// with an unknown state.
+func (e *Engine) CheckDelivery(integration string, alerts []Alert) error {
+	if _, ok := e.cat.Integrations[integration]; !ok {
+		return Errorf(CodeNotFound, "unknown integration %q", integration)
+	}
 	for i, a := range alerts {
 		if a.DedupKey == "" {
-			return IngestResult{}, Errorf(CodeInvalid, "alerts[%d]: dedup key is required", i)
+			return Errorf(CodeInvalid, "alerts[%d]: dedup key is required", i)
 		}
 		switch a.State {
 		case AlertFiring, AlertResolved, AlertAcknowledged:
 		default:
-			return IngestResult{}, Errorf(CodeInvalid, "alerts[%d]: unknown state %q", i, a.State)
+			return Errorf(CodeInvalid, "alerts[%d]: unknown state %q", i, a.State)
 		}
 	}
-	var res IngestResult
-	unchanged := false
-	err := e.store.View(ctx, func(tx Tx) error {
+	return nil
+}
+
+// Repeat answers a checked delivery from a read transaction when applying
+// it would change nothing (every alert an unchanged repeat, or a resolve
+// of an unknown alert); unchanged is false otherwise, and then res is
+// empty.
+func (e *Engine) Repeat(ctx context.Context, integration string, alerts []Alert) (res IngestResult, unchanged bool, err error) {
+	in := e.cat.Integrations[integration]
+	svc := e.cat.Services[in.Service]
+	err = e.store.View(ctx, func(tx Tx) error {
 		res = IngestResult{}
 		unchanged = true
 		for _, a := range alerts {
@@ -154,26 +189,13 @@ func (e *Engine) Ingest(ctx context.Context, integration string, alerts []Alert)
 	})
 	if err != nil {
 		e.metrics.Alerts(integration, "error", len(alerts))
-		return IngestResult{}, fmt.Errorf("ingest %s: %w", integration, err)
+		return IngestResult{}, false, fmt.Errorf("ingest %s: %w", integration, err)
 	}
-	if unchanged {
-		e.countAlerts(integration, res)
-		return res, nil
-	}
-	now := e.clock.Now()
-	err = e.update(ctx, func(tx Tx) error {
-		res = IngestResult{}
-		return e.applyAlerts(tx, in, svc, alerts, now, &res)
-	})
-	if err != nil {
-		e.metrics.Alerts(integration, "error", len(alerts))
-		return IngestResult{}, fmt.Errorf("ingest %s: %w", integration, err)
+	if !unchanged {
+		return IngestResult{}, false, nil
 	}
 	e.countAlerts(integration, res)
-	// New incidents, reopens and louder policies queue pages: wake the
-	// runner (a no-op when it is awake already).
-	e.poke()
-	return res, nil
+	return res, true, nil
 }
 
 func (e *Engine) countAlerts(integration string, res IngestResult) {

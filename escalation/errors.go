@@ -19,7 +19,10 @@ const (
 	CodeConflict     Code = "conflict"
 	CodeTooLarge     Code = "too_large"
 	CodeRateLimited  Code = "rate_limited"
-	CodeInternal     Code = "internal"
+	// CodeUnavailable: not taken now (shutting down, or a journal that
+	// cannot be written); the caller should try again later.
+	CodeUnavailable Code = "unavailable"
+	CodeInternal    Code = "internal"
 )
 
 // Error is an error with a code and a message fit to show the caller.

@@ -100,4 +100,10 @@ type Tx interface {
 	PutTimer(t *Timer) error
 	DeleteTimer(name string) error
 	Timers() ([]*Timer, error)
+
+	// IntakeApplied is the sequence number of the last intake journal
+	// entry applied (0: none); SetIntakeApplied moves it in the same
+	// transaction as the entry's effects.
+	IntakeApplied() (uint64, error)
+	SetIntakeApplied(seq uint64) error
 }

@@ -196,8 +196,13 @@ func (h *Handler) hook(w http.ResponseWriter, r *http.Request) {
 	}
 	h.log.DebugContext(r.Context(), "webhook accepted", "integration", name, "format", in.Format,
 		"alerts", len(batch.Alerts), "created", res.Created, "reopened", res.Reopened,
-		"updated", res.Updated, "unchanged", res.Unchanged, "ignored", res.Ignored)
-	web.JSON(w, http.StatusOK, hookReply{Status: "ok", IngestResult: res, Truncated: batch.Truncated})
+		"updated", res.Updated, "unchanged", res.Unchanged, "ignored", res.Ignored, "queued", res.Queued)
+	status := "ok"
+	if res.Queued > 0 {
+		// Durably taken, applied to incidents right after this answer.
+		status = "accepted"
+	}
+	web.JSON(w, http.StatusOK, hookReply{Status: status, IngestResult: res, Truncated: batch.Truncated})
 }
 
 // pdReply is PagerDuty's response body, success and error alike.

@@ -91,6 +91,28 @@ func (x *Exporter) ObserveCommit(d time.Duration, callers int) {
 	x.callers.Observe(float64(callers))
 }
 
+// IntakeBacklog reports the alerts accepted and not yet applied, and when
+// the oldest of them was received.
+type IntakeBacklog func() (alerts int, oldest time.Time)
+
+// WatchIntake adds the intake journal's gauges: its backlog, and how long
+// its oldest alert has waited to be applied (0 when none), read on now.
+func (x *Exporter) WatchIntake(backlog IntakeBacklog, now func() time.Time) {
+	x.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "klaxon_intake_backlog_alerts",
+			Help: "Alerts accepted into the intake journal and not yet applied to incidents."},
+			func() float64 { n, _ := backlog(); return float64(n) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "klaxon_intake_delay_seconds",
+			Help: "How long the oldest alert not yet applied has waited (0: none waiting)."},
+			func() float64 {
+				_, oldest := backlog()
+				if oldest.IsZero() {
+					return 0
+				}
+				return max(now().Sub(oldest), 0).Seconds()
+			}))
+}
+
 // Handler serves the registry in the Prometheus text format.
 func (x *Exporter) Handler() http.Handler {
 	return promhttp.HandlerFor(x.reg, promhttp.HandlerOpts{})

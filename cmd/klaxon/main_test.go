@@ -108,7 +108,7 @@ func TestWalkthroughOnExampleConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer a.db.Close()
+	defer a.close()
 	srv := httptest.NewServer(a.handler)
 	defer srv.Close()
 
@@ -125,6 +125,11 @@ func TestWalkthroughOnExampleConfig(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("webhook: %d", resp.StatusCode)
+	}
+	// The webhook's 200 means the alert is in the intake journal; it is
+	// applied to an incident right after.
+	if err := a.intake.Wait(t.Context()); err != nil {
+		t.Fatal(err)
 	}
 	if err := a.engine.RunDue(context.Background()); err != nil {
 		t.Fatal(err)
@@ -335,7 +340,7 @@ func TestPostmortemDraftFromTheAPIAndTheCommandLine(t *testing.T) {
 		!strings.Contains(errOut.String(), "/api/v1/incidents/1/postmortem.md") {
 		t.Fatalf("while serving: exit %d, %s", code, errOut.String())
 	}
-	a.db.Close()
+	a.close()
 	out.Reset()
 	errOut.Reset()
 	if code := run(t.Context(), []string{"postmortem", "--config", "../../config.example.yaml", "--db", cfg.Database, "1"}, &out, &errOut, noEnv); code != 0 ||
@@ -386,7 +391,7 @@ func TestBackupWhileServingAndStopped(t *testing.T) {
 		!strings.Contains(errOut.String(), "401") {
 		t.Fatalf("backup with a wrong token: exit %d: %s", code, errOut.String())
 	}
-	a.db.Close()
+	a.close()
 	offline := filepath.Join(dir, "offline.db")
 	out.Reset()
 	if code := run(t.Context(), []string{"backup", "--config", cfgPath, "--out", offline}, &out, &errOut, noEnv); code != 0 ||
@@ -418,7 +423,7 @@ func TestStatusPageShowsOnlyWhatWasPublished(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer a.db.Close()
+	defer a.close()
 	_, err = a.engine.Open(t.Context(), "checkout", "db-7 replication lag 900s (internal)", escalation.P1, escalation.Actor{Name: "alice", Via: escalation.ViaAPI})
 	if err != nil {
 		t.Fatal(err)
@@ -486,7 +491,7 @@ func TestGenericIntegrationFromTheConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer a.db.Close()
+	defer a.close()
 	post := func(body string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest(http.MethodPost, "/hooks/homegrown", strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer homegrown-token-0123456789")
@@ -495,12 +500,13 @@ func TestGenericIntegrationFromTheConfig(t *testing.T) {
 		return rec
 	}
 	if rec := post(`{"checks": [{"id": "disk-db1", "title": "disk full on db-1", "level": "critical", "state": "failing"}]}`); rec.Code != http.StatusOK ||
-		!strings.Contains(rec.Body.String(), `"created":1`) {
+		!strings.Contains(rec.Body.String(), `"status":"accepted"`) || !strings.Contains(rec.Body.String(), `"queued":1`) {
 		t.Fatalf("firing: %d %s", rec.Code, rec.Body)
 	}
 	if rec := post(`{"checks": [{"id": "disk-db1", "state": "ok"}]}`); rec.Code != http.StatusOK {
 		t.Fatalf("resolved: %d %s", rec.Code, rec.Body)
 	}
+	a.intake.Wait(t.Context())
 	inc, _, err := a.engine.Incident(t.Context(), 1)
 	if err != nil || inc.Status != escalation.StatusResolved || inc.Title != "disk full on db-1" {
 		t.Fatalf("incident %+v, %v", inc, err)
@@ -522,7 +528,7 @@ func TestIPv4OutageReplayedOnTheStatusPageAndPostmortem(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer a.db.Close()
+	defer a.close()
 	serve := func(method, path, token, body string) string {
 		t.Helper()
 		req := httptest.NewRequest(method, path, strings.NewReader(body))
@@ -533,6 +539,9 @@ func TestIPv4OutageReplayedOnTheStatusPageAndPostmortem(t *testing.T) {
 		a.handler.ServeHTTP(rec, req)
 		if rec.Code/100 != 2 {
 			t.Fatalf("%s %s: %d %s", method, path, rec.Code, rec.Body)
+		}
+		if err := a.intake.Wait(t.Context()); err != nil {
+			t.Fatal(err)
 		}
 		if err := a.engine.RunDue(t.Context()); err != nil {
 			t.Fatal(err)
@@ -625,7 +634,7 @@ func TestAMonitorInALoopIsRateLimited(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer a.db.Close()
+	defer a.close()
 	send := func(integration, token, body string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest(http.MethodPost, "/hooks/"+integration, strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -645,6 +654,7 @@ func TestAMonitorInALoopIsRateLimited(t *testing.T) {
 	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") != "1" {
 		t.Fatalf("over the budget: %d Retry-After %q %s", rec.Code, rec.Header().Get("Retry-After"), rec.Body)
 	}
+	a.intake.Wait(t.Context())
 	if incs, _ := a.engine.Incidents(t.Context(), "", 0); len(incs) != 1 || incs[0].Alerts != 3 {
 		t.Fatalf("stored %+v; want one incident of the 3 alerts within the budget", incs)
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/klaxonhq/klaxon/config"
 	"github.com/klaxonhq/klaxon/escalation"
 	"github.com/klaxonhq/klaxon/ingest"
+	"github.com/klaxonhq/klaxon/intake"
 	"github.com/klaxonhq/klaxon/internal/web"
 	"github.com/klaxonhq/klaxon/metrics"
 	"github.com/klaxonhq/klaxon/status"
@@ -25,6 +27,10 @@ import (
 // app is a wired Klaxon: store, engine, runner and HTTP routes.
 type app struct {
 	db      *store.DB
+	intake  *intake.Journal
+	// stopApply ends the intake applier; applied is closed once it has.
+	stopApply context.CancelFunc
+	applied   chan struct{}
 	engine  *escalation.Engine
 	runner  *escalation.Runner
 	handler http.Handler
@@ -43,7 +49,8 @@ func (l *lateEngine) PublicIncidents(ctx context.Context, since time.Time) ([]es
 	return l.e.PublicIncidents(ctx, since)
 }
 
-// newApp wires everything from a validated config. The caller closes a.db.
+// newApp wires everything from a validated config and starts applying the
+// intake journal. The caller calls a.close.
 // httpClient carries outbound chat API calls (nil: the adapters' own).
 func newApp(cfg *config.Config, clock escalation.Clock, log *slog.Logger, httpClient *http.Client) (_ *app, err error) {
 	specs, err := genericSpecs(cfg)
@@ -90,13 +97,18 @@ func newApp(cfg *config.Config, clock escalation.Clock, log *slog.Logger, httpCl
 		return nil, err
 	}
 	runner := escalation.NewRunner(eng)
+	journal, err := intake.Open(context.Background(), eng, intake.Options{Dir: intakeDir(cfg.Database), Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	exp.WatchIntake(journal.Backlog, clock.Now)
 
 	tokens := make([]api.Token, 0, len(cfg.API.Tokens))
 	for _, t := range cfg.API.Tokens {
 		tokens = append(tokens, api.Token{Name: t.Name, Token: t.Token})
 	}
 	mux := routes(routeDeps{
-		ingest: ingest.NewHandler(cat.Integrations, eng, log, cfg.MaxBodyBytes).WithGeneric(specs).
+		ingest: ingest.NewHandler(cat.Integrations, journal, log, cfg.MaxBodyBytes).WithGeneric(specs).
 			WithRateLimit(ingest.RateLimit{PerSecond: float64(cfg.RateLimit.PerSecond), Burst: cfg.RateLimit.Burst}, clock.Now),
 		heartbeats: ingest.NewHeartbeats(cat.Heartbeats, eng, log),
 		api: api.NewHandler(api.Options{Engine: eng, Tokens: tokens, CalendarToken: cfg.API.CalendarToken,
@@ -110,10 +122,49 @@ func newApp(cfg *config.Config, clock escalation.Clock, log *slog.Logger, httpCl
 	})
 	chk, err := newWatch(cfg, clock, log)
 	if err != nil {
+		journal.Close()
 		return nil, err
 	}
-	return &app{db: db, engine: eng, runner: runner, handler: web.RecoverCounting(log, exp.HTTPPanic, mux), chats: ch, watch: chk,
-		export: export}, nil
+	applyCtx, stopApply := context.WithCancel(context.Background())
+	applied := make(chan struct{})
+	go func() {
+		defer close(applied)
+		if err := journal.Run(applyCtx); err != nil {
+			log.Error("intake applier stopped", "err", err)
+		}
+	}()
+	handler := web.RecoverCounting(log, exp.HTTPPanic, currentReads(journal, mux))
+	return &app{db: db, intake: journal, stopApply: stopApply, applied: applied, engine: eng, runner: runner,
+		handler: handler, chats: ch, watch: chk, export: export}, nil
+}
+
+// intakeDir is where the intake journal of a database lives.
+func intakeDir(database string) string { return database + ".intake" }
+
+// close stops intake, applies what was accepted (for at most ten seconds;
+// the rest is applied at the next start) and closes the store.
+func (a *app) close() error {
+	a.intake.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = a.intake.Wait(ctx)
+	a.stopApply()
+	<-a.applied
+	return a.db.Close()
+}
+
+// currentReads makes the API show every alert acknowledged to its sender
+// before the request: it first waits (up to two seconds, then it answers
+// from what is applied) for the intake journal to be applied.
+func currentReads(j *intake.Journal, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/api/v1/") {
+			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+			_ = j.Wait(ctx)
+			cancel()
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func twilioWebhooks(cfg *config.Config, eng *escalation.Engine, cat *escalation.Catalog, log *slog.Logger) *twilio.Webhooks {
@@ -186,7 +237,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	defer a.db.Close()
+	defer a.close()
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

@@ -48,6 +48,8 @@ func Status(code escalation.Code) int {
 		return http.StatusRequestEntityTooLarge
 	case escalation.CodeRateLimited:
 		return http.StatusTooManyRequests
+	case escalation.CodeUnavailable:
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }

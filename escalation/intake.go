@@ -1,0 +1,92 @@
+package escalation
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Queued is a delivery that an intake journal accepted durably before it
+// was applied. Seq orders deliveries. Received is when it was accepted,
+// and the clock reading its alerts are applied at, so that escalation runs
+// from the moment an alert arrived even when a restart delayed applying it.
+type Queued struct {
+	Seq         uint64
+	Integration string
+	Received    time.Time
+	Alerts      []Alert
+}
+
+// IntakeApplied is the Seq of the last queued delivery applied (0: none).
+func (e *Engine) IntakeApplied(ctx context.Context) (uint64, error) {
+	var seq uint64
+	err := e.store.View(ctx, func(tx Tx) error {
+		var err error
+		seq, err = tx.IntakeApplied()
+		return err
+	})
+	return seq, err
+}
+
+// ApplyQueued applies checked deliveries, in Seq order, in one transaction
+// that also moves the intake mark to the last of them. Deliveries at or
+// below the mark were applied before (a replay after a crash) and are
+// skipped. On error nothing of q is applied.
+func (e *Engine) ApplyQueued(ctx context.Context, q []Queued) error {
+	if len(q) == 0 {
+		return nil
+	}
+	results := make([]IngestResult, len(q))
+	applied := make([]bool, len(q))
+	err := e.update(ctx, func(tx Tx) error {
+		clear(results)
+		clear(applied)
+		mark, err := tx.IntakeApplied()
+		if err != nil {
+			return err
+		}
+		for i, d := range q {
+			if d.Seq <= mark {
+				continue
+			}
+			in, ok := e.cat.Integrations[d.Integration]
+			if !ok {
+				// Accepted under a config that had it; gone after a restart.
+				return Errorf(CodeNotFound, "intake: delivery %d: unknown integration %q", d.Seq, d.Integration)
+			}
+			if err := e.applyAlerts(tx, in, e.cat.Services[in.Service], d.Alerts, d.Received, &results[i]); err != nil {
+				return fmt.Errorf("intake: delivery %d (%s): %w", d.Seq, d.Integration, err)
+			}
+			applied[i], mark = true, d.Seq
+		}
+		return tx.SetIntakeApplied(mark)
+	})
+	if err != nil {
+		return err
+	}
+	for i, d := range q {
+		if applied[i] {
+			e.countAlerts(d.Integration, results[i])
+		}
+	}
+	e.poke()
+	return nil
+}
+
+// SkipQueued moves the intake mark past a delivery that failed when
+// applied alone, so one bad delivery cannot hold up every later one. The
+// caller logs it; it is counted as alerts in error.
+func (e *Engine) SkipQueued(ctx context.Context, d Queued) error {
+	err := e.store.Update(ctx, func(tx Tx) error {
+		mark, err := tx.IntakeApplied()
+		if err != nil || d.Seq <= mark {
+			return err
+		}
+		return tx.SetIntakeApplied(d.Seq)
+	})
+	if err != nil {
+		return err
+	}
+	e.metrics.Alerts(d.Integration, "error", len(d.Alerts))
+	return nil
+}

@@ -1,0 +1,565 @@
+// Package intake accepts alert deliveries into a durable journal and applies
+// them to the store right after.
+//
+// A webhook is answered once its delivery is in the journal and fsynced:
+// one fdatasync of an append, shared by every delivery that arrived during
+// the previous one. Applying deliveries to incidents (a bbolt commit with
+// two fsyncs) runs behind it, many deliveries per transaction, and records
+// the last applied sequence number in that same transaction. After a crash,
+// Open hands the journal's unapplied deliveries back to the applier, so an
+// alert that got a 2xx is applied exactly once.
+package intake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/klaxonhq/klaxon/escalation"
+)
+
+// Engine is what the journal needs of the escalation engine.
+type Engine interface {
+	Now() time.Time
+	CheckDelivery(integration string, alerts []escalation.Alert) error
+	Repeat(ctx context.Context, integration string, alerts []escalation.Alert) (escalation.IngestResult, bool, error)
+	IntakeApplied(ctx context.Context) (uint64, error)
+	ApplyQueued(ctx context.Context, q []escalation.Queued) error
+	SkipQueued(ctx context.Context, d escalation.Queued) error
+}
+
+// Options configure a Journal.
+type Options struct {
+	// Dir holds the segment files; it is created if missing.
+	Dir string
+	// SegmentBytes starts a new segment file once one reaches it (default
+	// 64 MiB); applied segments are deleted.
+	SegmentBytes int64
+	// MaxBacklog bounds the alerts accepted but not yet applied (default
+	// 100,000); beyond it, deliveries wait for the applier.
+	MaxBacklog int
+	// MaxApply bounds the alerts applied in one transaction (default 2,000).
+	MaxApply int
+	// RetryBackoff is the pause before applying again after a failure
+	// (default 1 s).
+	RetryBackoff time.Duration
+	Logger       *slog.Logger
+}
+
+// maxGroup bounds the deliveries written by one fsync.
+const maxGroup = 1024
+
+// errClosed answers deliveries after Close.
+var errClosed = &escalation.Error{Code: escalation.CodeUnavailable,
+	Message: "klaxon is shutting down; send again shortly", RetryAfter: 5 * time.Second}
+
+type appendReq struct {
+	integration string
+	received    time.Time
+	alerts      []escalation.Alert
+	body        []byte
+	done        chan error // buffered: the writer never blocks on a caller
+}
+
+// Journal is the intake journal. Ingest accepts deliveries; Run applies
+// them; Wait lets a reader see every delivery accepted before it.
+type Journal struct {
+	eng  Engine
+	log  *slog.Logger
+	o    Options
+	reqs chan *appendReq
+	wake chan struct{} // the applier has work
+	quit chan struct{} // closed by Close: the writer stops
+	once sync.Once
+	done chan struct{} // closed when the writer has stopped
+
+	// Owned by the writer goroutine.
+	f      *os.File
+	first  uint64 // sequence number of f's first record
+	size   int64
+	next   uint64 // sequence number of the next record
+	broken error  // a failed write could not be undone: refuse appends
+	buf    []byte
+
+	mu       sync.Mutex
+	queue    []escalation.Queued // accepted and not yet applied, in order
+	backlog  int                 // alerts in queue
+	accepted uint64              // last sequence number accepted
+	applied  uint64              // last sequence number applied
+	progress chan struct{}       // closed and replaced when either moves
+	closed   []span              // segments no longer written to, oldest first
+}
+
+// span is a closed segment's sequence numbers: first..last (last < first
+// when it holds none).
+type span struct{ first, last uint64 }
+
+// Open reads the journal in o.Dir, queues every delivery the store has not
+// applied yet, and starts a new segment for appends.
+func Open(ctx context.Context, eng Engine, o Options) (*Journal, error) {
+	if o.Dir == "" {
+		return nil, errors.New("intake: Dir is required")
+	}
+	if o.SegmentBytes <= 0 {
+		o.SegmentBytes = 64 << 20
+	}
+	if o.MaxBacklog <= 0 {
+		o.MaxBacklog = 100_000
+	}
+	if o.MaxApply <= 0 {
+		o.MaxApply = 2_000
+	}
+	if o.RetryBackoff <= 0 {
+		o.RetryBackoff = time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("intake: %w", err)
+	}
+	mark, err := eng.IntakeApplied(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("intake: read the applied mark: %w", err)
+	}
+	firsts, err := listSegments(o.Dir)
+	if err != nil {
+		return nil, err
+	}
+	j := &Journal{eng: eng, log: o.Logger, o: o, reqs: make(chan *appendReq), wake: make(chan struct{}, 1),
+		quit: make(chan struct{}), done: make(chan struct{}), progress: make(chan struct{})}
+	top := mark
+	for _, first := range firsts {
+		recs, _, err := readSegment(filepath.Join(o.Dir, segmentName(first)))
+		if err != nil {
+			return nil, err
+		}
+		last := first - 1
+		if len(recs) > 0 {
+			if recs[0].Seq != first {
+				return nil, fmt.Errorf("intake: segment %s starts at record %d", segmentName(first), recs[0].Seq)
+			}
+			last = recs[len(recs)-1].Seq
+		}
+		if n := len(j.queue); n > 0 && len(recs) > 0 && recs[0].Seq != j.queue[n-1].Seq+1 {
+			return nil, fmt.Errorf("intake: records %d to %d are missing from %s", j.queue[n-1].Seq+1, recs[0].Seq-1, o.Dir)
+		}
+		for _, r := range recs {
+			if r.Seq > mark {
+				j.queue = append(j.queue, r)
+				j.backlog += len(r.Alerts)
+			}
+		}
+		top = max(top, last)
+		j.closed = append(j.closed, span{first, last})
+	}
+	if len(j.queue) > 0 && j.queue[0].Seq != mark+1 {
+		// Segments are deleted only once applied, so the store is older
+		// than the journal: restored from a backup.
+		j.log.Warn("intake: the store is older than the journal (restored from a backup?); applying what the journal holds",
+			"applied", mark, "journal_from", j.queue[0].Seq)
+	}
+	j.next, j.accepted, j.applied = top+1, top, mark
+	// A segment named after the next record holds no valid record (or
+	// next would be past it): it is reused.
+	j.closed = slices.DeleteFunc(j.closed, func(s span) bool { return s.first == j.next })
+	if err := j.openSegment(); err != nil {
+		return nil, err
+	}
+	if len(j.queue) > 0 {
+		j.log.Info("intake: replaying accepted alerts", "deliveries", len(j.queue), "alerts", j.backlog)
+		j.wake <- struct{}{}
+	}
+	j.removeApplied()
+	go j.writer()
+	return j, nil
+}
+
+// openSegment starts the segment whose first record is j.next.
+func (j *Journal) openSegment() error {
+	f, err := os.OpenFile(filepath.Join(j.o.Dir, segmentName(j.next)), os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("intake: %w", err)
+	}
+	if err := syncDir(j.o.Dir); err != nil {
+		f.Close()
+		return err
+	}
+	j.f, j.first, j.size = f, j.next, 0
+	return nil
+}
+
+// Ingest accepts a delivery: it returns once the delivery is fsynced to
+// the journal. A delivery that would change nothing is answered from the
+// store without a write, when the store is current.
+func (j *Journal) Ingest(ctx context.Context, integration string, alerts []escalation.Alert) (escalation.IngestResult, error) {
+	if err := j.eng.CheckDelivery(integration, alerts); err != nil {
+		return escalation.IngestResult{}, err
+	}
+	// With deliveries still to apply, the store may not yet show an
+	// earlier change to these alerts, so only a current store can tell a
+	// repeat.
+	if j.current() {
+		res, unchanged, err := j.eng.Repeat(ctx, integration, alerts)
+		if err != nil || unchanged {
+			return res, err
+		}
+	}
+	if err := j.room(ctx, len(alerts)); err != nil {
+		return escalation.IngestResult{}, err
+	}
+	received := j.eng.Now()
+	body, err := encodeDelivery(integration, received, alerts)
+	if err != nil {
+		return escalation.IngestResult{}, err
+	}
+	r := &appendReq{integration: integration, received: received, alerts: alerts, body: body, done: make(chan error, 1)}
+	select {
+	case j.reqs <- r:
+	case <-j.quit:
+		return escalation.IngestResult{}, errClosed
+	case <-ctx.Done():
+		return escalation.IngestResult{}, ctx.Err()
+	}
+	select {
+	case err := <-r.done:
+		if err != nil {
+			return escalation.IngestResult{}, err
+		}
+	case <-ctx.Done():
+		// Written or about to be: it will be applied. The sender sees an
+		// error and may send again, which dedup absorbs.
+		return escalation.IngestResult{}, ctx.Err()
+	}
+	return escalation.IngestResult{Incidents: []int64{}, Queued: len(alerts)}, nil
+}
+
+// current reports whether every accepted delivery is applied.
+func (j *Journal) current() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.applied >= j.accepted
+}
+
+// room waits until n more alerts fit in the backlog. A delivery larger
+// than the whole backlog waits for an empty one.
+func (j *Journal) room(ctx context.Context, n int) error {
+	for {
+		j.mu.Lock()
+		ok := j.backlog == 0 || j.backlog+n <= j.o.MaxBacklog
+		ch := j.progress
+		j.mu.Unlock()
+		if ok {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-j.quit:
+			return errClosed
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Wait returns once every delivery accepted before the call is applied, so
+// that a reader sees what was acknowledged to senders.
+func (j *Journal) Wait(ctx context.Context) error {
+	j.mu.Lock()
+	target := j.accepted
+	j.mu.Unlock()
+	for {
+		j.mu.Lock()
+		ok, ch := j.applied >= target, j.progress
+		j.mu.Unlock()
+		if ok {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Backlog is the number of alerts accepted and not yet applied, and when
+// the oldest of them was received (zero when none).
+func (j *Journal) Backlog() (alerts int, oldest time.Time) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if len(j.queue) > 0 {
+		oldest = j.queue[0].Received
+	}
+	return j.backlog, oldest
+}
+
+// Close stops accepting deliveries and closes the segment file. Run goes on
+// applying what was accepted until its context ends; what it leaves is
+// applied at the next Open.
+func (j *Journal) Close() error {
+	j.once.Do(func() { close(j.quit) })
+	<-j.done
+	return nil
+}
+
+// notifyLocked wakes everyone waiting on progress; j.mu is held.
+func (j *Journal) notifyLocked() {
+	close(j.progress)
+	j.progress = make(chan struct{})
+}
+
+// writer appends deliveries: each round writes every delivery waiting and
+// fsyncs once, so deliveries arriving during one fsync share the next.
+func (j *Journal) writer() {
+	defer close(j.done)
+	defer j.f.Close()
+	batch := make([]*appendReq, 0, maxGroup)
+	for {
+		select {
+		case r := <-j.reqs:
+			batch = append(batch[:0], r)
+		case <-j.quit:
+			return
+		}
+	more:
+		for len(batch) < maxGroup {
+			select {
+			case r := <-j.reqs:
+				batch = append(batch, r)
+			default:
+				break more
+			}
+		}
+		err := j.write(batch)
+		for _, r := range batch {
+			r.done <- err
+		}
+		clear(batch)
+	}
+}
+
+// write appends batch as records and fsyncs them, then queues them for the
+// applier. On failure nothing of batch is accepted.
+func (j *Journal) write(batch []*appendReq) error {
+	if j.broken != nil {
+		return j.broken
+	}
+	buf := j.buf[:0]
+	for i, r := range batch {
+		buf = appendRecord(buf, j.next+uint64(i), r.body)
+	}
+	if cap(buf) <= 4<<20 {
+		j.buf = buf
+	}
+	_, err := j.f.WriteAt(buf, j.size)
+	if err == nil {
+		err = fdatasync(j.f)
+	}
+	if err != nil {
+		// Later records must not follow a torn one: cut it off, or stop
+		// accepting if that fails too.
+		if terr := j.f.Truncate(j.size); terr != nil {
+			j.broken = &escalation.Error{Code: escalation.CodeUnavailable, RetryAfter: 30 * time.Second,
+				Message: "klaxon cannot write its intake journal; send again later"}
+			j.log.Error("intake: journal unwritable; refusing alerts", "err", err, "truncate_err", terr)
+		}
+		return fmt.Errorf("intake: write journal: %w", err)
+	}
+	j.size += int64(len(buf))
+	j.mu.Lock()
+	for i, r := range batch {
+		j.queue = append(j.queue, escalation.Queued{Seq: j.next + uint64(i), Integration: r.integration,
+			Received: r.received, Alerts: r.alerts})
+		j.backlog += len(r.alerts)
+	}
+	j.next += uint64(len(batch))
+	j.accepted = j.next - 1
+	j.notifyLocked()
+	j.mu.Unlock()
+	select {
+	case j.wake <- struct{}{}:
+	default:
+	}
+	if j.size >= j.o.SegmentBytes {
+		j.rotate()
+	}
+	return nil
+}
+
+// rotate closes the full segment and starts the next. If the next cannot be
+// created, appends go on in the full one.
+func (j *Journal) rotate() {
+	old, first, size := j.f, j.first, j.size
+	if err := j.openSegment(); err != nil {
+		j.f, j.first, j.size = old, first, size
+		j.log.Warn("intake: cannot start a new journal segment", "err", err)
+		return
+	}
+	if err := old.Close(); err != nil {
+		j.log.Warn("intake: close journal segment", "err", err)
+	}
+	j.mu.Lock()
+	j.closed = append(j.closed, span{first, j.next - 1})
+	j.mu.Unlock()
+	j.removeApplied()
+}
+
+// removeApplied deletes the closed segments whose records are all applied.
+func (j *Journal) removeApplied() {
+	j.mu.Lock()
+	var gone []span
+	j.closed = slices.DeleteFunc(j.closed, func(s span) bool {
+		if s.last <= j.applied {
+			gone = append(gone, s)
+			return true
+		}
+		return false
+	})
+	j.mu.Unlock()
+	for _, s := range gone {
+		if err := os.Remove(filepath.Join(j.o.Dir, segmentName(s.first))); err != nil && !errors.Is(err, os.ErrNotExist) {
+			j.log.Warn("intake: remove applied segment", "err", err)
+		}
+	}
+}
+
+// Run applies accepted deliveries until ctx ends, many per transaction.
+func (j *Journal) Run(ctx context.Context) error {
+	for {
+		batch := j.head()
+		if len(batch) == 0 {
+			select {
+			case <-j.wake:
+				continue
+			case <-ctx.Done():
+				return nil
+			}
+		}
+		if err := j.apply(ctx, batch); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			j.log.Error("intake: applying accepted alerts failed; will retry", "err", err)
+			if !j.pause(ctx) {
+				return nil
+			}
+		}
+	}
+}
+
+// head copies the oldest deliveries, up to MaxApply alerts (at least one
+// delivery).
+func (j *Journal) head() []escalation.Queued {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	n, alerts := 0, 0
+	for n < len(j.queue) && (n == 0 || alerts+len(j.queue[n].Alerts) <= j.o.MaxApply) {
+		alerts += len(j.queue[n].Alerts)
+		n++
+	}
+	return slices.Clone(j.queue[:n])
+}
+
+func (j *Journal) pause(ctx context.Context) bool {
+	t := time.NewTimer(j.o.RetryBackoff)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// apply applies batch in one transaction. If that fails, each delivery is
+// applied alone, so one that cannot be applied holds up no other.
+func (j *Journal) apply(ctx context.Context, batch []escalation.Queued) error {
+	err := j.applyQueued(ctx, batch)
+	if err == nil {
+		j.advance(batch)
+		return nil
+	}
+	if ctx.Err() != nil {
+		return err
+	}
+	if len(batch) == 1 {
+		return j.applyAlone(ctx, batch[0], err)
+	}
+	for _, d := range batch {
+		if err := j.applyAlone(ctx, d, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyAlone applies one delivery, trying three times in all. A delivery
+// that still fails while the store takes the skip is skipped and logged
+// with its dedup keys, so one poisonous delivery cannot stop intake.
+func (j *Journal) applyAlone(ctx context.Context, d escalation.Queued, err error) error {
+	one := []escalation.Queued{d}
+	if err == nil {
+		err = j.applyQueued(ctx, one)
+	}
+	for attempt := 1; err != nil && attempt < 3; attempt++ {
+		if !j.pause(ctx) {
+			return ctx.Err()
+		}
+		err = j.applyQueued(ctx, one)
+	}
+	if err == nil {
+		j.advance(one)
+		return nil
+	}
+	if serr := j.eng.SkipQueued(ctx, d); serr != nil {
+		return fmt.Errorf("intake: delivery %d: %w", d.Seq, err)
+	}
+	keys := make([]string, 0, min(len(d.Alerts), 10))
+	for _, a := range d.Alerts[:len(keys)] {
+		keys = append(keys, a.DedupKey)
+	}
+	j.log.Error("intake: delivery could not be applied and was skipped", "seq", d.Seq, "integration", d.Integration,
+		"received", d.Received, "alerts", len(d.Alerts), "dedup_keys", keys, "err", err)
+	j.advance(one)
+	return nil
+}
+
+// applyQueued is ApplyQueued with a panic turned into an error.
+func (j *Journal) applyQueued(ctx context.Context, q []escalation.Queued) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("intake: apply panicked: %v\n%s", p, debug.Stack())
+		}
+	}()
+	return j.eng.ApplyQueued(ctx, q)
+}
+
+// advance drops the applied head of the queue.
+func (j *Journal) advance(done []escalation.Queued) {
+	j.mu.Lock()
+	n := len(done)
+	for _, d := range j.queue[:n] {
+		j.backlog -= len(d.Alerts)
+	}
+	clear(j.queue[:n])
+	j.queue = j.queue[n:]
+	if len(j.queue) == 0 {
+		j.queue = nil
+	}
+	j.applied = done[n-1].Seq
+	j.mu.Unlock()
+	// Segments go before waiters learn of it, so that once Wait returns
+	// the journal holds nothing applied but its open segment.
+	j.removeApplied()
+	j.mu.Lock()
+	j.notifyLocked()
+	j.mu.Unlock()
+}

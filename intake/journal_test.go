@@ -1,0 +1,409 @@
+package intake
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/klaxonhq/klaxon/escalation"
+	"github.com/klaxonhq/klaxon/escalation/escalationtest"
+	"github.com/klaxonhq/klaxon/store"
+)
+
+func catalog() *escalation.Catalog {
+	return &escalation.Catalog{
+		People: map[string]*escalation.Person{"ana": {Name: "ana", Timezone: time.UTC, Phone: "+46700000001",
+			Rules: []escalation.ContactRule{{Channel: escalation.ChannelSMS}}}},
+		Policies: map[string]*escalation.Policy{"p": {Name: "p", Levels: []escalation.Level{
+			{Targets: []escalation.Target{{Kind: escalation.TargetPerson, Name: "ana"}}, Delay: time.Hour}}}},
+		Services: map[string]*escalation.Service{"web": {Name: "web", Policy: "p", DefaultPriority: escalation.P2,
+			GroupBy: []string{"alertname"}}},
+		Integrations: map[string]*escalation.Integration{"am": {Name: "am", Service: "web", Format: "alertmanager", Token: "t"}},
+	}
+}
+
+// world is one Klaxon's store, engine and journal on a temp directory that
+// outlives restarts.
+type world struct {
+	t     *testing.T
+	dir   string
+	clock *escalationtest.Clock
+	db    *store.DB
+	eng   *escalation.Engine
+	j     *Journal
+	opts  Options
+	logs  *syncBuffer
+	// wrap, when set, stands between the journal and the engine.
+	wrap func(Engine) Engine
+	stop func()
+}
+
+func newWorld(t *testing.T, o Options) *world {
+	w := &world{t: t, dir: t.TempDir(), clock: escalationtest.NewClock(time.Date(2025, 6, 2, 3, 0, 0, 0, time.UTC)),
+		opts: o, logs: &syncBuffer{}}
+	t.Cleanup(w.crash)
+	return w
+}
+
+func (w *world) open() {
+	w.t.Helper()
+	db, err := store.Open(filepath.Join(w.dir, "klaxon.db"), store.Options{})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	eng, err := escalation.New(escalation.Options{Store: db, Catalog: catalog(), Clock: w.clock})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	o := w.opts
+	o.Dir = filepath.Join(w.dir, "klaxon.db.intake")
+	o.Logger = slog.New(slog.NewTextHandler(w.logs, nil))
+	var e Engine = eng
+	if w.wrap != nil {
+		e = w.wrap(eng)
+	}
+	j, err := Open(w.t.Context(), e, o)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.db, w.eng, w.j = db, eng, j
+}
+
+// run starts applying; crash stops everything as SIGKILL would leave it:
+// what is in the files stays, nothing is drained.
+func (w *world) run() {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { w.j.Run(ctx) })
+	w.stop = func() { cancel(); wg.Wait() }
+}
+
+func (w *world) crash() {
+	if w.stop != nil {
+		w.stop()
+		w.stop = nil
+	}
+	if w.j != nil {
+		w.j.Close()
+		w.db.Close()
+		w.j = nil
+	}
+}
+
+func (w *world) ingest(alerts ...escalation.Alert) escalation.IngestResult {
+	w.t.Helper()
+	res, err := w.j.Ingest(w.t.Context(), "am", alerts)
+	if err != nil {
+		w.t.Fatalf("ingest: %v", err)
+	}
+	return res
+}
+
+func (w *world) wait() {
+	w.t.Helper()
+	if err := w.j.Wait(w.t.Context()); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func firing(key, summary string) escalation.Alert {
+	return escalation.Alert{DedupKey: key, State: escalation.AlertFiring, Summary: summary,
+		Labels: map[string]string{"alertname": "DiskFull"}}
+}
+
+func resolved(key string) escalation.Alert {
+	return escalation.Alert{DedupKey: key, State: escalation.AlertResolved, Labels: map[string]string{"alertname": "DiskFull"}}
+}
+
+func (w *world) incident(id int64) (*escalation.Incident, []escalation.Event) {
+	w.t.Helper()
+	inc, events, err := w.eng.Incident(w.t.Context(), id)
+	if err != nil {
+		w.t.Fatalf("incident %d: %v", id, err)
+	}
+	return inc, events
+}
+
+func (w *world) segments() []string {
+	w.t.Helper()
+	names, err := filepath.Glob(filepath.Join(w.dir, "klaxon.db.intake", "*.log"))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return names
+}
+
+func kinds(events []escalation.Event) string {
+	var out []string
+	for _, ev := range events {
+		out = append(out, string(ev.Kind))
+	}
+	return strings.Join(out, " ")
+}
+
+func TestAcceptedAlertIsAppliedAndAnUnchangedRepeatCostsNoWrite(t *testing.T) {
+	w := newWorld(t, Options{})
+	w.open()
+	w.run()
+	res := w.ingest(firing("db1", "disk full on db-1"))
+	if res.Queued != 1 || len(res.Incidents) != 0 {
+		t.Fatalf("answer %+v; want the alert queued", res)
+	}
+	w.wait()
+	inc, events := w.incident(1)
+	if inc.Status != escalation.StatusTriggered || inc.Title != "disk full on db-1" || inc.Alerts != 1 {
+		t.Fatalf("incident %+v", inc)
+	}
+	if !strings.HasPrefix(kinds(events), "triggered alert_attached") {
+		t.Fatalf("timeline: %s", kinds(events))
+	}
+	// Alertmanager re-sends the group every few minutes: answered from the
+	// store, nothing appended.
+	before, _ := os.Stat(w.segments()[0])
+	res = w.ingest(firing("db1", "disk full on db-1"))
+	if res.Queued != 0 || res.Unchanged != 1 || len(res.Incidents) != 1 || res.Incidents[0] != 1 {
+		t.Fatalf("repeat answered %+v; want unchanged in incident 1", res)
+	}
+	after, _ := os.Stat(w.segments()[0])
+	if after.Size() != before.Size() {
+		t.Fatalf("the repeat grew the journal from %d to %d bytes", before.Size(), after.Size())
+	}
+}
+
+// Klaxon dies after answering 200 and before applying: the next start
+// applies every accepted delivery once, at the time it was received, and a
+// later restart applies nothing twice.
+func TestAKillBetweenAcceptAndApplyLosesNothingAndDoublesNothing(t *testing.T) {
+	w := newWorld(t, Options{})
+	w.open()
+	received := w.clock.Now()
+	w.ingest(firing("db1", "disk full on db-1"))
+	w.ingest(firing("db2", "disk full on db-2"))
+	w.clock.Advance(time.Minute)
+	w.ingest(resolved("db1"))
+	w.crash()
+
+	w.clock.Advance(10 * time.Minute) // down for ten minutes
+	w.open()
+	if n, oldest := w.j.Backlog(); n != 3 || !oldest.Equal(received) {
+		t.Fatalf("backlog after restart: %d alerts, oldest %v; want 3 from %v", n, oldest, received)
+	}
+	w.run()
+	w.wait()
+	inc, events := w.incident(1)
+	if inc.Alerts != 2 || inc.Firing != 1 || !inc.CreatedAt.Equal(received) {
+		t.Fatalf("incident %+v; want 2 alerts, 1 firing, opened when the first alert arrived", inc)
+	}
+	want := kinds(events)
+	w.crash()
+
+	w.open()
+	if n, _ := w.j.Backlog(); n != 0 {
+		t.Fatalf("backlog after a second restart: %d; want 0", n)
+	}
+	w.run()
+	w.wait()
+	if _, events := w.incident(1); kinds(events) != want {
+		t.Fatalf("timeline after a second restart:\n%s\nwant\n%s", kinds(events), want)
+	}
+}
+
+// A kill in the middle of a write leaves half a record at the end of the
+// segment. It was never answered, so it is cut off, and records appended
+// after the restart follow the last whole one.
+func TestATornRecordAtTheEndIsCutOff(t *testing.T) {
+	w := newWorld(t, Options{})
+	w.open()
+	w.ingest(firing("db1", "disk full on db-1"))
+	w.ingest(firing("db2", "disk full on db-2"))
+	w.crash()
+	seg := w.segments()[0]
+	f, err := os.OpenFile(seg, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := encodeDelivery("am", w.clock.Now(), []escalation.Alert{firing("db3", "never answered")})
+	f.Write(appendRecord(nil, 3, body)[:40])
+	f.Close()
+
+	w.open()
+	if n, _ := w.j.Backlog(); n != 2 {
+		t.Fatalf("backlog %d; want the 2 whole records", n)
+	}
+	w.ingest(firing("db4", "disk full on db-4"))
+	w.crash()
+	w.open()
+	if n, _ := w.j.Backlog(); n != 3 {
+		t.Fatalf("backlog %d; want 3", n)
+	}
+	w.run()
+	w.wait()
+	inc, _ := w.incident(1)
+	if inc.Alerts != 3 {
+		t.Fatalf("incident holds %d alerts; want db1, db2 and db4", inc.Alerts)
+	}
+}
+
+func TestAppliedSegmentsAreDeleted(t *testing.T) {
+	w := newWorld(t, Options{SegmentBytes: 1}) // a new segment after every write
+	w.open()
+	for _, k := range []string{"a", "b", "c", "d"} {
+		w.ingest(firing(k, "disk full"))
+	}
+	if n := len(w.segments()); n != 5 {
+		t.Fatalf("%d segments; want 4 written and 1 open", n)
+	}
+	w.run()
+	w.wait()
+	if segs := w.segments(); len(segs) != 1 || filepath.Base(segs[0]) != segmentName(5) {
+		t.Fatalf("segments after applying: %v; want only the open one", segs)
+	}
+	w.crash()
+	w.open()
+	w.ingest(firing("e", "disk full"))
+	w.run()
+	w.wait()
+	if inc, _ := w.incident(1); inc.Alerts != 5 {
+		t.Fatalf("incident holds %d alerts; want 5", inc.Alerts)
+	}
+}
+
+// poisoned fails to apply any batch holding one delivery.
+type poisoned struct {
+	Engine
+	seq uint64
+}
+
+func (p poisoned) ApplyQueued(ctx context.Context, q []escalation.Queued) error {
+	for _, d := range q {
+		if d.Seq == p.seq {
+			panic("a bug that only this delivery reaches")
+		}
+	}
+	return p.Engine.ApplyQueued(ctx, q)
+}
+
+// One delivery that cannot be applied (here: it panics every time) is
+// skipped and logged with its dedup keys; the deliveries before and after
+// it are applied, and intake goes on.
+func TestADeliveryThatCannotBeAppliedHoldsUpNoOther(t *testing.T) {
+	w := newWorld(t, Options{RetryBackoff: time.Millisecond})
+	w.wrap = func(e Engine) Engine { return poisoned{Engine: e, seq: 2} }
+	w.open()
+	w.ingest(firing("db1", "disk full on db-1"))
+	w.ingest(firing("poison", "bad"))
+	w.ingest(firing("db3", "disk full on db-3"))
+	w.run()
+	w.wait()
+	inc, _ := w.incident(1)
+	if inc.Alerts != 2 {
+		t.Fatalf("incident holds %d alerts; want db1 and db3", inc.Alerts)
+	}
+	if log := w.logs.String(); !strings.Contains(log, "skipped") || !strings.Contains(log, "poison") {
+		t.Fatalf("the skipped delivery is not in the log:\n%s", log)
+	}
+	w.ingest(firing("db4", "disk full on db-4"))
+	w.wait()
+	if inc, _ := w.incident(1); inc.Alerts != 3 {
+		t.Fatalf("after the skip, incident holds %d alerts; want 3", inc.Alerts)
+	}
+}
+
+// With the backlog full, a delivery waits for the applier rather than
+// growing the journal without bound.
+func TestAFullBacklogHoldsNewDeliveries(t *testing.T) {
+	w := newWorld(t, Options{MaxBacklog: 2})
+	w.open()
+	w.ingest(firing("a", "x"), firing("b", "x"))
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := w.j.Ingest(ctx, "am", []escalation.Alert{firing("c", "x")}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("ingest into a full backlog: %v; want it to wait until its context ends", err)
+	}
+	if n, _ := w.j.Backlog(); n != 2 {
+		t.Fatalf("backlog %d; the refused delivery was stored", n)
+	}
+	w.run()
+	w.ingest(firing("c", "x"))
+	w.wait()
+	if inc, _ := w.incident(1); inc.Alerts != 3 {
+		t.Fatalf("incident holds %d alerts; want 3", inc.Alerts)
+	}
+}
+
+func TestBadDeliveriesAndAClosedJournalStoreNothing(t *testing.T) {
+	w := newWorld(t, Options{})
+	w.open()
+	for name, tc := range map[string]struct {
+		integration string
+		alerts      []escalation.Alert
+		code        escalation.Code
+	}{
+		"unknown integration": {"nope", []escalation.Alert{firing("a", "x")}, escalation.CodeNotFound},
+		"no dedup key":        {"am", []escalation.Alert{{State: escalation.AlertFiring}}, escalation.CodeInvalid},
+		"unknown state":       {"am", []escalation.Alert{{DedupKey: "a", State: "on fire"}}, escalation.CodeInvalid},
+	} {
+		if _, err := w.j.Ingest(t.Context(), tc.integration, tc.alerts); escalation.ErrorCode(err) != tc.code {
+			t.Errorf("%s: %v; want %s", name, err, tc.code)
+		}
+	}
+	w.j.Close()
+	if _, err := w.j.Ingest(t.Context(), "am", []escalation.Alert{firing("a", "x")}); escalation.ErrorCode(err) != escalation.CodeUnavailable {
+		t.Fatalf("after Close: %v; want unavailable", err)
+	}
+	if n, _ := w.j.Backlog(); n != 0 {
+		t.Fatalf("backlog %d; want nothing stored", n)
+	}
+	if fi, err := os.Stat(w.segments()[0]); err != nil || fi.Size() != 0 {
+		t.Fatalf("segment: %v, %v; want empty", fi, err)
+	}
+}
+
+func TestASegmentWithAGapIsRefused(t *testing.T) {
+	w := newWorld(t, Options{SegmentBytes: 1})
+	w.open()
+	w.ingest(firing("a", "x"))
+	w.ingest(firing("b", "x"))
+	w.ingest(firing("c", "x"))
+	w.crash()
+	if err := os.Remove(filepath.Join(w.dir, "klaxon.db.intake", segmentName(2))); err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(filepath.Join(w.dir, "klaxon.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	eng, err := escalation.New(escalation.Options{Store: db, Catalog: catalog(), Clock: w.clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(t.Context(), eng, Options{Dir: filepath.Join(w.dir, "klaxon.db.intake")})
+	if err == nil || !strings.Contains(err.Error(), "records 2 to 2 are missing") {
+		t.Fatalf("open with a missing segment: %v", err)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

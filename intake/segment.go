@@ -1,0 +1,147 @@
+package intake
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/klaxonhq/klaxon/escalation"
+)
+
+// A segment file holds records back to back:
+//
+//	[4] payload length, little endian
+//	[4] CRC-32C of the sequence number and the payload
+//	[8] sequence number, little endian
+//	[n] payload: the delivery as JSON
+//
+// Records are written in sequence order and fsynced before they are
+// acknowledged, so a torn record can only be one that was never
+// acknowledged; reading a segment stops at the first record that does not
+// check out. Segments are named by the sequence number of their first
+// record.
+const (
+	headerSize = 16
+	// maxPayload bounds one record: far above any accepted body, so a
+	// larger length can only be a torn header.
+	maxPayload = 64 << 20
+	segmentExt = ".log"
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// payload is a delivery as it is written to the journal.
+type payload struct {
+	Integration string             `json:"i"`
+	Received    int64              `json:"r"` // Unix nanoseconds
+	Alerts      []escalation.Alert `json:"a"`
+}
+
+// appendRecord appends the record of d to buf.
+func appendRecord(buf []byte, seq uint64, body []byte) []byte {
+	var h [headerSize]byte
+	binary.LittleEndian.PutUint32(h[0:], uint32(len(body)))
+	binary.LittleEndian.PutUint64(h[8:], seq)
+	crc := crc32.Update(0, castagnoli, h[8:16])
+	binary.LittleEndian.PutUint32(h[4:], crc32.Update(crc, castagnoli, body))
+	return append(append(buf, h[:]...), body...)
+}
+
+func encodeDelivery(integration string, received time.Time, alerts []escalation.Alert) ([]byte, error) {
+	body, err := json.Marshal(payload{Integration: integration, Received: received.UnixNano(), Alerts: alerts})
+	if err != nil {
+		return nil, fmt.Errorf("intake: encode delivery: %w", err)
+	}
+	return body, nil
+}
+
+// readSegment returns the valid records of a segment, in order, and the
+// offset where they end. It stops at the first record that is short, too
+// long or fails its checksum.
+func readSegment(path string) (_ []escalation.Queued, end int64, _ error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, fmt.Errorf("intake: %w", err)
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 1<<20)
+	var out []escalation.Queued
+	var h [headerSize]byte
+	for {
+		if _, err := io.ReadFull(r, h[:]); err != nil {
+			return out, end, nil
+		}
+		n := binary.LittleEndian.Uint32(h[0:])
+		if n == 0 || n > maxPayload {
+			return out, end, nil
+		}
+		body := make([]byte, n)
+		if _, err := io.ReadFull(r, body); err != nil {
+			return out, end, nil
+		}
+		crc := crc32.Update(crc32.Update(0, castagnoli, h[8:16]), castagnoli, body)
+		if crc != binary.LittleEndian.Uint32(h[4:]) {
+			return out, end, nil
+		}
+		seq := binary.LittleEndian.Uint64(h[8:])
+		var p payload
+		if err := json.Unmarshal(body, &p); err != nil {
+			// The checksum held, so this is no torn write.
+			return nil, 0, fmt.Errorf("intake: %s: record %d: %w", filepath.Base(path), seq, err)
+		}
+		if len(out) > 0 && seq != out[len(out)-1].Seq+1 {
+			return nil, 0, fmt.Errorf("intake: %s: record %d follows %d", filepath.Base(path), seq, out[len(out)-1].Seq)
+		}
+		out = append(out, escalation.Queued{Seq: seq, Integration: p.Integration,
+			Received: time.Unix(0, p.Received).UTC(), Alerts: p.Alerts})
+		end += headerSize + int64(n)
+	}
+}
+
+// segmentName is the file name of the segment whose first record is seq.
+func segmentName(seq uint64) string { return fmt.Sprintf("%020d%s", seq, segmentExt) }
+
+// listSegments returns the segments in dir by first sequence number.
+func listSegments(dir string) ([]uint64, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("intake: %w", err)
+	}
+	var out []uint64
+	for _, e := range entries {
+		name, ok := strings.CutSuffix(e.Name(), segmentExt)
+		if !ok || e.IsDir() {
+			continue
+		}
+		seq, err := strconv.ParseUint(name, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("intake: unexpected file %s in %s", e.Name(), dir)
+		}
+		out = append(out, seq)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// syncDir makes a created or removed file name durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("intake: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
+		return fmt.Errorf("intake: sync %s: %w", dir, err)
+	}
+	return nil
+}

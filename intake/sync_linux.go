@@ -1,0 +1,10 @@
+package intake
+
+import (
+	"os"
+	"syscall"
+)
+
+// fdatasync flushes f's data, and its size when it grew, without the
+// rest of its metadata.
+func fdatasync(f *os.File) error { return syscall.Fdatasync(int(f.Fd())) }
