@@ -76,10 +76,10 @@ func stormScript(rng *rand.Rand) [][]post {
 // answered is what the monitor was told about one alert: only posts
 // answered 2xx count.
 type answered struct {
-	fired    bool // a firing post was attempted
-	acked    bool // some post was answered 2xx
-	rev      int  // the revision of the last post answered 2xx
-	resolved bool // the last post answered 2xx resolved it
+	fired    bool  // a firing post was attempted
+	acked    bool  // some post was answered 2xx
+	rev      int   // the revision of the last post answered 2xx
+	resolved bool  // the last post answered 2xx resolved it
 	incident int64 // the incident a 2xx named (0: none did)
 	// moved is set when two 2xx answers named different incidents;
 	// ignored when a 2xx said Klaxon did not know the alert at all.

@@ -26,17 +26,17 @@ import (
 
 // app is a wired Klaxon: store, engine, runner and HTTP routes.
 type app struct {
-	db      *store.DB
-	intake  *intake.Journal
+	db     *store.DB
+	intake *intake.Journal
 	// stopApply ends the intake applier; applied is closed once it has.
 	stopApply context.CancelFunc
 	applied   chan struct{}
-	engine  *escalation.Engine
-	runner  *escalation.Runner
-	handler http.Handler
-	chats   *chats
-	watch   *watch.Checker // nil without a watch
-	export  *exporter      // nil without status.export_dir
+	engine    *escalation.Engine
+	runner    *escalation.Runner
+	handler   http.Handler
+	chats     *chats
+	watch     *watch.Checker // nil without a watch
+	export    *exporter      // nil without status.export_dir
 }
 
 // lateEngine lets what the engine's options need (the metrics exporter,
