@@ -40,13 +40,17 @@ type Options struct {
 	// Dir holds the segment files; it is created if missing.
 	Dir string
 	// SegmentBytes starts a new segment file once one reaches it (default
-	// 64 MiB); applied segments are deleted.
+	// 16 MiB); an applied segment is kept as the spare or deleted.
 	SegmentBytes int64
 	// MaxBacklog bounds the alerts accepted but not yet applied (default
 	// 100,000); beyond it, deliveries wait for the applier.
 	MaxBacklog int
 	// MaxApply bounds the alerts applied in one transaction (default 2,000).
 	MaxApply int
+	// Prefill zero-fills the first segment when there is no applied one to
+	// reuse (one segment's worth of writes at the first start), so that
+	// appends never allocate blocks.
+	Prefill bool
 	// RetryBackoff is the pause before applying again after a failure
 	// (default 1 s).
 	RetryBackoff time.Duration
@@ -95,6 +99,10 @@ type Journal struct {
 	applied  uint64              // last sequence number applied
 	progress chan struct{}       // closed and replaced when either moves
 	closed   []span              // segments no longer written to, oldest first
+
+	// fileMu orders the renames of the spare segment.
+	fileMu sync.Mutex
+	spare  bool // spareName exists
 }
 
 // span is a closed segment's sequence numbers: first..last (last < first
@@ -108,7 +116,7 @@ func Open(ctx context.Context, eng Engine, o Options) (*Journal, error) {
 		return nil, errors.New("intake: Dir is required")
 	}
 	if o.SegmentBytes <= 0 {
-		o.SegmentBytes = 64 << 20
+		o.SegmentBytes = 16 << 20
 	}
 	if o.MaxBacklog <= 0 {
 		o.MaxBacklog = 100_000
@@ -137,15 +145,12 @@ func Open(ctx context.Context, eng Engine, o Options) (*Journal, error) {
 		quit: make(chan struct{}), done: make(chan struct{}), progress: make(chan struct{})}
 	top := mark
 	for _, first := range firsts {
-		recs, _, err := readSegment(filepath.Join(o.Dir, segmentName(first)))
+		recs, _, err := readSegment(filepath.Join(o.Dir, segmentName(first)), first)
 		if err != nil {
 			return nil, err
 		}
 		last := first - 1
 		if len(recs) > 0 {
-			if recs[0].Seq != first {
-				return nil, fmt.Errorf("intake: segment %s starts at record %d", segmentName(first), recs[0].Seq)
-			}
 			last = recs[len(recs)-1].Seq
 		}
 		if n := len(j.queue); n > 0 && len(recs) > 0 && recs[0].Seq != j.queue[n-1].Seq+1 {
@@ -170,7 +175,9 @@ func Open(ctx context.Context, eng Engine, o Options) (*Journal, error) {
 	// A segment named after the next record holds no valid record (or
 	// next would be past it): it is reused.
 	j.closed = slices.DeleteFunc(j.closed, func(s span) bool { return s.first == j.next })
-	if err := j.openSegment(); err != nil {
+	_, err = os.Stat(filepath.Join(o.Dir, spareName))
+	j.spare = err == nil
+	if err := j.openSegment(true); err != nil {
 		return nil, err
 	}
 	if len(j.queue) > 0 {
@@ -182,17 +189,54 @@ func Open(ctx context.Context, eng Engine, o Options) (*Journal, error) {
 	return j, nil
 }
 
-// openSegment starts the segment whose first record is j.next.
-func (j *Journal) openSegment() error {
-	f, err := os.OpenFile(filepath.Join(j.o.Dir, segmentName(j.next)), os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+// spareName is an applied segment kept for reuse: appends into a file's
+// existing blocks make an fdatasync write the data alone, with no size or
+// block allocation to journal, which costs the disk about a third less.
+const spareName = "spare.seg"
+
+// openSegment starts the segment whose first record is j.next, in the
+// spare when there is one. Without one it starts an empty file, zero-filled
+// first when prefill is set (at Open: later, the writer must not stall).
+func (j *Journal) openSegment(prefill bool) error {
+	path := filepath.Join(j.o.Dir, segmentName(j.next))
+	j.fileMu.Lock()
+	recycled := j.spare && os.Rename(filepath.Join(j.o.Dir, spareName), path) == nil
+	if recycled {
+		j.spare = false
+	}
+	j.fileMu.Unlock()
+	flags := os.O_CREATE | os.O_WRONLY
+	if !recycled {
+		flags |= os.O_TRUNC
+	}
+	f, err := os.OpenFile(path, flags, 0o600)
 	if err != nil {
 		return fmt.Errorf("intake: %w", err)
 	}
-	if err := syncDir(j.o.Dir); err != nil {
+	if !recycled && prefill && j.o.Prefill {
+		err = zeroFill(f, j.o.SegmentBytes)
+	}
+	if err == nil {
+		err = syncDir(j.o.Dir)
+	}
+	if err != nil {
 		f.Close()
 		return err
 	}
 	j.f, j.first, j.size = f, j.next, 0
+	return nil
+}
+
+func zeroFill(f *os.File, n int64) error {
+	zeros := make([]byte, 1<<20)
+	for off := int64(0); off < n; off += int64(len(zeros)) {
+		if _, err := f.WriteAt(zeros[:min(int64(len(zeros)), n-off)], off); err != nil {
+			return fmt.Errorf("intake: zero-fill segment: %w", err)
+		}
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("intake: zero-fill segment: %w", err)
+	}
 	return nil
 }
 
@@ -398,7 +442,7 @@ func (j *Journal) write(batch []*appendReq) error {
 // created, appends go on in the full one.
 func (j *Journal) rotate() {
 	old, first, size := j.f, j.first, j.size
-	if err := j.openSegment(); err != nil {
+	if err := j.openSegment(false); err != nil {
 		j.f, j.first, j.size = old, first, size
 		j.log.Warn("intake: cannot start a new journal segment", "err", err)
 		return
@@ -424,8 +468,15 @@ func (j *Journal) removeApplied() {
 		return false
 	})
 	j.mu.Unlock()
+	j.fileMu.Lock()
+	defer j.fileMu.Unlock()
 	for _, s := range gone {
-		if err := os.Remove(filepath.Join(j.o.Dir, segmentName(s.first))); err != nil && !errors.Is(err, os.ErrNotExist) {
+		path := filepath.Join(j.o.Dir, segmentName(s.first))
+		if !j.spare && os.Rename(path, filepath.Join(j.o.Dir, spareName)) == nil {
+			j.spare = true
+			continue
+		}
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 			j.log.Warn("intake: remove applied segment", "err", err)
 		}
 	}

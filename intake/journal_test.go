@@ -407,3 +407,45 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// An applied segment is kept as the spare and written over as a later
+// segment; after a kill, the records it held before are not read back as
+// new ones.
+func TestAReusedSegmentYieldsOnlyItsNewRecords(t *testing.T) {
+	w := newWorld(t, Options{SegmentBytes: 1})
+	w.open()
+	w.ingest(firing("a", "first life of the segment"), firing("b", "x"), firing("c", "x"))
+	w.run()
+	w.wait()
+	if _, err := os.Stat(filepath.Join(w.dir, "klaxon.db.intake", spareName)); err != nil {
+		t.Fatalf("no spare after applying a segment: %v", err)
+	}
+	w.crash()
+	w.open() // the new open segment is the spare, its old record still in it
+	w.ingest(firing("d", "y"))
+	w.crash()
+	w.open()
+	if n, _ := w.j.Backlog(); n != 1 {
+		t.Fatalf("backlog %d; want only d", n)
+	}
+	w.run()
+	w.wait()
+	if inc, _ := w.incident(1); inc.Alerts != 4 {
+		t.Fatalf("incident holds %d alerts; want a, b, c and d once each", inc.Alerts)
+	}
+}
+
+func TestAZeroFilledFirstSegmentReadsBack(t *testing.T) {
+	w := newWorld(t, Options{SegmentBytes: 64 << 10, Prefill: true})
+	w.open()
+	if fi, err := os.Stat(w.segments()[0]); err != nil || fi.Size() != 64<<10 {
+		t.Fatalf("first segment: %v %v; want 64 KiB of zeros", fi, err)
+	}
+	w.ingest(firing("a", "x"))
+	w.ingest(firing("b", "x"))
+	w.crash()
+	w.open()
+	if n, _ := w.j.Backlog(); n != 2 {
+		t.Fatalf("backlog %d; want 2", n)
+	}
+}

@@ -65,10 +65,11 @@ func encodeDelivery(integration string, received time.Time, alerts []escalation.
 	return body, nil
 }
 
-// readSegment returns the valid records of a segment, in order, and the
-// offset where they end. It stops at the first record that is short, too
-// long or fails its checksum.
-func readSegment(path string) (_ []escalation.Queued, end int64, _ error) {
+// readSegment returns the valid records of the segment whose first record
+// is expect, in order, and the offset where they end. It stops at the
+// first record that is short, too long, fails its checksum or is not the
+// next in sequence (a reused segment holds its old records after the new).
+func readSegment(path string, expect uint64) (_ []escalation.Queued, end int64, _ error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, 0, fmt.Errorf("intake: %w", err)
@@ -94,13 +95,16 @@ func readSegment(path string) (_ []escalation.Queued, end int64, _ error) {
 			return out, end, nil
 		}
 		seq := binary.LittleEndian.Uint64(h[8:])
+		if seq != expect {
+			// Left from the segment's earlier life as another one: the
+			// new records end here.
+			return out, end, nil
+		}
+		expect++
 		var p payload
 		if err := json.Unmarshal(body, &p); err != nil {
 			// The checksum held, so this is no torn write.
 			return nil, 0, fmt.Errorf("intake: %s: record %d: %w", filepath.Base(path), seq, err)
-		}
-		if len(out) > 0 && seq != out[len(out)-1].Seq+1 {
-			return nil, 0, fmt.Errorf("intake: %s: record %d follows %d", filepath.Base(path), seq, out[len(out)-1].Seq)
 		}
 		out = append(out, escalation.Queued{Seq: seq, Integration: p.Integration,
 			Received: time.Unix(0, p.Received).UTC(), Alerts: p.Alerts})
