@@ -210,6 +210,16 @@ func (e *Engine) countAlerts(integration string, res IngestResult) {
 // applyAlerts applies one delivery's alerts in tx.
 func (e *Engine) applyAlerts(tx Tx, in *Integration, svc *Service, alerts []Alert, now time.Time, res *IngestResult) error {
 	itx := &ingestTx{Tx: tx}
+	if err := e.applyDelivery(itx, in, svc, alerts, now, res); err != nil {
+		return err
+	}
+	return itx.flushAll()
+}
+
+// applyDelivery applies one delivery's alerts in itx, which may carry
+// more deliveries: their alert entries merge until itx is flushed.
+func (e *Engine) applyDelivery(itx *ingestTx, in *Integration, svc *Service, alerts []Alert, now time.Time, res *IngestResult) error {
+	itx.starting = itx.starting[:0]
 	for _, a := range alerts {
 		id, err := e.applyAlert(itx, in, svc, a, now, res)
 		if err != nil {
@@ -231,7 +241,7 @@ func (e *Engine) applyAlerts(tx Tx, in *Integration, svc *Service, alerts []Aler
 			return err
 		}
 	}
-	return itx.flushAll()
+	return nil
 }
 
 // repeat reports whether applying the alert would change nothing, and the

@@ -45,6 +45,10 @@ func (e *Engine) ApplyQueued(ctx context.Context, q []Queued) error {
 		if err != nil {
 			return err
 		}
+		// One timeline entry per run of alerts of one kind, across the
+		// deliveries of this transaction: a storm of single-alert
+		// webhooks reads as one storm.
+		itx := &ingestTx{Tx: tx}
 		for i, d := range q {
 			if d.Seq <= mark {
 				continue
@@ -54,10 +58,13 @@ func (e *Engine) ApplyQueued(ctx context.Context, q []Queued) error {
 				// Accepted under a config that had it; gone after a restart.
 				return Errorf(CodeNotFound, "intake: delivery %d: unknown integration %q", d.Seq, d.Integration)
 			}
-			if err := e.applyAlerts(tx, in, e.cat.Services[in.Service], d.Alerts, d.Received, &results[i]); err != nil {
+			if err := e.applyDelivery(itx, in, e.cat.Services[in.Service], d.Alerts, d.Received, &results[i]); err != nil {
 				return fmt.Errorf("intake: delivery %d (%s): %w", d.Seq, d.Integration, err)
 			}
 			applied[i], mark = true, d.Seq
+		}
+		if err := itx.flushAll(); err != nil {
+			return err
 		}
 		return tx.SetIntakeApplied(mark)
 	})

@@ -51,6 +51,10 @@ type Options struct {
 	// reuse (one segment's worth of writes at the first start), so that
 	// appends never allocate blocks.
 	Prefill bool
+	// ApplyEvery spaces apply transactions while deliveries keep coming
+	// (default 20 ms), so that each carries many; a full one (MaxApply)
+	// goes at once.
+	ApplyEvery time.Duration
 	// RetryBackoff is the pause before applying again after a failure
 	// (default 1 s).
 	RetryBackoff time.Duration
@@ -123,6 +127,9 @@ func Open(ctx context.Context, eng Engine, o Options) (*Journal, error) {
 	}
 	if o.MaxApply <= 0 {
 		o.MaxApply = 2_000
+	}
+	if o.ApplyEvery <= 0 {
+		o.ApplyEvery = 20 * time.Millisecond
 	}
 	if o.RetryBackoff <= 0 {
 		o.RetryBackoff = time.Second
@@ -484,8 +491,9 @@ func (j *Journal) removeApplied() {
 
 // Run applies accepted deliveries until ctx ends, many per transaction.
 func (j *Journal) Run(ctx context.Context) error {
+	var last time.Time
 	for {
-		batch := j.head()
+		batch, full := j.head()
 		if len(batch) == 0 {
 			select {
 			case <-j.wake:
@@ -494,6 +502,21 @@ func (j *Journal) Run(ctx context.Context) error {
 				return nil
 			}
 		}
+		// Under load, let deliveries gather: one commit of many alerts
+		// costs the disk far less than many small ones, and every small
+		// bbolt commit's two fsyncs would queue up behind (and ahead of)
+		// the journal's own. A lone alert after a quiet spell goes at once.
+		if wait := j.o.ApplyEvery - time.Since(last); !full && wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return nil
+			}
+			continue
+		}
+		last = time.Now()
 		if err := j.apply(ctx, batch); err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -507,8 +530,8 @@ func (j *Journal) Run(ctx context.Context) error {
 }
 
 // head copies the oldest deliveries, up to MaxApply alerts (at least one
-// delivery).
-func (j *Journal) head() []escalation.Queued {
+// delivery); full reports that more are waiting, or MaxApply is reached.
+func (j *Journal) head() (_ []escalation.Queued, full bool) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	n, alerts := 0, 0
@@ -516,7 +539,7 @@ func (j *Journal) head() []escalation.Queued {
 		alerts += len(j.queue[n].Alerts)
 		n++
 	}
-	return slices.Clone(j.queue[:n])
+	return slices.Clone(j.queue[:n]), n < len(j.queue) || alerts >= j.o.MaxApply
 }
 
 func (j *Journal) pause(ctx context.Context) bool {
