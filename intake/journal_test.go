@@ -449,3 +449,28 @@ func TestAZeroFilledFirstSegmentReadsBack(t *testing.T) {
 		t.Fatalf("backlog %d; want 2", n)
 	}
 }
+
+// Single-alert webhooks arriving together read as one timeline entry, not
+// a line each.
+func TestAStormOfSingleAlertWebhooksIsOneTimelineEntry(t *testing.T) {
+	w := newWorld(t, Options{})
+	w.open()
+	for _, k := range []string{"a", "b", "c", "d", "e"} {
+		w.ingest(firing(k, "disk full on "+k))
+	}
+	w.run()
+	w.wait()
+	_, events := w.incident(1)
+	var attached []escalation.Event
+	for _, ev := range events {
+		if ev.Kind == escalation.EventAlertAttached {
+			attached = append(attached, ev)
+		}
+	}
+	// The first opened the incident, whose escalation starts at once;
+	// the other four join it as one entry.
+	if len(attached) != 2 || attached[0].Message != "disk full on a" ||
+		attached[1].Count != 4 || !strings.HasPrefix(attached[1].Message, "4 alerts attached: disk full on b;") {
+		t.Fatalf("alert entries %+v; want a, then one entry of 4", attached)
+	}
+}
