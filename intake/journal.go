@@ -45,15 +45,16 @@ type Options struct {
 	// MaxBacklog bounds the alerts accepted but not yet applied (default
 	// 100,000); beyond it, deliveries wait for the applier.
 	MaxBacklog int
-	// MaxApply bounds the alerts applied in one transaction (default 2,000).
+	// MaxApply bounds the alerts applied in one transaction (default
+	// 1,000): the runner's transactions wait while one applies.
 	MaxApply int
 	// Prefill zero-fills the first segment when there is no applied one to
 	// reuse (one segment's worth of writes at the first start), so that
 	// appends never allocate blocks.
 	Prefill bool
 	// ApplyEvery spaces apply transactions while deliveries keep coming
-	// (default 20 ms), so that each carries many; a full one (MaxApply)
-	// goes at once.
+	// (default 100 ms), so that each carries many; a full one (MaxApply)
+	// goes at once, and so does a lone alert after a quiet spell.
 	ApplyEvery time.Duration
 	// RetryBackoff is the pause before applying again after a failure
 	// (default 1 s).
@@ -126,10 +127,10 @@ func Open(ctx context.Context, eng Engine, o Options) (*Journal, error) {
 		o.MaxBacklog = 100_000
 	}
 	if o.MaxApply <= 0 {
-		o.MaxApply = 2_000
+		o.MaxApply = 1_000
 	}
 	if o.ApplyEvery <= 0 {
-		o.ApplyEvery = 20 * time.Millisecond
+		o.ApplyEvery = 100 * time.Millisecond
 	}
 	if o.RetryBackoff <= 0 {
 		o.RetryBackoff = time.Second
