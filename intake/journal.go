@@ -185,6 +185,9 @@ func Open(ctx context.Context, eng Engine, o Options) (*Journal, error) {
 	j.closed = slices.DeleteFunc(j.closed, func(s span) bool { return s.first == j.next })
 	_, err = os.Stat(filepath.Join(o.Dir, spareName))
 	j.spare = err == nil
+	// An applied segment of the last run becomes the spare, and the new
+	// segment is written over it.
+	j.removeApplied()
 	if err := j.openSegment(true); err != nil {
 		return nil, err
 	}
@@ -192,7 +195,6 @@ func Open(ctx context.Context, eng Engine, o Options) (*Journal, error) {
 		j.log.Info("intake: replaying accepted alerts", "deliveries", len(j.queue), "alerts", j.backlog)
 		j.wake <- struct{}{}
 	}
-	j.removeApplied()
 	go j.writer()
 	return j, nil
 }

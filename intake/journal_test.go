@@ -448,6 +448,20 @@ func TestAZeroFilledFirstSegmentReadsBack(t *testing.T) {
 	if n, _ := w.j.Backlog(); n != 2 {
 		t.Fatalf("backlog %d; want 2", n)
 	}
+	w.run()
+	w.wait()
+	w.crash()
+	// All applied: the next start writes over the old segment rather
+	// than zero-filling a new one.
+	w.open()
+	segs := w.segments()
+	if len(segs) != 1 || filepath.Base(segs[0]) != segmentName(3) {
+		t.Fatalf("segments %v; want only the new one", segs)
+	}
+	raw, err := os.ReadFile(segs[0])
+	if err != nil || len(raw) != 64<<10 || raw[8] != 1 {
+		t.Fatalf("the new segment is not the old one reused: %d bytes, first record %v", len(raw), raw[:16])
+	}
 }
 
 // Single-alert webhooks arriving together read as one timeline entry, not
