@@ -134,6 +134,27 @@ start_am() {
 	wait_http "http://$AM_ADDR/-/ready" "$am_pid"
 }
 
+# backlog: alerts Klaxon accepted (2xx, in its intake journal) and has not
+# yet applied to incidents.
+backlog() {
+	curl -fsS --max-time 2 "http://$KLAXON_ADDR/metrics" | awk '/^klaxon_intake_backlog_alerts /{printf "%d", $2}'
+}
+
+# drain NAME ROUND: the backlog when the load stops, and how long Klaxon
+# then takes to apply it (polled every 50 ms), as a JSON line.
+drain() {
+	local first n start end
+	start=$(date +%s%N)
+	first=$(backlog) n=$first
+	while [ "${n:-0}" -gt 0 ]; do
+		sleep 0.05
+		n=$(backlog)
+	done
+	end=$(date +%s%N)
+	printf '{"drain":"%s","round":%d,"backlog_alerts":%d,"drain_s":%.3f}\n' "$1" "$2" "${first:-0}" \
+		"$(awk -v a="$start" -v b="$end" 'BEGIN{print (b-a)/1e9}')"
+}
+
 mkdir -p "$(dirname "$RESULTS")"
 : >"$RESULTS"
 
@@ -146,6 +167,7 @@ scenario() {
 		start_klaxon
 		out=$("$tmp/loadgen" -target klaxon -url "http://$KLAXON_ADDR" -integration "$integration" \
 			-token "$TOKEN" "${args[@]}") || rc=$?
+		drain "$name" "$round" | tee -a "$RESULTS" >&2
 		stop "$klaxon_pid"; klaxon_pid=
 	else
 		start_am

@@ -41,6 +41,13 @@ type line struct {
 	P90ms            float64 `json:"p90_ms"`
 	P99ms            float64 `json:"p99_ms"`
 	MaxMs            float64 `json:"max_ms"`
+	DurationS        float64 `json:"duration_s"`
+	Alerts           float64 `json:"alerts"`
+	// drain lines (run.sh): Klaxon's intake backlog when the load stopped
+	// and the time it took to apply it.
+	Drain         string  `json:"drain"`
+	BacklogAlerts float64 `json:"backlog_alerts"`
+	DrainS        float64 `json:"drain_s"`
 	// fsync probe lines (bench/fsyncprobe)
 	Pages int     `json:"pages"`
 	P50us float64 `json:"p50_us"`
@@ -50,6 +57,7 @@ type line struct {
 
 type scenario struct {
 	probe  bool // fsync probe lines, not a load scenario
+	drain  bool // drain lines of the scenario named after "drain:"
 	name   string
 	target string
 	alerts int
@@ -91,14 +99,17 @@ func read(r io.Reader) ([]*scenario, error) {
 		if err := json.Unmarshal([]byte(text), &l); err != nil {
 			return nil, fmt.Errorf("line %d: %v", n, err)
 		}
-		if l.Probe != "" {
+		switch {
+		case l.Probe != "":
 			l.Scenario = "probe:" + l.Probe
-		} else if l.Scenario == "" {
+		case l.Drain != "":
+			l.Scenario = "drain:" + l.Drain
+		case l.Scenario == "":
 			l.Scenario = l.Target + "-" + strconv.Itoa(l.AlertsPerRequest)
 		}
 		s := byName[l.Scenario]
 		if s == nil {
-			s = &scenario{name: l.Scenario, target: l.Target, alerts: l.AlertsPerRequest, probe: l.Probe != ""}
+			s = &scenario{name: l.Scenario, target: l.Target, alerts: l.AlertsPerRequest, probe: l.Probe != "", drain: l.Drain != ""}
 			byName[l.Scenario] = s
 			out = append(out, s)
 		}
@@ -159,7 +170,7 @@ func report(w io.Writer, scs []*scenario) bool {
 	fmt.Fprintln(w, "| scenario | rounds | alerts/s | requests/s | p50 ms | p90 ms | p99 ms | max ms | errors |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, s := range scs {
-		if s.probe {
+		if s.probe || s.drain {
 			continue
 		}
 		fmt.Fprintf(w, "| %s | %d | %.0f | %.0f | %.2f | %.2f | %.2f | %.2f | %d |\n", s.name, len(s.runs),
@@ -183,6 +194,8 @@ func report(w io.Writer, scs []*scenario) bool {
 				s.med(func(l line) float64 { return l.P99us }), slices.Max(s.values(func(l line) float64 { return l.P90us })))
 		}
 	}
+
+	drains(w, scs)
 
 	base := map[int]*scenario{}
 	for _, s := range scs {
@@ -222,6 +235,43 @@ func report(w io.Writer, scs []*scenario) bool {
 		fmt.Fprintln(w, "\nINVALID: some runs had errors (see the errors column).")
 	}
 	return valid
+}
+
+// drains prints, for each Klaxon scenario, what was accepted and not yet
+// applied when the load stopped, how long applying it took, and the rate
+// of alerts applied: the run's alerts over its measured time plus that.
+func drains(w io.Writer, scs []*scenario) {
+	byName := map[string]*scenario{}
+	for _, s := range scs {
+		byName[s.name] = s
+	}
+	header := false
+	for _, d := range scs {
+		if !d.drain {
+			continue
+		}
+		run := byName[strings.TrimPrefix(d.name, "drain:")]
+		if run == nil {
+			continue
+		}
+		if !header {
+			fmt.Fprintln(w, "\n| Klaxon scenario | backlog when the load stopped (alerts) | time to apply it (s) | alerts applied per s, measured time + that |")
+			fmt.Fprintln(w, "|---|---:|---:|---:|")
+			header = true
+		}
+		drainOf := map[int]float64{}
+		for _, l := range d.runs {
+			drainOf[l.Round] = l.DrainS
+		}
+		var applied []float64
+		for _, l := range run.runs {
+			if ds, ok := drainOf[l.Round]; ok && l.DurationS+ds > 0 {
+				applied = append(applied, l.Alerts/(l.DurationS+ds))
+			}
+		}
+		fmt.Fprintf(w, "| %s | %.0f | %.2f | %.0f |\n", run.name,
+			d.med(func(l line) float64 { return l.BacklogAlerts }), d.med(func(l line) float64 { return l.DrainS }), median(applied))
+	}
 }
 
 func verdict(ok bool) string {
