@@ -118,7 +118,7 @@ wait_http() { # wait_http URL PID: poll until 200, at most 10 s
 }
 
 start_klaxon() {
-	rm -f "$tmp/klaxon.db"
+	rm -rf "$tmp/klaxon.db" "$tmp/klaxon.db.intake" "$tmp"/klaxon.db.intake.other-*
 	"$tmp/klaxon" serve --config "$tmp/klaxon.yaml" --db "$tmp/klaxon.db" --listen "$KLAXON_ADDR" \
 		2>>"$tmp/klaxon.log" &
 	klaxon_pid=$!

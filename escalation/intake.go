@@ -28,6 +28,18 @@ func (e *Engine) IntakeApplied(ctx context.Context) (uint64, error) {
 	return seq, err
 }
 
+// StoreID is the database's own id (its copies keep it), so that an intake
+// journal applies its deliveries only to the database it was written for.
+func (e *Engine) StoreID(ctx context.Context) (string, error) {
+	var id string
+	err := e.store.View(ctx, func(tx Tx) error {
+		var err error
+		id, err = tx.StoreID()
+		return err
+	})
+	return id, err
+}
+
 // ApplyQueued applies checked deliveries, in Seq order, in one transaction
 // that also moves the intake mark to the last of them. Deliveries at or
 // below the mark were applied before (a replay after a crash) and are

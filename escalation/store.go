@@ -106,4 +106,6 @@ type Tx interface {
 	// transaction as the entry's effects.
 	IntakeApplied() (uint64, error)
 	SetIntakeApplied(seq uint64) error
+	// StoreID is a random id made with the database, kept by its copies.
+	StoreID() (string, error)
 }

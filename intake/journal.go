@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -31,6 +32,7 @@ type Engine interface {
 	CheckDelivery(integration string, alerts []escalation.Alert) error
 	Repeat(ctx context.Context, integration string, alerts []escalation.Alert) (escalation.IngestResult, bool, error)
 	IntakeApplied(ctx context.Context) (uint64, error)
+	StoreID(ctx context.Context) (string, error)
 	ApplyQueued(ctx context.Context, q []escalation.Queued) error
 	SkipQueued(ctx context.Context, d escalation.Queued) error
 }
@@ -138,8 +140,8 @@ func Open(ctx context.Context, eng Engine, o Options) (*Journal, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
-		return nil, fmt.Errorf("intake: %w", err)
+	if err := claim(ctx, eng, o); err != nil {
+		return nil, err
 	}
 	mark, err := eng.IntakeApplied(ctx)
 	if err != nil {
@@ -197,6 +199,57 @@ func Open(ctx context.Context, eng Engine, o Options) (*Journal, error) {
 	}
 	go j.writer()
 	return j, nil
+}
+
+// ownerName holds the id of the database a journal directory belongs to.
+const ownerName = "store-id"
+
+// claim makes o.Dir the journal of eng's database. A journal written for
+// another database (the file was deleted or replaced by an unrelated one)
+// must not be applied to this one: it is moved aside, kept for whoever
+// wants to look, and a new journal starts. A restored backup is a copy of
+// the same database and keeps its journal.
+func claim(ctx context.Context, eng Engine, o Options) error {
+	id, err := eng.StoreID(ctx)
+	if err != nil {
+		return fmt.Errorf("intake: read the store id: %w", err)
+	}
+	owner := filepath.Join(o.Dir, ownerName)
+	got, err := os.ReadFile(owner)
+	switch {
+	case err == nil && strings.TrimSpace(string(got)) == id:
+		return nil
+	case err == nil:
+		aside := fmt.Sprintf("%s.other-%d", o.Dir, time.Now().UnixNano())
+		if err := os.Rename(o.Dir, aside); err != nil {
+			return fmt.Errorf("intake: set aside another database's journal: %w", err)
+		}
+		o.Logger.Warn("intake: the journal belongs to another database; set aside, not applied", "dir", aside)
+	case !errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("intake: %w", err)
+	}
+	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
+		return fmt.Errorf("intake: %w", err)
+	}
+	tmp := owner + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("intake: %w", err)
+	}
+	_, err = f.WriteString(id + "\n")
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("intake: write %s: %w", tmp, err)
+	}
+	if err := os.Rename(tmp, owner); err != nil {
+		return fmt.Errorf("intake: %w", err)
+	}
+	return syncDir(o.Dir)
 }
 
 // spareName is an applied segment kept for reuse: appends into a file's

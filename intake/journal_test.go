@@ -488,3 +488,56 @@ func TestAStormOfSingleAlertWebhooksIsOneTimelineEntry(t *testing.T) {
 		t.Fatalf("alert entries %+v; want a, then one entry of 4", attached)
 	}
 }
+
+// Someone deletes klaxon.db to start afresh and leaves the journal: its
+// alerts belong to the old database and must not page anyone from the new
+// one. The journal is set aside, not replayed.
+func TestAJournalOfAnotherDatabaseIsSetAsideNotApplied(t *testing.T) {
+	w := newWorld(t, Options{})
+	w.open()
+	w.ingest(firing("old", "from the deleted database"))
+	w.crash()
+	if err := os.Remove(filepath.Join(w.dir, "klaxon.db")); err != nil {
+		t.Fatal(err)
+	}
+	w.open()
+	if n, _ := w.j.Backlog(); n != 0 {
+		t.Fatalf("backlog %d; the old database's alerts were taken up", n)
+	}
+	aside, _ := filepath.Glob(filepath.Join(w.dir, "klaxon.db.intake.other-*"))
+	if len(aside) != 1 || !strings.Contains(w.logs.String(), "belongs to another database") {
+		t.Fatalf("set aside: %v; log:\n%s", aside, w.logs.String())
+	}
+	w.run()
+	w.ingest(firing("new", "x"))
+	w.wait()
+	if inc, _ := w.incident(1); inc.Alerts != 1 || inc.Title != "x" {
+		t.Fatalf("incident %+v; want only the new alert", inc)
+	}
+}
+
+// A backup restored in place of the database is a copy of it: the journal
+// stays, and what it holds past the copy's moment is applied.
+func TestARestoredBackupTakesUpTheJournal(t *testing.T) {
+	w := newWorld(t, Options{})
+	w.open()
+	w.run()
+	w.ingest(firing("a", "before the backup"))
+	w.wait()
+	var backup bytes.Buffer
+	if _, err := w.db.Backup(&backup); err != nil {
+		t.Fatal(err)
+	}
+	w.ingest(firing("b", "after the backup"))
+	w.wait()
+	w.crash()
+	if err := os.WriteFile(filepath.Join(w.dir, "klaxon.db"), backup.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w.open()
+	w.run()
+	w.wait()
+	if inc, _ := w.incident(1); inc.Alerts != 2 {
+		t.Fatalf("incident holds %d alerts; want a from the copy and b from the journal", inc.Alerts)
+	}
+}

@@ -10,6 +10,18 @@ import (
 // so a replay after a crash applies each entry exactly once.
 const keyIntakeApplied = "intake_applied"
 
+// keyStoreID holds a random id made with the file (copies and backups keep
+// it), so an intake journal can tell its own database from another.
+const keyStoreID = "store_id"
+
+func (t *tx) StoreID() (string, error) {
+	v := t.bucket(bucketMeta).Get([]byte(keyStoreID))
+	if len(v) == 0 {
+		return "", fmt.Errorf("store: no store id")
+	}
+	return string(v), nil
+}
+
 func (t *tx) IntakeApplied() (uint64, error) {
 	v := t.bucket(bucketMeta).Get([]byte(keyIntakeApplied))
 	switch len(v) {

@@ -7,7 +7,9 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -127,6 +129,15 @@ func initSchema(btx *bolt.Tx) error {
 	}
 	if got := binary.BigEndian.Uint64(v); got > schemaVersion {
 		return fmt.Errorf("schema version %d is newer than this klaxon supports (%d); upgrade klaxon", got, schemaVersion)
+	}
+	if meta.Get([]byte(keyStoreID)) == nil {
+		id := make([]byte, 16)
+		if _, err := rand.Read(id); err != nil {
+			return fmt.Errorf("make store id: %w", err)
+		}
+		if err := meta.Put([]byte(keyStoreID), []byte(hex.EncodeToString(id))); err != nil {
+			return fmt.Errorf("write store id: %w", err)
+		}
 	}
 	// Files from before the open index get it filled from their incidents.
 	backfillOpen := btx.Bucket([]byte(bucketOpen)) == nil && btx.Bucket([]byte(bucketIncidents)) != nil
