@@ -13,10 +13,11 @@ import (
 	"github.com/klaxonhq/klaxon/store"
 )
 
-// runnerInFlight is how many pages escalation.Runner delivers at once by
-// default (Runner.Concurrency): the most a single kill can catch between
-// the provider taking a page and Klaxon recording that it did.
-const runnerInFlight = 16
+// runnerInFlight is the most pages a single kill can catch between the
+// provider taking a page and Klaxon recording that it did: by default
+// escalation.Runner has up to Concurrency pages at the pagers and up to
+// MaxUnrecorded outcomes handed over but not yet committed.
+const runnerInFlight = escalation.DefaultConcurrency + escalation.DefaultMaxUnrecorded
 
 // slack is how long after a step falls due its page may still be on its way
 // when the process is stopped: a tick, a claim and a request.
@@ -392,9 +393,10 @@ func (a *audit) checkPages() {
 //
 // The duplicate bound: a page is sent again after a restart only if the
 // kill caught it claimed and not yet recorded (RecoverOutbox re-queues
-// exactly those), and the runner has at most runnerInFlight pages claimed
-// at a time. So each kill can duplicate each in-flight page once: no page
-// more than kills+1 times, no more than kills×runnerInFlight duplicates.
+// exactly those), and the runner has at most runnerInFlight pages sent or
+// being sent and not yet recorded at a time. So each kill can duplicate
+// each in-flight page once: no page more than kills+1 times, no more than
+// kills×runnerInFlight duplicates.
 func (a *audit) checkProvider() {
 	a.fig.requests, a.fig.torn = len(a.log), a.torn
 	for _, d := range a.log {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
-	"strings"
 	"time"
 )
 
@@ -199,10 +198,10 @@ func (e *Engine) ClaimDue(ctx context.Context, limit int) ([]Page, error) {
 }
 
 // Deliver hands a claimed page to its channel's pager and records the
-// outcome. A panicking pager is contained and counts as a failed attempt.
+// outcome in a transaction of its own. A panicking pager is contained and
+// counts as a failed attempt.
 func (e *Engine) Deliver(ctx context.Context, p Page) error {
-	d, sendErr := e.send(ctx, p)
-	return e.record(ctx, p, d, sendErr)
+	return e.Record(ctx, []Outcome{e.Send(ctx, p)})
 }
 
 func (e *Engine) send(ctx context.Context, p Page) (d Delivery, err error) {
@@ -221,79 +220,6 @@ func (e *Engine) send(ctx context.Context, p Page) (d Delivery, err error) {
 	ctx, cancel := context.WithTimeout(ctx, e.sendTimeout)
 	defer cancel()
 	return pager.Send(ctx, p)
-}
-
-// record commits a delivery outcome: sent; failed and retried with backoff;
-// or failed for good, in which case the person's next contact rule is used
-// at once.
-func (e *Engine) record(ctx context.Context, sent Page, d Delivery, sendErr error) error {
-	now := e.clock.Now()
-	log := e.log.With("page_id", sent.ID, "incident_id", sent.IncidentID, "person", sent.Person, "channel", sent.Channel)
-	// The outcome must be recorded even if the caller is shutting down.
-	ctx = context.WithoutCancel(ctx)
-	err := e.update(ctx, func(tx Tx) error {
-		p, err := tx.Page(sent.ID)
-		if err != nil {
-			return err
-		}
-		if sendErr == nil {
-			p.Status, p.SentAt, p.NotBefore, p.Error = PageSent, now, time.Time{}, ""
-			p.Provider, p.ProviderID = d.Provider, d.ProviderID
-			if err := tx.PutPage(p); err != nil || p.Notice() {
-				return err
-			}
-			for _, f := range d.Failed {
-				if err := tx.AppendEvent(p.IncidentID, Event{At: now, Kind: EventPageFailed, Person: p.Person,
-					Channel: p.Channel, PageID: p.ID, Message: f + "; trying the next provider"}); err != nil {
-					return err
-				}
-			}
-			return tx.AppendEvent(p.IncidentID, Event{At: now, Kind: EventPageSent, Person: p.Person,
-				Channel: p.Channel, Provider: d.Provider, PageID: p.ID})
-		}
-		p.Error = sendErr.Error()
-		if !IsPermanent(sendErr) && p.Attempts < e.maxAttempts {
-			wait := e.retryBackoff << (p.Attempts - 1)
-			p.Status, p.NotBefore = PageQueued, now.Add(wait)
-			if err := tx.PutPage(p); err != nil || p.Notice() {
-				return err
-			}
-			return tx.AppendEvent(p.IncidentID, Event{At: now, Kind: EventPageFailed, Person: p.Person,
-				Channel: p.Channel, PageID: p.ID, Provider: d.Provider,
-				Message: fmt.Sprintf("attempt %d failed: %v; retrying in %s", p.Attempts, sendErr, wait)})
-		}
-		p.Status, p.NotBefore = PageFailed, time.Time{}
-		if err := tx.PutPage(p); err != nil || p.Notice() {
-			return err
-		}
-		if err := tx.AppendEvent(p.IncidentID, Event{At: now, Kind: EventPageFailed, Person: p.Person,
-			Channel: p.Channel, PageID: p.ID, Provider: d.Provider,
-			Message: fmt.Sprintf("attempt %d failed for good: %v; trying the next contact rule", p.Attempts, sendErr)}); err != nil {
-			return err
-		}
-		return e.skipToNextRule(tx, p, now)
-	})
-	if err != nil {
-		return fmt.Errorf("record page %d: %w", sent.ID, err)
-	}
-	for _, f := range d.Failed {
-		log.Warn("page provider failed; the next one delivered", "failure", f)
-		e.metrics.Page(sent.Channel, strings.SplitN(f, ":", 2)[0], "failed")
-	}
-	switch {
-	case sendErr == nil:
-		e.metrics.Page(sent.Channel, d.Provider, "sent")
-		log.Info("page sent", "provider", d.Provider, "provider_id", d.ProviderID)
-	default:
-		outcome := "retry"
-		if IsPermanent(sendErr) || sent.Attempts >= e.maxAttempts {
-			outcome = "failed"
-		}
-		e.metrics.Page(sent.Channel, d.Provider, outcome)
-		log.Warn("page failed", "attempt", sent.Attempts, "permanent", IsPermanent(sendErr), "err", sendErr)
-	}
-	e.poke()
-	return nil
 }
 
 // skipToNextRule makes the person's next contact step due now, unless their

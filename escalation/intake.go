@@ -7,9 +7,7 @@ import (
 )
 
 // Queued is a delivery that an intake journal accepted durably before it
-// was applied. Seq orders deliveries. Received is when it was accepted,
-// and the clock reading its alerts are applied at, so that escalation runs
-// from the moment an alert arrived even when a restart delayed applying it.
+// was applied. Seq orders deliveries; Received is when it was accepted.
 type Queued struct {
 	Seq         uint64
 	Integration string
@@ -44,6 +42,11 @@ func (e *Engine) StoreID(ctx context.Context) (string, error) {
 // that also moves the intake mark to the last of them. Deliveries at or
 // below the mark were applied before (a replay after a crash) and are
 // skipped. On error nothing of q is applied.
+//
+// The alerts take effect when they are applied, on the clock read inside
+// the transaction, not when they were received: a page the runner queued
+// while a resolve waited in the journal then stays before the resolve in
+// the timeline, as it was, and escalation never starts in the past.
 func (e *Engine) ApplyQueued(ctx context.Context, q []Queued) error {
 	if len(q) == 0 {
 		return nil
@@ -57,6 +60,7 @@ func (e *Engine) ApplyQueued(ctx context.Context, q []Queued) error {
 		if err != nil {
 			return err
 		}
+		now := e.clock.Now()
 		// One timeline entry per run of alerts of one kind, across the
 		// deliveries of this transaction: a storm of single-alert
 		// webhooks reads as one storm.
@@ -70,7 +74,7 @@ func (e *Engine) ApplyQueued(ctx context.Context, q []Queued) error {
 				// Accepted under a config that had it; gone after a restart.
 				return Errorf(CodeNotFound, "intake: delivery %d: unknown integration %q", d.Seq, d.Integration)
 			}
-			if err := e.applyDelivery(itx, in, e.cat.Services[in.Service], d.Alerts, d.Received, &results[i]); err != nil {
+			if err := e.applyDelivery(itx, in, e.cat.Services[in.Service], d.Alerts, now, &results[i]); err != nil {
 				return fmt.Errorf("intake: delivery %d (%s): %w", d.Seq, d.Integration, err)
 			}
 			applied[i], mark = true, d.Seq

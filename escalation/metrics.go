@@ -16,7 +16,7 @@ type Metrics interface {
 	// Lag is how late a page was handed to its provider after it fell due.
 	Lag(d time.Duration)
 	// Panic counts a recovered panic by where it happened: runner, pager,
-	// chat, incident.
+	// page (recording an outcome), chat, incident.
 	Panic(where string)
 }
 

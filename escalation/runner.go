@@ -9,6 +9,14 @@ import (
 	"time"
 )
 
+// A Runner's default bounds on page delivery. A crash can catch at most
+// their sum of pages claimed and not yet recorded, which the next start
+// sends again (RecoverOutbox).
+const (
+	DefaultConcurrency   = 64
+	DefaultMaxUnrecorded = 64
+)
+
 // Runner is the one loop that drives escalation in a running process: it
 // sleeps until the next due time (or a poke), ticks the engine, and hands
 // due pages to the pagers concurrently. Everything it acts on is in the
@@ -18,8 +26,15 @@ type Runner struct {
 	// MaxIdle caps a sleep, so a clock jump or a missed poke costs at most
 	// this long (default 30s).
 	MaxIdle time.Duration
-	// Concurrency bounds pages in flight (default 16).
+	// Concurrency bounds pager calls in flight (default
+	// DefaultConcurrency).
 	Concurrency int
+	// MaxUnrecorded bounds outcomes handed over by the pagers and not yet
+	// committed (default DefaultMaxUnrecorded). Workers pass outcomes to
+	// one recorder, which commits all it holds in one transaction, so a
+	// worker takes its next page without waiting for the disk, while a
+	// crash sends again at most Concurrency+MaxUnrecorded pages.
+	MaxUnrecorded int
 	// ChatConcurrency bounds chat syncs in flight (default 4). Chats have
 	// their own workers, so a chat that hangs never holds up a page.
 	ChatConcurrency int
@@ -27,6 +42,11 @@ type Runner struct {
 	lastPass atomic.Int64 // unix nanos of the last completed pass
 	inflight sync.WaitGroup
 	chatSem  chan struct{}
+	// sendSem holds a slot per page claimed and not yet handed to the
+	// recorder; unrecorded one per outcome handed over and not committed.
+	sendSem    chan struct{}
+	unrecorded chan struct{}
+	outcomes   chan Outcome
 }
 
 // NewRunner returns a runner for the engine.
@@ -42,7 +62,8 @@ func (r *Runner) LastPass() time.Time {
 	return time.Unix(0, n)
 }
 
-// Run loops until ctx is done, then waits for pages in flight.
+// Run loops until ctx is done, then waits for pages in flight and records
+// their outcomes.
 func (r *Runner) Run(ctx context.Context) error {
 	maxIdle := r.MaxIdle
 	if maxIdle <= 0 {
@@ -50,15 +71,30 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 	conc := r.Concurrency
 	if conc <= 0 {
-		conc = 16
+		conc = DefaultConcurrency
 	}
-	sem := make(chan struct{}, conc)
+	r.sendSem = make(chan struct{}, conc)
+	unrec := r.MaxUnrecorded
+	if unrec <= 0 {
+		unrec = DefaultMaxUnrecorded
+	}
+	r.unrecorded = make(chan struct{}, unrec)
+	r.outcomes = make(chan Outcome, unrec)
 	chatConc := r.ChatConcurrency
 	if chatConc <= 0 {
 		chatConc = 4
 	}
 	r.chatSem = make(chan struct{}, chatConc)
-	defer r.inflight.Wait()
+	recorded := make(chan struct{})
+	go func() {
+		defer close(recorded)
+		r.recordOutcomes(ctx)
+	}()
+	defer func() {
+		r.inflight.Wait()
+		close(r.outcomes)
+		<-recorded
+	}()
 
 	if n, err := r.e.RecoverOutbox(ctx); err != nil {
 		r.e.log.ErrorContext(ctx, "runner: recovering outbox", "err", err)
@@ -74,14 +110,16 @@ func (r *Runner) Run(ctx context.Context) error {
 		case <-timer.C:
 		case <-r.e.Wake():
 		}
-		wait := r.pass(ctx, sem, maxIdle)
+		wait := r.pass(ctx, maxIdle)
 		timer.Reset(wait)
 	}
 }
 
-// claimPages hands as many due pages as there are free workers to them.
-func (r *Runner) claimPages(ctx context.Context, sem chan struct{}) error {
-	free := cap(sem) - len(sem)
+// claimPages hands as many due pages as there are free workers to them. A
+// worker sends its page, takes an unrecorded slot (waiting only when the
+// recorder is that far behind) and hands the outcome to the recorder.
+func (r *Runner) claimPages(ctx context.Context) error {
+	free := cap(r.sendSem) - len(r.sendSem)
 	if free <= 0 {
 		return nil
 	}
@@ -90,22 +128,64 @@ func (r *Runner) claimPages(ctx context.Context, sem chan struct{}) error {
 		return err
 	}
 	for _, p := range pages {
-		sem <- struct{}{}
+		r.sendSem <- struct{}{}
 		r.inflight.Add(1)
 		go func() {
 			defer r.inflight.Done()
-			defer func() { <-sem; r.e.poke() }()
-			if err := r.e.Deliver(context.WithoutCancel(ctx), p); err != nil {
-				r.e.log.Error("runner: recording delivery", "page_id", p.ID, "incident_id", p.IncidentID, "err", err)
-			}
+			defer func() { <-r.sendSem; r.e.poke() }()
+			o := r.e.Send(context.WithoutCancel(ctx), p)
+			r.unrecorded <- struct{}{}
+			r.outcomes <- o // never blocks: it holds as many as there are slots
 		}()
 	}
 	return nil
 }
 
+// recordOutcomes is the recorder: it commits every outcome handed over so
+// far in one transaction, while the next ones queue, until Run closes
+// outcomes.
+func (r *Runner) recordOutcomes(ctx context.Context) {
+	batch := make([]Outcome, 0, cap(r.outcomes))
+	for o := range r.outcomes {
+		batch = append(batch[:0], o)
+	more:
+		for len(batch) < cap(batch) {
+			select {
+			case o, ok := <-r.outcomes:
+				if !ok {
+					break more
+				}
+				batch = append(batch, o)
+			default:
+				break more
+			}
+		}
+		r.record(ctx, batch)
+		clear(batch) // drop references to recorded pages
+	}
+}
+
+// record commits one batch and frees its slots, whatever happens: a page
+// not recorded stays claimed and goes out again when its lease ends.
+func (r *Runner) record(ctx context.Context, batch []Outcome) {
+	defer func() {
+		if v := recover(); v != nil {
+			r.e.log.ErrorContext(ctx, "runner: panic recording deliveries", "pages", len(batch),
+				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			r.e.metrics.Panic("runner")
+		}
+		for range batch {
+			<-r.unrecorded
+		}
+	}()
+	if err := r.e.Record(ctx, batch); err != nil {
+		r.e.log.ErrorContext(ctx, "runner: recording deliveries", "pages", len(batch), "err", err)
+	}
+}
+
 // pass does the work due now and returns how long to sleep. A panic is
 // contained: the loop logs it and carries on after a short pause.
-func (r *Runner) pass(ctx context.Context, sem chan struct{}, maxIdle time.Duration) (wait time.Duration) {
+func (r *Runner) pass(ctx context.Context, maxIdle time.Duration) (wait time.Duration) {
 	defer func() {
 		if v := recover(); v != nil {
 			r.e.log.ErrorContext(ctx, "runner: panic in pass", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
@@ -115,7 +195,7 @@ func (r *Runner) pass(ctx context.Context, sem chan struct{}, maxIdle time.Durat
 	}()
 	// Pages already due go to the workers before the tick: a long tick
 	// (a restart's backlog, a busy store) must not hold them back.
-	if err := r.claimPages(ctx, sem); err != nil && ctx.Err() == nil {
+	if err := r.claimPages(ctx); err != nil && ctx.Err() == nil {
 		r.e.log.ErrorContext(ctx, "runner: claim pages", "err", err)
 		return time.Second
 	}
@@ -123,7 +203,7 @@ func (r *Runner) pass(ctx context.Context, sem chan struct{}, maxIdle time.Durat
 		r.e.log.ErrorContext(ctx, "runner: tick", "err", err)
 		return time.Second
 	}
-	if err := r.claimPages(ctx, sem); err != nil && ctx.Err() == nil {
+	if err := r.claimPages(ctx); err != nil && ctx.Err() == nil {
 		r.e.log.ErrorContext(ctx, "runner: claim pages", "err", err)
 		return time.Second
 	}
@@ -157,10 +237,10 @@ func (r *Runner) pass(ctx context.Context, sem chan struct{}, maxIdle time.Durat
 	}
 	wait = next.Sub(r.e.clock.Now())
 	switch {
-	case wait < 0:
+	case wait <= 0:
 		// Work is due but every worker is busy: a finishing delivery pokes.
 		wait = maxIdle
-		if len(sem) < cap(sem) {
+		if len(r.sendSem) < cap(r.sendSem) {
 			wait = 0
 		}
 	case wait > maxIdle:

@@ -2,6 +2,7 @@ package escalation_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -139,5 +140,169 @@ func TestRunnerSurvivesPanickingPager(t *testing.T) {
 		cancel()
 		wg.Wait()
 		f.db.Close()
+	})
+}
+
+// runBatching starts a runner with small delivery bounds on f's engine.
+func runBatching(ctx context.Context, t *testing.T, f *recordFixture, conc, unrecorded int) *sync.WaitGroup {
+	r := escalation.NewRunner(f.eng)
+	r.Concurrency, r.MaxUnrecorded = conc, unrecorded
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := r.Run(ctx); err != nil {
+			t.Errorf("runner: %v", err)
+		}
+	})
+	return &wg
+}
+
+// checkSentOnce checks that the pager got each of incidents 1..n's first
+// page once and that each is recorded as sent, with one timeline entry.
+func checkSentOnce(t *testing.T, f *recordFixture, rec *escalationtest.Pager, n int) {
+	t.Helper()
+	seen := map[int64]int{}
+	for _, s := range rec.Sent() {
+		seen[s.Page.ID]++
+	}
+	if len(seen) != n {
+		t.Fatalf("pager got %d distinct pages, want %d", len(seen), n)
+	}
+	for id := int64(1); id <= int64(n); id++ {
+		queued := f.events(t, id, escalation.EventPageQueued)
+		sentEvs := f.events(t, id, escalation.EventPageSent)
+		if len(queued) != 1 || len(sentEvs) != 1 || sentEvs[0].PageID != queued[0].PageID {
+			t.Fatalf("incident %d: queued %+v, sent %+v; want its page sent once", id, queued, sentEvs)
+		}
+		if p := f.page(t, queued[0].PageID); p.Status != escalation.PageSent || seen[p.ID] != 1 {
+			t.Fatalf("incident %d: page %d is %s, sent %d times; want recorded as sent once", id, p.ID, p.Status, seen[p.ID])
+		}
+	}
+}
+
+// A worker hands its outcome to the recorder and takes the next page
+// without waiting for the commit, but no more than Concurrency pages are at
+// the pagers and MaxUnrecorded outcomes wait for a commit: a stalled
+// recorder stops sending after Concurrency+MaxUnrecorded pages. Released,
+// it records every outcome, batched.
+func TestRunnerBoundsUnrecordedOutcomes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const conc, unrecorded, n = 2, 5, 30
+		ctx, cancel := context.WithCancel(t.Context())
+		m := &countMetrics{stall: make(chan struct{})} // holds the recorder after its first commit
+		rec := &escalationtest.Pager{}
+		f := newRecordFixture(t, m, rec)
+		rec.Clock = f.clock
+		f.incidents(t, n)
+		wg := runBatching(ctx, t, f, conc, unrecorded)
+		release := sync.OnceFunc(func() { close(m.stall) })
+		defer func() { cancel(); release(); wg.Wait() }()
+
+		synctest.Wait()
+		if got := len(rec.Sent()); got != conc+unrecorded {
+			t.Fatalf("%d pages sent while the recorder was stalled, want %d", got, conc+unrecorded)
+		}
+		claimed := 0
+		for id := int64(1); id <= n; id++ {
+			if p := f.page(t, f.events(t, id, escalation.EventPageQueued)[0].PageID); p.Status == escalation.PageSending {
+				claimed++
+			}
+		}
+		if claimed == 0 || claimed > conc+unrecorded {
+			t.Fatalf("%d pages claimed and not recorded, want 1 to %d", claimed, conc+unrecorded)
+		}
+
+		release()
+		synctest.Wait()
+		checkSentOnce(t, f, rec, n)
+		if got := f.st.recordTxs.Load(); got >= n {
+			t.Fatalf("%d outcomes recorded in %d transactions, want some sharing one", n, got)
+		}
+	})
+}
+
+// Stopping the runner records every outcome handed over before Run
+// returns, so a clean stop re-sends nothing.
+func TestRunnerRecordsOutcomesBeforeStopping(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const conc, unrecorded, n = 2, 5, 30
+		ctx, cancel := context.WithCancel(t.Context())
+		m := &countMetrics{stall: make(chan struct{})}
+		rec := &escalationtest.Pager{}
+		f := newRecordFixture(t, m, rec)
+		rec.Clock = f.clock
+		f.incidents(t, n)
+		wg := runBatching(ctx, t, f, conc, unrecorded)
+		release := sync.OnceFunc(func() { close(m.stall) })
+		defer func() { cancel(); release(); wg.Wait() }()
+		synctest.Wait()
+
+		cancel()
+		release()
+		wg.Wait()
+		sent := rec.Sent()
+		if len(sent) != conc+unrecorded {
+			t.Fatalf("%d pages sent, want %d", len(sent), conc+unrecorded)
+		}
+		for _, s := range sent {
+			if p := f.page(t, s.Page.ID); p.Status != escalation.PageSent {
+				t.Fatalf("page %d is %s after the stop, want its outcome recorded", p.ID, p.Status)
+			}
+		}
+	})
+}
+
+// A page whose recording panics costs only its own outcome: the others of
+// its batch are recorded, and the runner carries on.
+func TestRunnerRecordPanicLosesNoOtherOutcome(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const conc, unrecorded = 4, 8
+		ctx, cancel := context.WithCancel(t.Context())
+		m := &countMetrics{stall: make(chan struct{})}
+		rec := &escalationtest.Pager{}
+		f := newRecordFixture(t, m, rec)
+		rec.Clock = f.clock
+		wg := runBatching(ctx, t, f, conc, unrecorded)
+		release := sync.OnceFunc(func() { close(m.stall) })
+		defer func() { cancel(); release(); wg.Wait() }()
+
+		// Incident 1's outcome holds the recorder, so those of incidents 2
+		// to 12 queue: the first unrecorded-1 of them, among them incident
+		// 3's, are the next batch.
+		f.incidents(t, 1)
+		synctest.Wait()
+		const n = 1 + unrecorded - 1 + conc
+		f.incidents(t, n-1)
+		bad := f.events(t, 3, escalation.EventPageQueued)[0].PageID
+		f.st.panicOn.Store(bad)
+		synctest.Wait()
+		if got := len(rec.Sent()); got != n {
+			t.Fatalf("pager got %d pages, want %d", got, n)
+		}
+		release()
+		synctest.Wait()
+
+		for id := int64(1); id <= n; id++ {
+			p := f.page(t, f.events(t, id, escalation.EventPageQueued)[0].PageID)
+			want := escalation.PageSent
+			if p.ID == bad {
+				want = escalation.PageSending // goes out again when its lease ends
+			}
+			if p.Status != want {
+				t.Fatalf("incident %d: page %d is %s, want %s", id, p.ID, p.Status, want)
+			}
+		}
+		if _, panics := m.counts(); fmt.Sprint(panics) != "map[page:1]" {
+			t.Fatalf("panics %v, want the one page's", panics)
+		}
+
+		// The runner still pages.
+		f.incidents(t, 1)
+		synctest.Wait()
+		if sent := rec.Sent(); len(sent) != n+1 || sent[n].Page.IncidentID != n+1 {
+			t.Fatalf("after the panic the pager got %v, want incident %d's page", sent[n:], n+1)
+		}
+		if evs := f.events(t, n+1, escalation.EventPageSent); len(evs) != 1 {
+			t.Fatalf("later page not recorded: %+v", evs)
+		}
 	})
 }
