@@ -196,7 +196,7 @@ func chatHarnessWith(t *testing.T, cfg string) (*harness, *fakeSlack, *fakeDisco
 			People: slack.StaticPeople{"U0ALICE": "alice"}}).Register(mux)
 	}
 	h.open()
-	t.Cleanup(func() { h.db.Close() })
+	t.Cleanup(h.close)
 	return h, fs, fd
 }
 
@@ -376,7 +376,7 @@ func TestPublicUpdatesReachThePublicChannelAndSubscribers(t *testing.T) {
 		"subscriber-1": &status.Subscriber{Page: "Acme Status", URL: sub.URL, Secret: "subscriber-secret-0123456789"},
 	}
 	h.open()
-	t.Cleanup(func() { h.db.Close() })
+	t.Cleanup(h.close)
 
 	h.Webhook("prometheus", alertmanager("firing", "DiskFull", "fp1", "error", "disk full on db-1 (internal)"))
 	h.ok(h.eng.AddNote(t.Context(), 1, "it is the RAID controller", byAlice))

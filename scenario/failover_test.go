@@ -37,7 +37,7 @@ func TestPagesFailOverToTheSecondProvider(t *testing.T) {
 	h.dms = map[escalation.Channel]escalation.Pager{escalation.ChannelSMS: bot.Failover{Providers: []bot.Provider{
 		{Name: "twilio", Pager: twilio}, {Name: "gateway", Pager: gateway}}}}
 	h.open()
-	t.Cleanup(func() { h.db.Close() })
+	t.Cleanup(h.close)
 
 	h.Webhook("prometheus", alertmanager("firing", "DiskFull", "fp1", "error", "disk full on db-1"))
 	h.ExpectPages("01:00 bikram sms")

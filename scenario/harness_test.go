@@ -23,6 +23,7 @@ import (
 	"github.com/klaxonhq/klaxon/escalation"
 	"github.com/klaxonhq/klaxon/escalation/escalationtest"
 	"github.com/klaxonhq/klaxon/ingest"
+	"github.com/klaxonhq/klaxon/intake"
 	"github.com/klaxonhq/klaxon/internal/web"
 	"github.com/klaxonhq/klaxon/store"
 )
@@ -37,7 +38,11 @@ type harness struct {
 	dbPath string
 	db     *store.DB
 	eng    *escalation.Engine
-	mux    http.Handler
+	// intake is the journal webhooks go through, as in serve; stopApply
+	// stops its applier.
+	intake    *intake.Journal
+	stopApply func()
+	mux       http.Handler
 	// seen counts pages already matched by ExpectPage.
 	seen int
 	// chats, when set before open, mirror incidents; route adds more
@@ -56,7 +61,7 @@ func newHarness(t *testing.T, cfgYAML string, start string) *harness {
 	t.Helper()
 	h := newHarnessUnopened(t, cfgYAML, start)
 	h.open()
-	t.Cleanup(func() { h.db.Close() })
+	t.Cleanup(h.close)
 	return h
 }
 
@@ -100,8 +105,21 @@ func (h *harness) open() {
 	if err != nil {
 		h.t.Fatalf("engine: %v", err)
 	}
+	journal, err := intake.Open(context.Background(), eng, intake.Options{Dir: h.dbPath + ".intake", Logger: log,
+		// Webhooks here come one at a time; spacing applies would only slow the tests.
+		ApplyEvery: time.Millisecond})
+	if err != nil {
+		h.t.Fatalf("intake journal: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	applied := make(chan struct{})
+	go func() {
+		defer close(applied)
+		journal.Run(ctx)
+	}()
+	h.intake, h.stopApply = journal, func() { journal.Close(); cancel(); <-applied }
 	mux := http.NewServeMux()
-	ingest.NewHandler(h.cfg.Catalog().Integrations, eng, log, h.cfg.MaxBodyBytes).Register(mux)
+	ingest.NewHandler(h.cfg.Catalog().Integrations, journal, log, h.cfg.MaxBodyBytes).Register(mux)
 	ingest.NewHeartbeats(h.cfg.Catalog().Heartbeats, eng, log).Register(mux)
 	api.NewHandler(api.Options{Engine: eng, Tokens: []api.Token{{Name: "scenario", Token: apiToken}},
 		CalendarToken: calendarToken, Catalog: h.cfg.Catalog(), Clock: h.clock, Logger: log}).Register(mux)
@@ -111,10 +129,17 @@ func (h *harness) open() {
 	h.db, h.eng, h.mux = db, eng, web.Recover(log, mux)
 }
 
+// close stops the intake journal's applier, then the store.
+func (h *harness) close() {
+	h.stopApply()
+	h.db.Close()
+}
+
 // Restart closes the database and opens it again, as a process restart
-// would: nothing but the file carries over.
+// would: nothing but the files carry over.
 func (h *harness) Restart() {
 	h.t.Helper()
+	h.stopApply()
 	if err := h.db.Close(); err != nil {
 		h.t.Fatalf("close store: %v", err)
 	}
@@ -173,6 +198,11 @@ func (h *harness) Request(method, path string, header http.Header, body []byte) 
 	}
 	rec := httptest.NewRecorder()
 	h.mux.ServeHTTP(rec, req)
+	// A webhook's 2xx means its alerts are in the journal; the runner's
+	// poke comes once they are applied.
+	if err := h.intake.Wait(context.Background()); err != nil {
+		h.t.Fatalf("intake: %v", err)
+	}
 	h.runDue()
 	return rec
 }
