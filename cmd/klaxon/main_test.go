@@ -20,6 +20,7 @@ import (
 	"github.com/klaxonhq/klaxon/escalation"
 	"github.com/klaxonhq/klaxon/escalation/escalationtest"
 	"github.com/klaxonhq/klaxon/ingest"
+	"github.com/klaxonhq/klaxon/intake"
 	"github.com/klaxonhq/klaxon/store"
 )
 
@@ -670,5 +671,39 @@ func TestAMonitorInALoopIsRateLimited(t *testing.T) {
 	clock.Advance(time.Second)
 	if rec := send("alertmanager-checkout", "demo-alertmanager-token", am("fp-later")); rec.Code != http.StatusOK {
 		t.Fatalf("a second later: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// Klaxon was killed after answering a webhook and before applying it; the
+// postmortem (or backup) run before the next start still sees the alert.
+func TestOfflineCommandsApplyWhatTheJournalHolds(t *testing.T) {
+	cfg := exampleConfig(t)
+	db, err := store.Open(cfg.Database, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := escalation.New(escalation.Options{Store: db, Catalog: cfg.Catalog(), Clock: escalation.SystemClock{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := intake.Open(t.Context(), eng, intake.Options{Dir: intakeDir(cfg.Database)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alert := escalation.Alert{DedupKey: "fp1", State: escalation.AlertFiring, Summary: "checkout down"}
+	if res, err := j.Ingest(t.Context(), "alertmanager-checkout", []escalation.Alert{alert}); err != nil || res.Queued != 1 {
+		t.Fatalf("ingest: %+v, %v", res, err)
+	}
+	j.Close() // never applied: the process died here
+	db.Close()
+
+	db, eng, err = openOffline(cfg, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	inc, _, err := eng.Incident(t.Context(), 1)
+	if err != nil || inc.Title != "checkout down" {
+		t.Fatalf("incident %+v, %v; want the journal's alert applied", inc, err)
 	}
 }

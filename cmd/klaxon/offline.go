@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/klaxonhq/klaxon/config"
 	"github.com/klaxonhq/klaxon/escalation"
+	"github.com/klaxonhq/klaxon/intake"
 	"github.com/klaxonhq/klaxon/store"
 )
 
@@ -26,9 +29,44 @@ func openOffline(cfg *config.Config, busy string) (*store.DB, *escalation.Engine
 		return nil, nil, err
 	}
 	eng, err := escalation.New(escalation.Options{Store: db, Catalog: cfg.Catalog(), Clock: escalation.SystemClock{}})
+	if err == nil {
+		err = applyJournal(cfg, eng)
+	}
 	if err != nil {
 		db.Close()
 		return nil, nil, err
 	}
 	return db, eng, nil
+}
+
+// applyJournal applies what the intake journal holds and the database does
+// not (Klaxon was killed before applying it), as the next klaxon serve
+// would, so an offline command sees every alert that was acknowledged.
+func applyJournal(cfg *config.Config, eng *escalation.Engine) error {
+	dir := intakeDir(cfg.Database)
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	ctx := context.Background()
+	j, err := intake.Open(ctx, eng, intake.Options{Dir: dir})
+	if err != nil {
+		return err
+	}
+	defer j.Close()
+	if n, _ := j.Backlog(); n == 0 {
+		return nil
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		j.Run(runCtx)
+	}()
+	defer func() { stop(); <-done }()
+	waitCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := j.Wait(waitCtx); err != nil {
+		return fmt.Errorf("apply the intake journal: %w", err)
+	}
+	return nil
 }
