@@ -27,7 +27,7 @@ func FuzzReadSegment(f *testing.F) {
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		recs, end, err := readSegment(path, 7)
+		recs, _, end, err := readSegment(path, 7, 0)
 		if err != nil {
 			return // a record whose checksum holds but whose JSON does not: reported, not read
 		}

@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -24,6 +25,7 @@ import (
 	"time"
 
 	"github.com/klaxonhq/klaxon/escalation"
+	"github.com/klaxonhq/klaxon/internal/fsx"
 )
 
 // Engine is what the journal needs of the escalation engine.
@@ -155,22 +157,17 @@ func Open(ctx context.Context, eng Engine, o Options) (*Journal, error) {
 		quit: make(chan struct{}), done: make(chan struct{}), progress: make(chan struct{})}
 	top := mark
 	for _, first := range firsts {
-		recs, _, err := readSegment(filepath.Join(o.Dir, segmentName(first)), first)
+		recs, last, _, err := readSegment(filepath.Join(o.Dir, segmentName(first)), first, mark)
 		if err != nil {
 			return nil, err
 		}
-		last := first - 1
-		if len(recs) > 0 {
-			last = recs[len(recs)-1].Seq
-		}
 		if n := len(j.queue); n > 0 && len(recs) > 0 && recs[0].Seq != j.queue[n-1].Seq+1 {
-			return nil, fmt.Errorf("intake: records %d to %d are missing from %s", j.queue[n-1].Seq+1, recs[0].Seq-1, o.Dir)
+			return nil, fmt.Errorf("intake: records %d to %d are missing from %s; to start without the journal, move that directory aside (the alerts still in it are then not applied)",
+				j.queue[n-1].Seq+1, recs[0].Seq-1, o.Dir)
 		}
 		for _, r := range recs {
-			if r.Seq > mark {
-				j.queue = append(j.queue, r)
-				j.backlog += len(r.Alerts)
-			}
+			j.queue = append(j.queue, r)
+			j.backlog += len(r.Alerts)
 		}
 		top = max(top, last)
 		j.closed = append(j.closed, span{first, last})
@@ -231,25 +228,14 @@ func claim(ctx context.Context, eng Engine, o Options) error {
 	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
 		return fmt.Errorf("intake: %w", err)
 	}
-	tmp := owner + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	err = fsx.WriteAtomic(owner, func(w io.Writer) error {
+		_, err := io.WriteString(w, id+"\n")
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("intake: %w", err)
+		return fmt.Errorf("intake: write %s: %w", owner, err)
 	}
-	_, err = f.WriteString(id + "\n")
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("intake: write %s: %w", tmp, err)
-	}
-	if err := os.Rename(tmp, owner); err != nil {
-		return fmt.Errorf("intake: %w", err)
-	}
-	return syncDir(o.Dir)
+	return fsx.SyncDir(o.Dir)
 }
 
 // spareName is an applied segment kept for reuse: appends into a file's
@@ -280,7 +266,7 @@ func (j *Journal) openSegment(prefill bool) error {
 		err = zeroFill(f, j.o.SegmentBytes)
 	}
 	if err == nil {
-		err = syncDir(j.o.Dir)
+		err = fsx.SyncDir(j.o.Dir)
 	}
 	if err != nil {
 		f.Close()
@@ -545,8 +531,20 @@ func (j *Journal) removeApplied() {
 	}
 }
 
-// Run applies accepted deliveries until ctx ends, many per transaction.
-func (j *Journal) Run(ctx context.Context) error {
+// Start runs Run in the background; stop ends it and returns once it has.
+func (j *Journal) Start() (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		j.Run(ctx)
+	}()
+	return func() { cancel(); <-done }
+}
+
+// Run applies accepted deliveries until ctx ends, many per transaction;
+// failures are logged and retried, never returned.
+func (j *Journal) Run(ctx context.Context) {
 	var last time.Time
 	for {
 		batch, full := j.head()
@@ -555,7 +553,7 @@ func (j *Journal) Run(ctx context.Context) error {
 			case <-j.wake:
 				continue
 			case <-ctx.Done():
-				return nil
+				return
 			}
 		}
 		// Under load, let deliveries gather: one commit of many alerts
@@ -568,18 +566,18 @@ func (j *Journal) Run(ctx context.Context) error {
 			case <-t.C:
 			case <-ctx.Done():
 				t.Stop()
-				return nil
+				return
 			}
 			continue
 		}
 		last = time.Now()
 		if err := j.apply(ctx, batch); err != nil {
 			if ctx.Err() != nil {
-				return nil
+				return
 			}
 			j.log.Error("intake: applying accepted alerts failed; will retry", "err", err)
 			if !j.pause(ctx) {
-				return nil
+				return
 			}
 		}
 	}

@@ -78,12 +78,7 @@ func (w *world) open() {
 
 // run starts applying; crash stops everything as SIGKILL would leave it:
 // what is in the files stays, nothing is drained.
-func (w *world) run() {
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { w.j.Run(ctx) })
-	w.stop = func() { cancel(); wg.Wait() }
-}
+func (w *world) run() { w.stop = w.j.Start() }
 
 func (w *world) crash() {
 	if w.stop != nil {

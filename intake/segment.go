@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -65,50 +64,56 @@ func encodeDelivery(integration string, received time.Time, alerts []escalation.
 	return body, nil
 }
 
-// readSegment returns the valid records of the segment whose first record
-// is expect, in order, and the offset where they end. It stops at the
-// first record that is short, too long, fails its checksum or is not the
-// next in sequence (a reused segment holds its old records after the new).
-func readSegment(path string, expect uint64) (_ []escalation.Queued, end int64, _ error) {
+// readSegment reads the valid records of the segment whose first record
+// is expect, in order: it returns those past applied, decoded, the last
+// valid record's number (expect-1 when none) and the offset where the
+// valid records end. Records at or below applied are checked but not
+// decoded, so a start does not decode what the store already holds. It
+// stops at the first record that is short, too long, fails its checksum or
+// is not the next in sequence (a reused segment holds its old records
+// after the new).
+func readSegment(path string, expect, applied uint64) (_ []escalation.Queued, last uint64, end int64, _ error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, 0, fmt.Errorf("intake: %w", err)
+		return nil, 0, 0, fmt.Errorf("intake: %w", err)
 	}
 	defer f.Close()
 	r := bufio.NewReaderSize(f, 1<<20)
 	var out []escalation.Queued
 	var h [headerSize]byte
-	for {
+	var body []byte
+	for ; ; expect++ {
 		if _, err := io.ReadFull(r, h[:]); err != nil {
-			return out, end, nil
+			return out, expect - 1, end, nil
 		}
 		n := binary.LittleEndian.Uint32(h[0:])
 		if n == 0 || n > maxPayload {
-			return out, end, nil
+			return out, expect - 1, end, nil
 		}
-		body := make([]byte, n)
+		body = slices.Grow(body[:0], int(n))[:n]
 		if _, err := io.ReadFull(r, body); err != nil {
-			return out, end, nil
+			return out, expect - 1, end, nil
 		}
 		crc := crc32.Update(crc32.Update(0, castagnoli, h[8:16]), castagnoli, body)
 		if crc != binary.LittleEndian.Uint32(h[4:]) {
-			return out, end, nil
+			return out, expect - 1, end, nil
 		}
-		seq := binary.LittleEndian.Uint64(h[8:])
-		if seq != expect {
+		if seq := binary.LittleEndian.Uint64(h[8:]); seq != expect {
 			// Left from the segment's earlier life as another one: the
 			// new records end here.
-			return out, end, nil
+			return out, expect - 1, end, nil
 		}
-		expect++
+		end += headerSize + int64(n)
+		if expect <= applied {
+			continue
+		}
 		var p payload
 		if err := json.Unmarshal(body, &p); err != nil {
 			// The checksum held, so this is no torn write.
-			return nil, 0, fmt.Errorf("intake: %s: record %d: %w", filepath.Base(path), seq, err)
+			return nil, 0, 0, fmt.Errorf("intake: %s: record %d: %w", filepath.Base(path), expect, err)
 		}
-		out = append(out, escalation.Queued{Seq: seq, Integration: p.Integration,
+		out = append(out, escalation.Queued{Seq: expect, Integration: p.Integration,
 			Received: time.Unix(0, p.Received).UTC(), Alerts: p.Alerts})
-		end += headerSize + int64(n)
 	}
 }
 
@@ -135,17 +140,4 @@ func listSegments(dir string) ([]uint64, error) {
 	}
 	slices.Sort(out)
 	return out, nil
-}
-
-// syncDir makes a created or removed file name durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("intake: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
-		return fmt.Errorf("intake: sync %s: %w", dir, err)
-	}
-	return nil
 }

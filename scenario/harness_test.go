@@ -111,13 +111,8 @@ func (h *harness) open() {
 	if err != nil {
 		h.t.Fatalf("intake journal: %v", err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	applied := make(chan struct{})
-	go func() {
-		defer close(applied)
-		journal.Run(ctx)
-	}()
-	h.intake, h.stopApply = journal, func() { journal.Close(); cancel(); <-applied }
+	stop := journal.Start()
+	h.intake, h.stopApply = journal, func() { journal.Close(); stop() }
 	mux := http.NewServeMux()
 	ingest.NewHandler(h.cfg.Catalog().Integrations, journal, log, h.cfg.MaxBodyBytes).Register(mux)
 	ingest.NewHeartbeats(h.cfg.Catalog().Heartbeats, eng, log).Register(mux)

@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/klaxonhq/klaxon/internal/fsx"
 )
 
 // exportLinks are the exported files' places relative to index.html.
@@ -94,14 +96,14 @@ func export(dir string, snap Snapshot, write func(name string, data []byte) erro
 	// The files and their names must be on disk before the rename makes
 	// them the export, or a crash could publish empty files.
 	for d := range dirs {
-		if err := syncDir(d); err != nil {
+		if err := fsx.SyncDir(d); err != nil {
 			return fmt.Errorf("status export: %w", err)
 		}
 	}
 	if err := swap(tmp, dir); err != nil {
 		return fmt.Errorf("status export: replacing %s: %w", dir, err)
 	}
-	if err := syncDir(parent); err != nil {
+	if err := fsx.SyncDir(parent); err != nil {
 		return fmt.Errorf("status export: %w", err)
 	}
 	return nil
@@ -148,12 +150,4 @@ func writeFile(name string, data []byte) error {
 		err = f.Sync()
 	}
 	return errors.Join(err, f.Close())
-}
-
-func syncDir(name string) error {
-	d, err := os.Open(name)
-	if err != nil {
-		return err
-	}
-	return errors.Join(d.Sync(), d.Close())
 }

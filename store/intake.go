@@ -22,15 +22,18 @@ func (t *tx) StoreID() (string, error) {
 	return string(v), nil
 }
 
-func (t *tx) IntakeApplied() (uint64, error) {
-	v := t.bucket(bucketMeta).Get([]byte(keyIntakeApplied))
+func (t *tx) IntakeApplied() (uint64, error) { return t.metaU64(keyIntakeApplied) }
+
+// metaU64 reads a big-endian counter from the meta bucket (0 when unset).
+func (t *tx) metaU64(key string) (uint64, error) {
+	v := t.bucket(bucketMeta).Get([]byte(key))
 	switch len(v) {
 	case 0:
 		return 0, nil
 	case 8:
 		return binary.BigEndian.Uint64(v), nil
 	}
-	return 0, fmt.Errorf("store: intake mark has %d bytes", len(v))
+	return 0, fmt.Errorf("store: meta %s has %d bytes", key, len(v))
 }
 
 func (t *tx) SetIntakeApplied(seq uint64) error {

@@ -50,16 +50,7 @@ func (t *tx) bumpOverridesVersion() error {
 	return t.bucket(bucketMeta).Put([]byte(keyOverridesVersion), b[:])
 }
 
-func (t *tx) OverridesVersion() (uint64, error) {
-	v := t.bucket(bucketMeta).Get([]byte(keyOverridesVersion))
-	switch len(v) {
-	case 0:
-		return 0, nil
-	case 8:
-		return binary.BigEndian.Uint64(v), nil
-	}
-	return 0, fmt.Errorf("store: overrides version has %d bytes", len(v))
-}
+func (t *tx) OverridesVersion() (uint64, error) { return t.metaU64(keyOverridesVersion) }
 
 func (t *tx) Overrides() ([]*escalation.Override, error) {
 	var out []*escalation.Override

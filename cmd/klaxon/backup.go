@@ -8,11 +8,12 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/klaxonhq/klaxon/config"
+	"github.com/klaxonhq/klaxon/escalation"
+	"github.com/klaxonhq/klaxon/internal/fsx"
 	"github.com/klaxonhq/klaxon/store"
 )
 
@@ -47,6 +48,15 @@ func cmdBackup(ctx context.Context, args []string, stdout, stderr io.Writer, loo
 		db, err := store.Open(cfg.Database, store.Options{Timeout: 200 * time.Millisecond})
 		if err == nil {
 			defer db.Close()
+			// Klaxon is stopped: the copy includes what a killed Klaxon
+			// left in its intake journal, as the next start would apply it.
+			eng, err := escalation.New(escalation.Options{Store: db, Catalog: cfg.Catalog(), Clock: escalation.SystemClock{}})
+			if err == nil {
+				err = applyJournal(cfg, eng)
+			}
+			if err != nil {
+				return 0, "", err
+			}
 			n, err := db.Backup(w)
 			return n, "the database file", err
 		}
@@ -56,7 +66,12 @@ func cmdBackup(ctx context.Context, args []string, stdout, stderr io.Writer, loo
 		n, err := fetchBackup(ctx, cfg, *url, *token, w)
 		return n, "the running server", err
 	}
-	n, from, err := writeAtomically(*out, write)
+	var n int64
+	var from string
+	err = fsx.WriteAtomic(*out, func(w io.Writer) (err error) {
+		n, from, err = write(w)
+		return err
+	})
 	if err != nil {
 		fmt.Fprintf(stderr, "klaxon backup: %v\n", err)
 		return 1
@@ -98,25 +113,4 @@ func fetchBackup(ctx context.Context, cfg *config.Config, base, token string, w 
 		return n, fmt.Errorf("copy cut short: %d of %d bytes", n, resp.ContentLength)
 	}
 	return n, nil
-}
-
-// writeAtomically writes through a temp file beside path and renames it
-// into place only when complete and synced.
-func writeAtomically(path string, write func(io.Writer) (int64, string, error)) (int64, string, error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return 0, "", err
-	}
-	defer os.Remove(tmp.Name())
-	n, from, err := write(tmp)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return n, from, err
-	}
-	return n, from, os.Rename(tmp.Name(), path)
 }

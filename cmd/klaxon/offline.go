@@ -56,13 +56,7 @@ func applyJournal(cfg *config.Config, eng *escalation.Engine) error {
 	if n, _ := j.Backlog(); n == 0 {
 		return nil
 	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		j.Run(runCtx)
-	}()
-	defer func() { stop(); <-done }()
+	defer j.Start()()
 	waitCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	if err := j.Wait(waitCtx); err != nil {

@@ -28,9 +28,8 @@ import (
 type app struct {
 	db     *store.DB
 	intake *intake.Journal
-	// stopApply ends the intake applier; applied is closed once it has.
-	stopApply context.CancelFunc
-	applied   chan struct{}
+	// stopApply ends the intake applier and waits for it.
+	stopApply func()
 	engine    *escalation.Engine
 	runner    *escalation.Runner
 	handler   http.Handler
@@ -125,16 +124,9 @@ func newApp(cfg *config.Config, clock escalation.Clock, log *slog.Logger, httpCl
 		journal.Close()
 		return nil, err
 	}
-	applyCtx, stopApply := context.WithCancel(context.Background())
-	applied := make(chan struct{})
-	go func() {
-		defer close(applied)
-		if err := journal.Run(applyCtx); err != nil {
-			log.Error("intake applier stopped", "err", err)
-		}
-	}()
+	stopApply := journal.Start()
 	handler := web.RecoverCounting(log, exp.HTTPPanic, currentReads(journal, mux))
-	return &app{db: db, intake: journal, stopApply: stopApply, applied: applied, engine: eng, runner: runner,
+	return &app{db: db, intake: journal, stopApply: stopApply, engine: eng, runner: runner,
 		handler: handler, chats: ch, watch: chk, export: export}, nil
 }
 
@@ -149,7 +141,6 @@ func (a *app) close() error {
 	defer cancel()
 	_ = a.intake.Wait(ctx)
 	a.stopApply()
-	<-a.applied
 	return a.db.Close()
 }
 
