@@ -309,10 +309,7 @@ func (j *Journal) Ingest(ctx context.Context, integration string, alerts []escal
 		return escalation.IngestResult{}, err
 	}
 	received := j.eng.Now()
-	body, err := encodeDelivery(integration, received, alerts)
-	if err != nil {
-		return escalation.IngestResult{}, err
-	}
+	body := encodeDelivery(integration, received, alerts)
 	r := &appendReq{integration: integration, received: received, alerts: alerts, body: body, done: make(chan error, 1)}
 	select {
 	case j.reqs <- r:

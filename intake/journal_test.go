@@ -3,6 +3,7 @@ package intake
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"os"
@@ -225,7 +226,7 @@ func TestATornRecordAtTheEndIsCutOff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, _ := encodeDelivery("am", w.clock.Now(), []escalation.Alert{firing("db3", "never answered")})
+	body := encodeDelivery("am", w.clock.Now(), []escalation.Alert{firing("db3", "never answered")})
 	f.Write(appendRecord(nil, 3, body)[:40])
 	f.Close()
 
@@ -244,6 +245,38 @@ func TestATornRecordAtTheEndIsCutOff(t *testing.T) {
 	inc, _ := w.incident(1)
 	if inc.Alerts != 3 {
 		t.Fatalf("incident holds %d alerts; want db1, db2 and db4", inc.Alerts)
+	}
+}
+
+// A journal left by a Klaxon that wrote its records as JSON replays after
+// an upgrade, and new records in the wire form follow them.
+func TestRecordsInTheEarlierJSONFormReplay(t *testing.T) {
+	w := newWorld(t, Options{})
+	w.open()
+	w.ingest(firing("db1", "disk full on db-1"))
+	w.crash()
+	f, err := os.OpenFile(w.segments()[0], os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, end, err := readSegment(w.segments()[0], 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, _ := json.Marshal(payload{Integration: "am", Received: w.clock.Now().UnixNano(),
+		Alerts: []escalation.Alert{firing("db2", "disk full on db-2")}})
+	if _, err := f.WriteAt(appendRecord(nil, 2, js), end); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+
+	w.open()
+	w.ingest(firing("db3", "disk full on db-3"))
+	w.run()
+	w.wait()
+	inc, _ := w.incident(1)
+	if inc.Alerts != 3 {
+		t.Fatalf("incident holds %d alerts; want db1, db2 (JSON) and db3", inc.Alerts)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/klaxonhq/klaxon/escalation"
+	"github.com/klaxonhq/klaxon/internal/wire"
 )
 
 // A segment file holds records back to back:
@@ -22,7 +23,7 @@ import (
 //	[4] payload length, little endian
 //	[4] CRC-32C of the sequence number and the payload
 //	[8] sequence number, little endian
-//	[n] payload: the delivery as JSON
+//	[n] payload: the delivery (see encodeDelivery)
 //
 // Records are written in sequence order and fsynced before they are
 // acknowledged, so a torn record can only be one that was never
@@ -39,7 +40,7 @@ const (
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// payload is a delivery as it is written to the journal.
+// payload is a delivery as journals before the wire form wrote it, in JSON.
 type payload struct {
 	Integration string             `json:"i"`
 	Received    int64              `json:"r"` // Unix nanoseconds
@@ -56,12 +57,36 @@ func appendRecord(buf []byte, seq uint64, body []byte) []byte {
 	return append(append(buf, h[:]...), body...)
 }
 
-func encodeDelivery(integration string, received time.Time, alerts []escalation.Alert) ([]byte, error) {
-	body, err := json.Marshal(payload{Integration: integration, Received: received.UnixNano(), Alerts: alerts})
-	if err != nil {
-		return nil, fmt.Errorf("intake: encode delivery: %w", err)
+// encodeDelivery encodes a delivery in the wire form (package wire): the
+// version byte, the integration, the receive time in Unix nanoseconds, the
+// number of alerts and the alerts.
+func encodeDelivery(integration string, received time.Time, alerts []escalation.Alert) []byte {
+	b := make([]byte, 0, 64+300*len(alerts))
+	b = append(b, wire.Version)
+	b = wire.AppendString(b, integration)
+	b = binary.AppendVarint(b, received.UnixNano())
+	b = binary.AppendUvarint(b, uint64(len(alerts)))
+	for i := range alerts {
+		b = wire.AppendAlert(b, &alerts[i])
 	}
-	return body, nil
+	return b
+}
+
+// decodeDelivery reads a record's payload, in the wire form or in the
+// JSON of earlier journals.
+func decodeDelivery(body []byte) (p payload, err error) {
+	if !wire.IsWire(body) {
+		err = json.Unmarshal(body, &p)
+		return p, err
+	}
+	d := wire.NewDecoder(body[1:])
+	p.Integration = d.String()
+	p.Received = d.Varint()
+	n := d.Uvarint()
+	for i := uint64(0); i < n && d.Err() == nil; i++ {
+		p.Alerts = append(p.Alerts, d.Alert())
+	}
+	return p, d.Finish()
 }
 
 // readSegment reads the valid records of the segment whose first record
@@ -107,8 +132,8 @@ func readSegment(path string, expect, applied uint64) (_ []escalation.Queued, la
 		if expect <= applied {
 			continue
 		}
-		var p payload
-		if err := json.Unmarshal(body, &p); err != nil {
+		p, err := decodeDelivery(body)
+		if err != nil {
 			// The checksum held, so this is no torn write.
 			return nil, 0, 0, fmt.Errorf("intake: %s: record %d: %w", filepath.Base(path), expect, err)
 		}

@@ -16,11 +16,13 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/klaxonhq/klaxon/escalation"
+	"github.com/klaxonhq/klaxon/internal/wire"
 )
 
 // Buckets. Integer keys are big-endian so cursors walk them in order; values
-// are JSON. The *_rev buckets map a record to its index key, so a put can
-// drop the old index entry without reading the old record.
+// are JSON, but for alert records (package wire). The *_rev buckets map a
+// record to its index key, so a put can drop the old index entry without
+// reading the old record.
 const (
 	bucketMeta      = "meta"      // keySchemaVersion → uint64
 	bucketIncidents = "incidents" // id → escalation.Incident
@@ -356,21 +358,34 @@ func (t *tx) Alert(service, dedupKey string) (*escalation.AlertRecord, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: alert: %w", err)
 	}
-	var rec escalation.AlertRecord
-	ok, err := t.get(bucketAlerts, k, &rec)
+	v := t.bucket(bucketAlerts).Get(k)
+	if v == nil {
+		return nil, fmt.Errorf("alert %q of service %q: %w", dedupKey, service, escalation.ErrNotFound)
+	}
+	rec, err := decodeAlert(v)
 	if err != nil {
 		return nil, fmt.Errorf("store: read alert %q of service %q: %w", dedupKey, service, err)
 	}
-	if !ok {
-		return nil, fmt.Errorf("alert %q of service %q: %w", dedupKey, service, escalation.ErrNotFound)
+	return rec, nil
+}
+
+// decodeAlert reads an alert record: the compact wire form, or JSON as
+// written before it.
+func decodeAlert(v []byte) (*escalation.AlertRecord, error) {
+	if !wire.IsWire(v) {
+		rec := new(escalation.AlertRecord)
+		return rec, json.Unmarshal(v, rec)
 	}
-	return &rec, nil
+	rec, err := wire.DecodeRecord(v)
+	return &rec, err
 }
 
 func (t *tx) PutAlert(rec *escalation.AlertRecord) error {
+	// Every alert received is written here: the wire form costs a
+	// fraction of JSON's CPU and half its bytes (fewer pages per commit).
 	k, err := stringKey(rec.Service, rec.Alert.DedupKey)
 	if err == nil {
-		err = t.put(bucketAlerts, k, rec)
+		err = t.bucket(bucketAlerts).Put(k, wire.AppendRecord(nil, rec))
 	}
 	if err != nil {
 		return fmt.Errorf("store: put alert %q of service %q: %w", rec.Alert.DedupKey, rec.Service, err)
@@ -382,8 +397,8 @@ func (t *tx) IncidentAlerts(incidentID int64) ([]*escalation.AlertRecord, error)
 	var out []*escalation.AlertRecord
 	// A full scan: only merges ask, and they are rare.
 	err := t.bucket(bucketAlerts).ForEach(func(k, v []byte) error {
-		rec := new(escalation.AlertRecord)
-		if err := json.Unmarshal(v, rec); err != nil {
+		rec, err := decodeAlert(v)
+		if err != nil {
 			return fmt.Errorf("store: read alert %q: %w", k, err)
 		}
 		if rec.IncidentID == incidentID {

@@ -1,13 +1,17 @@
 package store
 
 import (
+	"encoding/json"
 	"errors"
 	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/klaxonhq/klaxon/escalation"
+	"github.com/klaxonhq/klaxon/internal/wire"
 )
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -492,4 +496,56 @@ func TestIncidentCacheWithinTransaction(t *testing.T) {
 		return nil
 	})
 	db.Close()
+}
+
+// An alert stored as JSON by an earlier Klaxon reads back beside one in the
+// wire form, and an update rewrites it in the wire form.
+func TestAnAlertStoredAsJSONStillReads(t *testing.T) {
+	db := openTemp(t)
+	old := &escalation.AlertRecord{Service: "api", Integration: "am", IncidentID: 7, FirstSeen: t0, LastSeen: t0,
+		Alert: escalation.Alert{DedupKey: "fp-old", State: escalation.AlertFiring, Summary: "disk full",
+			Labels: map[string]string{"host": "db1"}}}
+	js, err := json.Marshal(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.bolt.Update(func(btx *bolt.Tx) error {
+		k, err := stringKey("api", "fp-old")
+		if err != nil {
+			return err
+		}
+		return btx.Bucket([]byte(bucketAlerts)).Put(k, js)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := &escalation.AlertRecord{Service: "api", Integration: "am", IncidentID: 7, FirstSeen: t0, LastSeen: t0,
+		Alert: escalation.Alert{DedupKey: "fp-new", State: escalation.AlertFiring, Summary: "disk fuller"}}
+	update(t, db, func(tx escalation.Tx) error { return tx.PutAlert(fresh) })
+
+	view(t, db, func(tx escalation.Tx) error {
+		got, err := tx.Alert("api", "fp-old")
+		if err != nil || !reflect.DeepEqual(got, old) {
+			t.Errorf("Alert(fp-old) = %+v, %v; want %+v", got, err, old)
+		}
+		all, err := tx.IncidentAlerts(7)
+		if err != nil || len(all) != 2 {
+			t.Errorf("IncidentAlerts(7) = %d records, %v; want the JSON one and the wire one", len(all), err)
+		}
+		return nil
+	})
+	update(t, db, func(tx escalation.Tx) error {
+		old.LastSeen = t0.Add(time.Minute)
+		return tx.PutAlert(old)
+	})
+	err = db.bolt.View(func(btx *bolt.Tx) error {
+		k, _ := stringKey("api", "fp-old")
+		if v := btx.Bucket([]byte(bucketAlerts)).Get(k); !wire.IsWire(v) {
+			t.Errorf("the updated alert is still stored as %.20q", v)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
