@@ -33,8 +33,8 @@ func FuzzReadSegment(f *testing.F) {
 			t.Fatalf("records end at %d of %d bytes", end, len(data))
 		}
 		for i, r := range recs {
-			if r.Seq != 7+uint64(i) {
-				t.Fatalf("record %d has sequence number %d", i, r.Seq)
+			if r.seq != 7+uint64(i) {
+				t.Fatalf("record %d has sequence number %d", i, r.seq)
 			}
 		}
 	})

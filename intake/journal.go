@@ -102,16 +102,27 @@ type Journal struct {
 	buf    []byte
 
 	mu       sync.Mutex
-	queue    []escalation.Queued // accepted and not yet applied, in order
-	backlog  int                 // alerts in queue
-	accepted uint64              // last sequence number accepted
-	applied  uint64              // last sequence number applied
-	progress chan struct{}       // closed and replaced when either moves
-	closed   []span              // segments no longer written to, oldest first
+	queue    []entry       // accepted and not yet applied, in order
+	backlog  int           // alerts in queue
+	accepted uint64        // last sequence number accepted
+	applied  uint64        // last sequence number applied
+	progress chan struct{} // closed and replaced when either moves
+	closed   []span        // segments no longer written to, oldest first
 
 	// fileMu orders the renames of the spare segment.
 	fileMu sync.Mutex
 	spare  bool // spareName exists
+}
+
+// entry is an accepted delivery waiting for the applier. It is kept
+// encoded, as written: a backlog of a hundred thousand alerts is then a
+// few tens of megabytes the garbage collector need not walk, not millions
+// of maps and strings.
+type entry struct {
+	seq      uint64
+	received time.Time
+	alerts   int
+	body     []byte // the record's payload (encodeDelivery)
 }
 
 // span is a closed segment's sequence numbers: first..last (last < first
@@ -161,22 +172,22 @@ func Open(ctx context.Context, eng Engine, o Options) (*Journal, error) {
 		if err != nil {
 			return nil, err
 		}
-		if n := len(j.queue); n > 0 && len(recs) > 0 && recs[0].Seq != j.queue[n-1].Seq+1 {
+		if n := len(j.queue); n > 0 && len(recs) > 0 && recs[0].seq != j.queue[n-1].seq+1 {
 			return nil, fmt.Errorf("intake: records %d to %d are missing from %s; to start without the journal, move that directory aside (the alerts still in it are then not applied)",
-				j.queue[n-1].Seq+1, recs[0].Seq-1, o.Dir)
+				j.queue[n-1].seq+1, recs[0].seq-1, o.Dir)
 		}
 		for _, r := range recs {
 			j.queue = append(j.queue, r)
-			j.backlog += len(r.Alerts)
+			j.backlog += r.alerts
 		}
 		top = max(top, last)
 		j.closed = append(j.closed, span{first, last})
 	}
-	if len(j.queue) > 0 && j.queue[0].Seq != mark+1 {
+	if len(j.queue) > 0 && j.queue[0].seq != mark+1 {
 		// Segments are deleted only once applied, so the store is older
 		// than the journal: restored from a backup.
 		j.log.Warn("intake: the store is older than the journal (restored from a backup?); applying what the journal holds",
-			"applied", mark, "journal_from", j.queue[0].Seq)
+			"applied", mark, "journal_from", j.queue[0].seq)
 	}
 	j.next, j.accepted, j.applied = top+1, top, mark
 	// A segment named after the next record holds no valid record (or
@@ -386,7 +397,7 @@ func (j *Journal) Backlog() (alerts int, oldest time.Time) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if len(j.queue) > 0 {
-		oldest = j.queue[0].Received
+		oldest = j.queue[0].received
 	}
 	return j.backlog, oldest
 }
@@ -466,8 +477,7 @@ func (j *Journal) write(batch []*appendReq) error {
 	j.size += int64(len(buf))
 	j.mu.Lock()
 	for i, r := range batch {
-		j.queue = append(j.queue, escalation.Queued{Seq: j.next + uint64(i), Integration: r.integration,
-			Received: r.received, Alerts: r.alerts})
+		j.queue = append(j.queue, entry{seq: j.next + uint64(i), received: r.received, alerts: len(r.alerts), body: r.body})
 		j.backlog += len(r.alerts)
 	}
 	j.next += uint64(len(batch))
@@ -580,17 +590,29 @@ func (j *Journal) Run(ctx context.Context) {
 	}
 }
 
-// head copies the oldest deliveries, up to MaxApply alerts (at least one
+// head decodes the oldest deliveries, up to MaxApply alerts (at least one
 // delivery); full reports that more are waiting, or MaxApply is reached.
 func (j *Journal) head() (_ []escalation.Queued, full bool) {
 	j.mu.Lock()
-	defer j.mu.Unlock()
 	n, alerts := 0, 0
-	for n < len(j.queue) && (n == 0 || alerts+len(j.queue[n].Alerts) <= j.o.MaxApply) {
-		alerts += len(j.queue[n].Alerts)
+	for n < len(j.queue) && (n == 0 || alerts+j.queue[n].alerts <= j.o.MaxApply) {
+		alerts += j.queue[n].alerts
 		n++
 	}
-	return slices.Clone(j.queue[:n]), n < len(j.queue) || alerts >= j.o.MaxApply
+	head := slices.Clone(j.queue[:n])
+	full = n < len(j.queue) || alerts >= j.o.MaxApply
+	j.mu.Unlock()
+	out := make([]escalation.Queued, len(head))
+	for i, e := range head {
+		p, err := decodeDelivery(e.body)
+		if err != nil {
+			// Encoded by this process or checked by Open: memory gone
+			// bad. Applied with no alerts, so that intake goes on.
+			j.log.Error("intake: a queued delivery no longer decodes; skipped", "seq", e.seq, "err", err)
+		}
+		out[i] = escalation.Queued{Seq: e.seq, Integration: p.Integration, Received: e.received, Alerts: p.Alerts}
+	}
+	return out, full
 }
 
 func (j *Journal) pause(ctx context.Context) bool {
@@ -671,8 +693,8 @@ func (j *Journal) applyQueued(ctx context.Context, q []escalation.Queued) (err e
 func (j *Journal) advance(done []escalation.Queued) {
 	j.mu.Lock()
 	n := len(done)
-	for _, d := range j.queue[:n] {
-		j.backlog -= len(d.Alerts)
+	for _, e := range j.queue[:n] {
+		j.backlog -= e.alerts
 	}
 	clear(j.queue[:n])
 	j.queue = j.queue[n:]

@@ -61,7 +61,11 @@ func appendRecord(buf []byte, seq uint64, body []byte) []byte {
 // version byte, the integration, the receive time in Unix nanoseconds, the
 // number of alerts and the alerts.
 func encodeDelivery(integration string, received time.Time, alerts []escalation.Alert) []byte {
-	b := make([]byte, 0, 64+300*len(alerts))
+	size := 1 + 3*binary.MaxVarintLen64 + len(integration)
+	for i := range alerts {
+		size += wire.AlertSize(&alerts[i])
+	}
+	b := make([]byte, 0, size)
 	b = append(b, wire.Version)
 	b = wire.AppendString(b, integration)
 	b = binary.AppendVarint(b, received.UnixNano())
@@ -97,14 +101,14 @@ func decodeDelivery(body []byte) (p payload, err error) {
 // stops at the first record that is short, too long, fails its checksum or
 // is not the next in sequence (a reused segment holds its old records
 // after the new).
-func readSegment(path string, expect, applied uint64) (_ []escalation.Queued, last uint64, end int64, _ error) {
+func readSegment(path string, expect, applied uint64) (_ []entry, last uint64, end int64, _ error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, 0, 0, fmt.Errorf("intake: %w", err)
 	}
 	defer f.Close()
 	r := bufio.NewReaderSize(f, 1<<20)
-	var out []escalation.Queued
+	var out []entry
 	var h [headerSize]byte
 	var body []byte
 	for ; ; expect++ {
@@ -137,8 +141,12 @@ func readSegment(path string, expect, applied uint64) (_ []escalation.Queued, la
 			// The checksum held, so this is no torn write.
 			return nil, 0, 0, fmt.Errorf("intake: %s: record %d: %w", filepath.Base(path), expect, err)
 		}
-		out = append(out, escalation.Queued{Seq: expect, Integration: p.Integration,
-			Received: time.Unix(0, p.Received).UTC(), Alerts: p.Alerts})
+		// Queued in the wire form, as a delivery accepted now would be.
+		e := entry{seq: expect, received: time.Unix(0, p.Received).UTC(), alerts: len(p.Alerts), body: slices.Clone(body)}
+		if !wire.IsWire(body) {
+			e.body = encodeDelivery(p.Integration, e.received, p.Alerts)
+		}
+		out = append(out, e)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/klaxonhq/klaxon/escalation"
@@ -45,6 +46,23 @@ func AppendTime(b []byte, t time.Time) []byte {
 	return binary.AppendVarint(b, int64(off))
 }
 
+// AlertSize bounds the bytes AppendAlert appends for a, so that a caller
+// can size its buffer once.
+func AlertSize(a *escalation.Alert) int {
+	n := 7*binary.MaxVarintLen32 + len(a.DedupKey) + len(a.GroupKey) + len(a.State) + len(a.Severity) +
+		len(a.Summary) + len(a.Details) + len(a.Source) + 2*binary.MaxVarintLen32 + 2*maxTime
+	for k, v := range a.Labels {
+		n += 2*binary.MaxVarintLen32 + len(k) + len(v)
+	}
+	for _, l := range a.Links {
+		n += 2*binary.MaxVarintLen32 + len(l.Href) + len(l.Text)
+	}
+	return n
+}
+
+// maxTime is the most bytes AppendTime appends.
+const maxTime = 1 + 3*binary.MaxVarintLen64
+
 // AppendAlert appends a.
 func AppendAlert(b []byte, a *escalation.Alert) []byte {
 	b = AppendString(b, a.DedupKey)
@@ -70,6 +88,7 @@ func AppendAlert(b []byte, a *escalation.Alert) []byte {
 
 // AppendRecord appends the encoding of rec, version byte first.
 func AppendRecord(b []byte, rec *escalation.AlertRecord) []byte {
+	b = slices.Grow(b, 1+3*binary.MaxVarintLen64+len(rec.Service)+len(rec.Integration)+2*maxTime+AlertSize(&rec.Alert))
 	b = append(b, Version)
 	b = AppendString(b, rec.Service)
 	b = AppendString(b, rec.Integration)

@@ -147,3 +147,13 @@ func BenchmarkDecode(b *testing.B) {
 		}
 	})
 }
+
+func TestAlertSizeBoundsTheEncoding(t *testing.T) {
+	rec := full()
+	if got, bound := len(AppendAlert(nil, &rec.Alert)), AlertSize(&rec.Alert); got > bound {
+		t.Errorf("AppendAlert wrote %d bytes; AlertSize said at most %d", got, bound)
+	}
+	if n := testing.AllocsPerRun(100, func() { AppendRecord(nil, &rec) }); n != 1 {
+		t.Errorf("AppendRecord allocates %v times; want once, sized up front", n)
+	}
+}
