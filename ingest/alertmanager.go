@@ -3,7 +3,6 @@ package ingest
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -49,7 +48,7 @@ type amAlert struct {
 // alerts. Errors are CodeInvalid and name the offending field.
 func ParseAlertmanager(body []byte) (Batch, error) {
 	var m amMessage
-	if err := json.Unmarshal(body, &m); err != nil {
+	if err := decodeJSON(body, &m); err != nil {
 		return Batch{}, escalation.Errorf(escalation.CodeInvalid, "%s", jsonProblem(err))
 	}
 	if m.Version != "4" {

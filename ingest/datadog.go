@@ -40,7 +40,7 @@ const datadogTransitions = "Triggered, Re-Triggered, Warn, Re-Warn, No Data, Re-
 // field.
 func ParseDatadog(body []byte) (Batch, error) {
 	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(body, &raw); err != nil {
+	if err := decodeJSON(body, &raw); err != nil {
 		return Batch{}, escalation.Errorf(escalation.CodeInvalid, "%s", jsonProblem(err))
 	}
 	var probs problems

@@ -1,7 +1,9 @@
 package ingest
 
 import (
+	"encoding/json"
 	"errors"
+	"reflect"
 	"testing"
 
 	"github.com/klaxonhq/klaxon/escalation"
@@ -202,5 +204,33 @@ func FuzzParseOpsgenieAction(f *testing.F) {
 		if s := b.Alerts[0].State; s != escalation.AlertResolved && s != escalation.AlertAcknowledged {
 			t.Fatalf("state %q", s)
 		}
+	})
+}
+
+// FuzzDecodeJSONIsEncodingJSON: the faster decoder decodes every body as
+// encoding/json does, down to the error's message, on the webhook shapes
+// that take the most traffic.
+func FuzzDecodeJSONIsEncodingJSON(f *testing.F) {
+	for _, pattern := range []string{"alertmanager_*.json", "grafana_*.json", "uptime_kuma_*.json"} {
+		for _, file := range fixtures(f, pattern) {
+			f.Add(readFile(f, file))
+		}
+	}
+	f.Add([]byte(`{"Version":"4","alerts":[{"labels":{"a":"b","a":"c"},"status":"firing\xff"}]}`))
+	f.Add([]byte(`{"alerts":[{"labels":{"a":1}}]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		same := func(fast, std any) {
+			t.Helper()
+			errFast, errStd := decodeJSON(body, fast), json.Unmarshal(body, std)
+			if (errFast == nil) != (errStd == nil) || errFast != nil && errFast.Error() != errStd.Error() {
+				t.Fatalf("decodeJSON: %v; encoding/json: %v", errFast, errStd)
+			}
+			if errStd == nil && !reflect.DeepEqual(fast, std) {
+				t.Fatalf("decodeJSON gave %+v; encoding/json %+v", fast, std)
+			}
+		}
+		same(new(amMessage), new(amMessage))
+		same(new(grafanaMessage), new(grafanaMessage))
+		same(new(kumaMessage), new(kumaMessage))
 	})
 }

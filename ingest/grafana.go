@@ -40,7 +40,7 @@ type grafanaAlert struct {
 // offending field.
 func ParseGrafana(body []byte) (Batch, error) {
 	var m grafanaMessage
-	if err := json.Unmarshal(body, &m); err != nil {
+	if err := decodeJSON(body, &m); err != nil {
 		return Batch{}, escalation.Errorf(escalation.CodeInvalid, "%s", jsonProblem(err))
 	}
 	if m.Version != "1" {

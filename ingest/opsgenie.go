@@ -173,7 +173,7 @@ func ParseOpsgenieAction(action, identifier, identifierType string, body []byte)
 // body that is not an object is malformed; a field of the wrong type is one
 // more problem with a request that was otherwise decoded.
 func ogDecode(body []byte, v any, probs *problems) error {
-	err := json.Unmarshal(body, v)
+	err := decodeJSON(body, v)
 	if err == nil {
 		return nil
 	}

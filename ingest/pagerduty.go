@@ -99,7 +99,7 @@ type pdLink struct {
 func ParsePagerDutyEvent(body []byte) (Event, error) {
 	var probs problems
 	var e pdEvent
-	if err := json.Unmarshal(body, &e); err != nil {
+	if err := decodeJSON(body, &e); err != nil {
 		var typ *json.UnmarshalTypeError
 		if !errors.As(err, &typ) || typ.Field == "" {
 			return Event{}, &MalformedEventError{Problem: jsonProblem(err)}

@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"encoding/json"
 	"net/url"
 	"strconv"
 	"strings"
@@ -58,7 +57,7 @@ type kumaTag struct {
 // CodeInvalid and name the offending field.
 func ParseUptimeKuma(body []byte) (Batch, error) {
 	var m kumaMessage
-	if err := json.Unmarshal(body, &m); err != nil {
+	if err := decodeJSON(body, &m); err != nil {
 		return Batch{}, escalation.Errorf(escalation.CodeInvalid, "%s", jsonProblem(err))
 	}
 	hb := m.Heartbeat
