@@ -80,7 +80,7 @@ func ReadBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 	if limit <= 0 {
 		limit = DefaultMaxBody
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	body, err := readAll(http.MaxBytesReader(w, r.Body, limit), r.ContentLength, limit)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -89,6 +89,30 @@ func ReadBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 		return nil, escalation.Errorf(escalation.CodeInvalid, "reading request body: %v", err)
 	}
 	return body, nil
+}
+
+// readAll is io.ReadAll with the buffer sized by the request's
+// Content-Length (which net/http holds the body to) when it is within
+// limit: one allocation per webhook instead of a chain of growing ones.
+func readAll(rd io.Reader, length, limit int64) ([]byte, error) {
+	size := 512
+	if length > 0 && length < limit {
+		size = int(length) + 1 // room to read the EOF without growing
+	}
+	b := make([]byte, 0, size)
+	for {
+		n, err := rd.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
 
 // BearerToken returns the token of an "Authorization: Bearer" header, or "".

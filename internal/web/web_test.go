@@ -70,6 +70,29 @@ func TestReadBodyLimit(t *testing.T) {
 	}
 }
 
+// A body is read whole whether or not its length was announced, within the
+// limit either way.
+func TestReadBodyWithAndWithoutContentLength(t *testing.T) {
+	want := strings.Repeat("0123456789", 500)
+	for _, announced := range []bool{true, false} {
+		req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(want))
+		if !announced {
+			req.ContentLength = -1 // chunked
+		}
+		b, err := ReadBody(httptest.NewRecorder(), req, 1<<20)
+		if err != nil || string(b) != want {
+			t.Errorf("announced %v: read %d bytes, %v; want %d", announced, len(b), err, len(want))
+		}
+		req = httptest.NewRequest(http.MethodPost, "/", strings.NewReader(want))
+		if !announced {
+			req.ContentLength = -1
+		}
+		if _, err := ReadBody(httptest.NewRecorder(), req, 4999); escalation.ErrorCode(err) != escalation.CodeTooLarge {
+			t.Errorf("announced %v: 5000 bytes over a 4999-byte limit: %v", announced, err)
+		}
+	}
+}
+
 func TestTokenEqual(t *testing.T) {
 	if TokenEqual("", "") || TokenEqual("a", "") || !TokenEqual("abc", "abc") || TokenEqual("abc", "abd") {
 		t.Fatal("TokenEqual is wrong")
