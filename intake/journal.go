@@ -73,12 +73,11 @@ const maxGroup = 1024
 var errClosed = &escalation.Error{Code: escalation.CodeUnavailable,
 	Message: "klaxon is shutting down; send again shortly", RetryAfter: 5 * time.Second}
 
+// appendReq is a delivery on its way to the writer: the entry it becomes
+// once written (the writer numbers it), and where to answer.
 type appendReq struct {
-	integration string
-	received    time.Time
-	alerts      []escalation.Alert
-	body        []byte
-	done        chan error // buffered: the writer never blocks on a caller
+	entry
+	done chan error // buffered: the writer never blocks on a caller
 }
 
 // Journal is the intake journal. Ingest accepts deliveries; Run applies
@@ -321,7 +320,7 @@ func (j *Journal) Ingest(ctx context.Context, integration string, alerts []escal
 	}
 	received := j.eng.Now()
 	body := encodeDelivery(integration, received, alerts)
-	r := &appendReq{integration: integration, received: received, alerts: alerts, body: body, done: make(chan error, 1)}
+	r := &appendReq{entry: entry{received: received, alerts: len(alerts), body: body}, done: make(chan error, 1)}
 	select {
 	case j.reqs <- r:
 	case <-j.quit:
@@ -477,8 +476,10 @@ func (j *Journal) write(batch []*appendReq) error {
 	j.size += int64(len(buf))
 	j.mu.Lock()
 	for i, r := range batch {
-		j.queue = append(j.queue, entry{seq: j.next + uint64(i), received: r.received, alerts: len(r.alerts), body: r.body})
-		j.backlog += len(r.alerts)
+		e := r.entry
+		e.seq = j.next + uint64(i)
+		j.queue = append(j.queue, e)
+		j.backlog += e.alerts
 	}
 	j.next += uint64(len(batch))
 	j.accepted = j.next - 1

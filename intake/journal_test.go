@@ -136,6 +136,20 @@ func (w *world) segments() []string {
 	return names
 }
 
+// appendToSegment writes b at the end of the first segment, as a killed
+// Klaxon (or an earlier one) would have left it.
+func (w *world) appendToSegment(b []byte) {
+	w.t.Helper()
+	f, err := os.OpenFile(w.segments()[0], os.O_APPEND|os.O_WRONLY, 0)
+	if err == nil {
+		_, err = f.Write(b)
+		err = errors.Join(err, f.Close())
+	}
+	if err != nil {
+		w.t.Fatal(err)
+	}
+}
+
 func kinds(events []escalation.Event) string {
 	var out []string
 	for _, ev := range events {
@@ -221,14 +235,8 @@ func TestATornRecordAtTheEndIsCutOff(t *testing.T) {
 	w.ingest(firing("db1", "disk full on db-1"))
 	w.ingest(firing("db2", "disk full on db-2"))
 	w.crash()
-	seg := w.segments()[0]
-	f, err := os.OpenFile(seg, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
 	body := encodeDelivery("am", w.clock.Now(), []escalation.Alert{firing("db3", "never answered")})
-	f.Write(appendRecord(nil, 3, body)[:40])
-	f.Close()
+	w.appendToSegment(appendRecord(nil, 3, body)[:40])
 
 	w.open()
 	if n, _ := w.j.Backlog(); n != 2 {
@@ -255,20 +263,9 @@ func TestRecordsInTheEarlierJSONFormReplay(t *testing.T) {
 	w.open()
 	w.ingest(firing("db1", "disk full on db-1"))
 	w.crash()
-	f, err := os.OpenFile(w.segments()[0], os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _, end, err := readSegment(w.segments()[0], 1, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
 	js, _ := json.Marshal(payload{Integration: "am", Received: w.clock.Now().UnixNano(),
 		Alerts: []escalation.Alert{firing("db2", "disk full on db-2")}})
-	if _, err := f.WriteAt(appendRecord(nil, 2, js), end); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	w.appendToSegment(appendRecord(nil, 2, js))
 
 	w.open()
 	w.ingest(firing("db3", "disk full on db-3"))

@@ -61,19 +61,11 @@ func appendRecord(buf []byte, seq uint64, body []byte) []byte {
 // version byte, the integration, the receive time in Unix nanoseconds, the
 // number of alerts and the alerts.
 func encodeDelivery(integration string, received time.Time, alerts []escalation.Alert) []byte {
-	size := 1 + 3*binary.MaxVarintLen64 + len(integration)
-	for i := range alerts {
-		size += wire.AlertSize(&alerts[i])
-	}
-	b := make([]byte, 0, size)
+	b := make([]byte, 0, 1+2*binary.MaxVarintLen64+len(integration)+wire.AlertsSize(alerts))
 	b = append(b, wire.Version)
 	b = wire.AppendString(b, integration)
 	b = binary.AppendVarint(b, received.UnixNano())
-	b = binary.AppendUvarint(b, uint64(len(alerts)))
-	for i := range alerts {
-		b = wire.AppendAlert(b, &alerts[i])
-	}
-	return b
+	return wire.AppendAlerts(b, alerts)
 }
 
 // decodeDelivery reads a record's payload, in the wire form or in the
@@ -86,10 +78,7 @@ func decodeDelivery(body []byte) (p payload, err error) {
 	d := wire.NewDecoder(body[1:])
 	p.Integration = d.String()
 	p.Received = d.Varint()
-	n := d.Uvarint()
-	for i := uint64(0); i < n && d.Err() == nil; i++ {
-		p.Alerts = append(p.Alerts, d.Alert())
-	}
+	p.Alerts = d.Alerts()
 	return p, d.Finish()
 }
 

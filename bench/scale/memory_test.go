@@ -80,13 +80,7 @@ func measureMemory(b *testing.B, alerts, incidents int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	open := 0
-	for _, byPrio := range stats.Open {
-		for _, n := range byPrio {
-			open += n
-		}
-	}
-	if open != incidents {
+	if open := openIncidents(stats); open != incidents {
 		b.Fatalf("%d open incidents, want %d", open, incidents)
 	}
 	runtime.KeepAlive(eng)

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -190,20 +189,14 @@ func restart(ctx context.Context, path string, clock escalation.Clock) (ready, o
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	runCtx, stop := context.WithCancel(ctx)
+	runner, stop := startRunner(ctx, eng)
 	defer stop()
-	runner := escalation.NewRunner(eng)
-	var wg sync.WaitGroup
-	var runErr error
-	wg.Go(func() { runErr = runner.Run(runCtx) })
 	for runner.LastPass().IsZero() {
 		time.Sleep(100 * time.Microsecond)
 	}
 	ready = time.Since(t0)
-	stop()
-	wg.Wait()
-	if runErr != nil {
-		return 0, 0, 0, runErr
+	if err := stop(); err != nil {
+		return 0, 0, 0, err
 	}
 	return ready, open, len(rec.all()), db.Close()
 }

@@ -19,6 +19,37 @@ import (
 	"github.com/klaxonhq/klaxon/escalation"
 )
 
+// startRunner runs eng's runner in the background. stop ends it, waits for
+// it and returns its error; it may be called again (deferred, say), and
+// returns the same error.
+func startRunner(ctx context.Context, eng *escalation.Engine) (_ *escalation.Runner, stop func() error) {
+	runCtx, cancel := context.WithCancel(ctx)
+	runner := escalation.NewRunner(eng)
+	done := make(chan error, 1)
+	go func() { done <- runner.Run(runCtx) }()
+	var once sync.Once
+	var err error
+	return runner, func() error {
+		once.Do(func() {
+			cancel()
+			err = <-done
+		})
+		return err
+	}
+}
+
+// openIncidents counts the open incidents of stats, whatever their status
+// and priority.
+func openIncidents(stats escalation.Stats) int {
+	open := 0
+	for _, byPrio := range stats.Open {
+		for _, n := range byPrio {
+			open += n
+		}
+	}
+	return open
+}
+
 // The catalog every benchmark uses: one person on one policy, paged by SMS
 // five minutes after an incident opens and called three hours after; the
 // next level is twelve hours away. So a new incident waits on one durable

@@ -1,7 +1,6 @@
 package scale
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
@@ -61,11 +60,8 @@ func BenchmarkStorm(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	runCtx, stop := context.WithCancel(ctx)
+	_, stop := startRunner(ctx, eng)
 	defer stop()
-	var wg sync.WaitGroup
-	var runErr error
-	wg.Go(func() { runErr = escalation.NewRunner(eng).Run(runCtx) })
 
 	base := liveHeap()
 	var maxLive, maxObjects, maxRSS atomic.Uint64
@@ -164,10 +160,8 @@ func BenchmarkStorm(b *testing.B) {
 	case <-time.After(10 * time.Second):
 		b.Errorf("%d pages sent, want %d", len(rec.all()), stormGroups)
 	}
-	stop()
-	wg.Wait()
-	if runErr != nil {
-		b.Fatal(runErr)
+	if err := stop(); err != nil {
+		b.Fatal(err)
 	}
 	after := liveHeap()
 

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -157,12 +156,8 @@ func measureLag(b *testing.B, window time.Duration) {
 	b.Logf("setup: %d incidents ingested (NoSync) in %s, retimed and reopened with fsync; first due in %s",
 		timerIncidents, built.Round(time.Millisecond), time.Until(first).Round(time.Millisecond))
 
-	runCtx, stop := context.WithCancel(ctx)
+	_, stop := startRunner(ctx, eng)
 	defer stop()
-	var wg sync.WaitGroup
-	var runErr error
-	runner := escalation.NewRunner(eng)
-	wg.Go(func() { runErr = runner.Run(runCtx) })
 	cpu0, err := cpuTime()
 	if err != nil {
 		b.Fatal(err)
@@ -180,10 +175,8 @@ func measureLag(b *testing.B, window time.Duration) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	stop()
-	wg.Wait()
-	if runErr != nil {
-		b.Fatal(runErr)
+	if err := stop(); err != nil {
+		b.Fatal(err)
 	}
 
 	pages := rec.all()
@@ -292,12 +285,8 @@ func BenchmarkIdleCPU(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	runCtx, stop := context.WithCancel(ctx)
+	runner, stop := startRunner(ctx, eng)
 	defer stop()
-	var wg sync.WaitGroup
-	var runErr error
-	runner := escalation.NewRunner(eng)
-	wg.Go(func() { runErr = runner.Run(runCtx) })
 	for runner.LastPass().IsZero() {
 		time.Sleep(time.Millisecond)
 	}
@@ -328,17 +317,10 @@ func BenchmarkIdleCPU(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	stop()
-	wg.Wait()
-	if runErr != nil {
-		b.Fatal(runErr)
+	if err := stop(); err != nil {
+		b.Fatal(err)
 	}
-	open := 0
-	for _, byPrio := range stats.Open {
-		for _, n := range byPrio {
-			open += n
-		}
-	}
+	open := openIncidents(stats)
 	if open != timerIncidents || len(rec.all()) != 0 {
 		b.Fatalf("open incidents %d, pages sent %d; want %d and 0", open, len(rec.all()), timerIncidents)
 	}

@@ -4,6 +4,7 @@
 package web
 
 import (
+	"bytes"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -94,25 +95,16 @@ func ReadBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 // readAll is io.ReadAll with the buffer sized by the request's
 // Content-Length (which net/http holds the body to) when it is within
 // limit: one allocation per webhook instead of a chain of growing ones.
+// The extra MinRead lets bytes.Buffer read the EOF without growing.
 func readAll(rd io.Reader, length, limit int64) ([]byte, error) {
-	size := 512
+	size := 0
 	if length > 0 && length < limit {
-		size = int(length) + 1 // room to read the EOF without growing
+		size = int(length)
 	}
-	b := make([]byte, 0, size)
-	for {
-		n, err := rd.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if err == io.EOF {
-			return b, nil
-		}
-		if err != nil {
-			return b, err
-		}
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-	}
+	var buf bytes.Buffer
+	buf.Grow(size + bytes.MinRead)
+	_, err := buf.ReadFrom(rd)
+	return buf.Bytes(), err
 }
 
 // BearerToken returns the token of an "Authorization: Bearer" header, or "".

@@ -46,9 +46,18 @@ func AppendTime(b []byte, t time.Time) []byte {
 	return binary.AppendVarint(b, int64(off))
 }
 
-// AlertSize bounds the bytes AppendAlert appends for a, so that a caller
-// can size its buffer once.
-func AlertSize(a *escalation.Alert) int {
+// AlertsSize bounds the bytes AppendAlerts appends for alerts, so that a
+// caller can size its buffer once.
+func AlertsSize(alerts []escalation.Alert) int {
+	n := binary.MaxVarintLen64
+	for i := range alerts {
+		n += alertSize(&alerts[i])
+	}
+	return n
+}
+
+// alertSize bounds the bytes AppendAlert appends for a.
+func alertSize(a *escalation.Alert) int {
 	n := 7*binary.MaxVarintLen32 + len(a.DedupKey) + len(a.GroupKey) + len(a.State) + len(a.Severity) +
 		len(a.Summary) + len(a.Details) + len(a.Source) + 2*binary.MaxVarintLen32 + 2*maxTime
 	for k, v := range a.Labels {
@@ -62,6 +71,15 @@ func AlertSize(a *escalation.Alert) int {
 
 // maxTime is the most bytes AppendTime appends.
 const maxTime = 1 + 3*binary.MaxVarintLen64
+
+// AppendAlerts appends the number of alerts, then each.
+func AppendAlerts(b []byte, alerts []escalation.Alert) []byte {
+	b = binary.AppendUvarint(b, uint64(len(alerts)))
+	for i := range alerts {
+		b = AppendAlert(b, &alerts[i])
+	}
+	return b
+}
 
 // AppendAlert appends a.
 func AppendAlert(b []byte, a *escalation.Alert) []byte {
@@ -88,7 +106,7 @@ func AppendAlert(b []byte, a *escalation.Alert) []byte {
 
 // AppendRecord appends the encoding of rec, version byte first.
 func AppendRecord(b []byte, rec *escalation.AlertRecord) []byte {
-	b = slices.Grow(b, 1+3*binary.MaxVarintLen64+len(rec.Service)+len(rec.Integration)+2*maxTime+AlertSize(&rec.Alert))
+	b = slices.Grow(b, 1+3*binary.MaxVarintLen64+len(rec.Service)+len(rec.Integration)+2*maxTime+alertSize(&rec.Alert))
 	b = append(b, Version)
 	b = AppendString(b, rec.Service)
 	b = AppendString(b, rec.Integration)
@@ -221,6 +239,26 @@ func (d *Decoder) Time() time.Time {
 		return t.UTC()
 	}
 	return t.In(time.FixedZone("", int(off)))
+}
+
+// minAlert is the fewest bytes an encoded alert takes: seven empty
+// strings, no labels, no links and two zero times, a byte each.
+const minAlert = 11
+
+// Alerts reads what AppendAlerts wrote.
+func (d *Decoder) Alerts() []escalation.Alert {
+	n := d.count(minAlert)
+	if n == 0 {
+		return nil
+	}
+	out := make([]escalation.Alert, n)
+	for i := range out {
+		out[i] = d.Alert()
+	}
+	if d.err != nil {
+		return nil
+	}
+	return out
 }
 
 // Alert reads what AppendAlert wrote.

@@ -152,8 +152,12 @@ func BenchmarkDecode(b *testing.B) {
 
 func TestAlertSizeBoundsTheEncoding(t *testing.T) {
 	rec := full()
-	if got, bound := len(AppendAlert(nil, &rec.Alert)), AlertSize(&rec.Alert); got > bound {
-		t.Errorf("AppendAlert wrote %d bytes; AlertSize said at most %d", got, bound)
+	alerts := []escalation.Alert{rec.Alert, {}}
+	if got, bound := len(AppendAlerts(nil, alerts)), AlertsSize(alerts); got > bound {
+		t.Errorf("AppendAlerts wrote %d bytes; AlertsSize said at most %d", got, bound)
+	}
+	if got := len(AppendAlert(nil, &escalation.Alert{})); got != minAlert {
+		t.Errorf("an empty alert takes %d bytes; minAlert says %d", got, minAlert)
 	}
 	if n := testing.AllocsPerRun(100, func() { AppendRecord(nil, &rec) }); n != 1 {
 		t.Errorf("AppendRecord allocates %v times; want once, sized up front", n)
