@@ -50,15 +50,17 @@ type Options struct {
 	// 100,000); beyond it, deliveries wait for the applier.
 	MaxBacklog int
 	// MaxApply bounds the alerts applied in one transaction (default
-	// 1,000): the runner's transactions wait while one applies.
+	// 10,000, about a quarter of a second of work): the runner's
+	// transactions wait while one applies.
 	MaxApply int
 	// Prefill zero-fills the first segment when there is no applied one to
 	// reuse (one segment's worth of writes at the first start), so that
 	// appends never allocate blocks.
 	Prefill bool
 	// ApplyEvery spaces apply transactions while deliveries keep coming
-	// (default 100 ms), so that each carries many; a full one (MaxApply)
-	// goes at once, and so does a lone alert after a quiet spell.
+	// (default 500 ms), so that each carries many; a full one (MaxApply)
+	// goes at once, and so does a lone alert after a quiet spell or
+	// whatever a reader is waiting for (Wait).
 	ApplyEvery time.Duration
 	// RetryBackoff is the pause before applying again after a failure
 	// (default 1 s).
@@ -83,14 +85,15 @@ type appendReq struct {
 // Journal is the intake journal. Ingest accepts deliveries; Run applies
 // them; Wait lets a reader see every delivery accepted before it.
 type Journal struct {
-	eng  Engine
-	log  *slog.Logger
-	o    Options
-	reqs chan *appendReq
-	wake chan struct{} // the applier has work
-	quit chan struct{} // closed by Close: the writer stops
-	once sync.Once
-	done chan struct{} // closed when the writer has stopped
+	eng   Engine
+	log   *slog.Logger
+	o     Options
+	reqs  chan *appendReq
+	wake  chan struct{} // the applier has work
+	hurry chan struct{} // a reader waits: apply without spacing
+	quit  chan struct{} // closed by Close: the writer stops
+	once  sync.Once
+	done  chan struct{} // closed when the writer has stopped
 
 	// Owned by the writer goroutine.
 	f      *os.File
@@ -140,11 +143,15 @@ func Open(ctx context.Context, eng Engine, o Options) (*Journal, error) {
 	if o.MaxBacklog <= 0 {
 		o.MaxBacklog = 100_000
 	}
+	// A new alert dirties about one random leaf of the alerts bucket, so
+	// a transaction costs little more than the leaves it touches: the
+	// more alerts share one, the fewer leaves, page writes and fsyncs
+	// per alert (BENCHMARKS.md: the applier's rate under a flood).
 	if o.MaxApply <= 0 {
-		o.MaxApply = 1_000
+		o.MaxApply = 10_000
 	}
 	if o.ApplyEvery <= 0 {
-		o.ApplyEvery = 100 * time.Millisecond
+		o.ApplyEvery = 500 * time.Millisecond
 	}
 	if o.RetryBackoff <= 0 {
 		o.RetryBackoff = time.Second
@@ -164,7 +171,7 @@ func Open(ctx context.Context, eng Engine, o Options) (*Journal, error) {
 		return nil, err
 	}
 	j := &Journal{eng: eng, log: o.Logger, o: o, reqs: make(chan *appendReq), wake: make(chan struct{}, 1),
-		quit: make(chan struct{}), done: make(chan struct{}), progress: make(chan struct{})}
+		hurry: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{}), progress: make(chan struct{})}
 	top := mark
 	for _, first := range firsts {
 		recs, last, _, err := readSegment(filepath.Join(o.Dir, segmentName(first)), first, mark)
@@ -383,6 +390,10 @@ func (j *Journal) Wait(ctx context.Context) error {
 			return nil
 		}
 		select {
+		case j.hurry <- struct{}{}:
+		default:
+		}
+		select {
 		case <-ch:
 		case <-ctx.Done():
 			return ctx.Err()
@@ -554,6 +565,7 @@ func (j *Journal) Start() (stop func()) {
 // failures are logged and retried, never returned.
 func (j *Journal) Run(ctx context.Context) {
 	var last time.Time
+	hurried := false
 	for {
 		batch, full := j.head()
 		if len(batch) == 0 {
@@ -565,20 +577,24 @@ func (j *Journal) Run(ctx context.Context) {
 			}
 		}
 		// Under load, let deliveries gather: one commit of many alerts
-		// costs the disk far less than many small ones, and every small
-		// bbolt commit's two fsyncs would queue up behind (and ahead of)
-		// the journal's own. A lone alert after a quiet spell goes at once.
-		if wait := j.o.ApplyEvery - time.Since(last); !full && wait > 0 {
+		// costs the disk and the CPU far less than many small ones, and
+		// every small bbolt commit's two fsyncs would queue up behind
+		// (and ahead of) the journal's own. A lone alert after a quiet
+		// spell goes at once, and so does a reader's wait.
+		if wait := j.o.ApplyEvery - time.Since(last); !full && !hurried && wait > 0 {
 			t := time.NewTimer(wait)
 			select {
 			case <-t.C:
+			case <-j.hurry:
+				hurried = true
+				t.Stop()
 			case <-ctx.Done():
 				t.Stop()
 				return
 			}
 			continue
 		}
-		last = time.Now()
+		last, hurried = time.Now(), false
 		if err := j.apply(ctx, batch); err != nil {
 			if ctx.Err() != nil {
 				return

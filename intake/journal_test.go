@@ -187,6 +187,25 @@ func TestAcceptedAlertIsAppliedAndAnUnchangedRepeatCostsNoWrite(t *testing.T) {
 	}
 }
 
+// Under a steady trickle of alerts the applier waits to gather them (one
+// transaction of many costs far less than many of one); someone opening
+// the incident list must not sit out that wait.
+func TestAReaderDoesNotWaitOutTheSpacingOfApplies(t *testing.T) {
+	w := newWorld(t, Options{ApplyEvery: time.Hour})
+	w.open()
+	w.run()
+	w.ingest(firing("db1", "disk full on db-1")) // after a quiet spell: applied at once
+	w.ingest(firing("db2", "disk full on db-2")) // gathered for an hour, unless someone asks
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := w.j.Wait(ctx); err != nil {
+		t.Fatalf("wait: %v; the reader sat out the hour", err)
+	}
+	if inc, _ := w.incident(1); inc.Alerts != 2 {
+		t.Fatalf("incident 1 has %d alerts; want both", inc.Alerts)
+	}
+}
+
 // Klaxon dies after answering 200 and before applying: the next start
 // applies every accepted delivery once, as it comes back, and a later
 // restart applies nothing twice.
