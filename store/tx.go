@@ -360,7 +360,7 @@ func (t *tx) Alert(service, dedupKey string) (*escalation.AlertRecord, error) {
 	}
 	v := t.bucket(bucketAlerts).Get(k)
 	if v == nil {
-		return nil, fmt.Errorf("alert %q of service %q: %w", dedupKey, service, escalation.ErrNotFound)
+		return nil, missingAlert{service, dedupKey}
 	}
 	rec, err := decodeAlert(v)
 	if err != nil {
@@ -368,6 +368,16 @@ func (t *tx) Alert(service, dedupKey string) (*escalation.AlertRecord, error) {
 	}
 	return rec, nil
 }
+
+// missingAlert is Alert's ErrNotFound. Every new alert of a flood asks
+// for it, so its message is only formatted when someone reads it.
+type missingAlert struct{ service, dedupKey string }
+
+func (e missingAlert) Error() string {
+	return fmt.Sprintf("alert %q of service %q: %v", e.dedupKey, e.service, escalation.ErrNotFound)
+}
+
+func (e missingAlert) Unwrap() error { return escalation.ErrNotFound }
 
 // decodeAlert reads an alert record: the compact wire form, or JSON as
 // written before it.

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"testing"
@@ -705,5 +706,18 @@ func TestOfflineCommandsApplyWhatTheJournalHolds(t *testing.T) {
 	inc, _, err := eng.Incident(t.Context(), 1)
 	if err != nil || inc.Title != "checkout down" {
 		t.Fatalf("incident %+v, %v; want the journal's alert applied", inc, err)
+	}
+}
+
+// The collector runs at Klaxon's heap goal unless the operator set GOGC,
+// whose value then stands.
+func TestTuneGCKeepsAnOperatorsGOGC(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100)) // the runtime's default, as without GOGC
+	if got := tuneGC(); got != gcPercent || debug.SetGCPercent(100) != gcPercent {
+		t.Fatalf("without GOGC: tuneGC = %d; want %d in force", got, gcPercent)
+	}
+	debug.SetGCPercent(250) // as GOGC=250 leaves it
+	if got := tuneGC(); got != 250 || debug.SetGCPercent(250) != 250 {
+		t.Fatalf("with GOGC=250: tuneGC = %d; want 250 kept", got)
 	}
 }

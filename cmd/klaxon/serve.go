@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -224,6 +225,9 @@ func genericSpecs(cfg *config.Config) (map[string]ingest.GenericSpec, error) {
 
 // serve runs the HTTP server and the runner until ctx ends.
 func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	if gc := tuneGC(); gc != 100 {
+		log.Debug("garbage collector", "gc_percent", gc)
+	}
 	a, err := newApp(cfg, escalation.SystemClock{}, log, nil)
 	if err != nil {
 		return err
@@ -286,4 +290,22 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	wg.Wait()
 	a.chats.wait()
 	return nil
+}
+
+// gcPercent is the collector's heap goal while serving. Klaxon keeps its
+// state in bbolt's memory map, not the Go heap: the live heap is a few
+// megabytes, so at the runtime's default of 100 an alert flood collects
+// about thirty times a second. Five times the live heap costs tens of
+// megabytes and a tenth of the CPU per alert (BENCHMARKS.md).
+const gcPercent = 400
+
+// tuneGC sets gcPercent unless the collector is not at the runtime's
+// default (the operator set GOGC), and returns the setting in force.
+func tuneGC() int {
+	prev := debug.SetGCPercent(gcPercent)
+	if prev != 100 {
+		debug.SetGCPercent(prev)
+		return prev
+	}
+	return gcPercent
 }
