@@ -48,7 +48,7 @@ type amAlert struct {
 // alerts. Errors are CodeInvalid and name the offending field.
 func ParseAlertmanager(body []byte) (Batch, error) {
 	var m amMessage
-	if err := decodeJSON(body, &m); err != nil {
+	if err := decodeAlertmanager(body, &m); err != nil {
 		return Batch{}, escalation.Errorf(escalation.CodeInvalid, "%s", jsonProblem(err))
 	}
 	if m.Version != "4" {

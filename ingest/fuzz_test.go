@@ -207,7 +207,7 @@ func FuzzParseOpsgenieAction(f *testing.F) {
 	})
 }
 
-// FuzzDecodeJSONIsEncodingJSON: the faster decoder decodes every body as
+// FuzzDecodeJSONIsEncodingJSON: the faster decoders decode every body as
 // encoding/json does, down to the error's message, on the webhook shapes
 // that take the most traffic.
 func FuzzDecodeJSONIsEncodingJSON(f *testing.F) {
@@ -218,19 +218,34 @@ func FuzzDecodeJSONIsEncodingJSON(f *testing.F) {
 	}
 	f.Add([]byte(`{"Version":"4","alerts":[{"labels":{"a":"b","a":"c"},"status":"firing\xff"}]}`))
 	f.Add([]byte(`{"alerts":[{"labels":{"a":1}}]}`))
+	// Off the Alertmanager reader's path: each goes to encoding/json.
+	for _, body := range []string{
+		`{"version":"4","ALERTS":[{"status":"firing"}]}`,
+		`{"version":"4","alerts":[{"\u212aey":"x","fingerprint":"f"}],"truncatedAlerts":1}`,
+		`{"version":"4","alerts":[{"Fingerprint":"f","labels":null}]}`,
+		`{"version":null,"alerts":[],"truncatedAlerts":1.0}`,
+		`{"truncatedAlerts":1e3}`, `{"truncatedAlerts":99999999999999999999}`, `{"truncatedAlerts":-0}`,
+		`{"version":"4","version":"5"}`, `{"v\u0065rsion":"4","alerts":[{"labels":{"a":"\ud800"}}]}`,
+		`{"version":"4"} {}`, `null`, `[]`, `{"alerts":[null,{}]}`, `{"alerts":{}}`,
+		`{"groupLabels":{"x":[1,{"y":null}]},"alerts":[{"annotations":{},"labels":{"k":"v"}}]}`,
+	} {
+		f.Add([]byte(body))
+	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		same := func(fast, std any) {
+		same := func(name string, decode func([]byte, any) error, fast, std any) {
 			t.Helper()
-			errFast, errStd := decodeJSON(body, fast), json.Unmarshal(body, std)
+			errFast, errStd := decode(body, fast), json.Unmarshal(body, std)
 			if (errFast == nil) != (errStd == nil) || errFast != nil && errFast.Error() != errStd.Error() {
-				t.Fatalf("decodeJSON: %v; encoding/json: %v", errFast, errStd)
+				t.Fatalf("%s: %v; encoding/json: %v", name, errFast, errStd)
 			}
 			if errStd == nil && !reflect.DeepEqual(fast, std) {
-				t.Fatalf("decodeJSON gave %+v; encoding/json %+v", fast, std)
+				t.Fatalf("%s gave %+v; encoding/json %+v", name, fast, std)
 			}
 		}
-		same(new(amMessage), new(amMessage))
-		same(new(grafanaMessage), new(grafanaMessage))
-		same(new(kumaMessage), new(kumaMessage))
+		same("decodeJSON", decodeJSON, new(amMessage), new(amMessage))
+		same("decodeJSON", decodeJSON, new(grafanaMessage), new(grafanaMessage))
+		same("decodeJSON", decodeJSON, new(kumaMessage), new(kumaMessage))
+		am := func(body []byte, v any) error { return decodeAlertmanager(body, v.(*amMessage)) }
+		same("decodeAlertmanager", am, new(amMessage), new(amMessage))
 	})
 }
