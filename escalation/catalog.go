@@ -2,6 +2,7 @@ package escalation
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/klaxonhq/klaxon/escalation/oncall"
@@ -237,14 +238,15 @@ func (s *Service) PriorityFor(severity string) Priority {
 // groupKey picks the incident an alert joins within the service.
 func (s *Service) groupKey(a Alert) string {
 	if len(s.GroupBy) > 0 {
-		key := ""
+		var key []byte
 		for i, l := range s.GroupBy {
 			if i > 0 {
-				key += ","
+				key = append(key, ',')
 			}
-			key += l + "=" + fmt.Sprintf("%q", a.Labels[l])
+			key = append(append(key, l...), '=')
+			key = strconv.AppendQuote(key, a.Labels[l])
 		}
-		return key
+		return string(key)
 	}
 	if a.GroupKey != "" {
 		return a.GroupKey

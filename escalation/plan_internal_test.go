@@ -50,6 +50,13 @@ func TestGroupKeyByLabels(t *testing.T) {
 	if svc.groupKey(a) != svc.groupKey(b) {
 		t.Fatalf("same alertname and cluster grouped apart: %q vs %q", svc.groupKey(a), svc.groupKey(b))
 	}
+	// The key is stored (groups bucket): its form must not change, or
+	// open incidents stop taking their alerts after an upgrade.
+	c := a
+	c.Labels = map[string]string{"alertname": "Disk \"full\"\n", "cluster": "eu-ü"}
+	if got, want := svc.groupKey(c), `alertname="Disk \"full\"\n",cluster="eu-ü"`; got != want {
+		t.Fatalf("group key %s; want %s", got, want)
+	}
 	if got := (&Service{}).groupKey(a); got != "{}:{}" {
 		t.Fatalf("without group_by the sender's group key is used, got %q", got)
 	}
