@@ -462,3 +462,35 @@ func TestFormatsListsWhatTheHandlerServes(t *testing.T) {
 		}
 	}
 }
+
+// The answer of a queued delivery is written by hand: byte for byte what
+// web.JSON writes for it, and declined for any other answer.
+func TestTheQueuedAnswerIsWhatEncodingJSONWrites(t *testing.T) {
+	queued := func(n, truncated int) hookReply {
+		return hookReply{Status: "accepted", IngestResult: escalation.IngestResult{Incidents: []int64{}, Queued: n}, Truncated: truncated}
+	}
+	for _, r := range []hookReply{queued(1, 0), queued(100, 0), queued(3, 250), queued(0, 0)} {
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(r); err != nil {
+			t.Fatal(err)
+		}
+		got, ok := r.appendQueued(nil)
+		if !ok || string(got) != want.String() {
+			t.Errorf("%+v: wrote %q (%v); encoding/json %q", r, got, ok, want.String())
+		}
+	}
+	others := []hookReply{
+		{Status: "ok", IngestResult: escalation.IngestResult{Incidents: []int64{}}},
+		{Status: "accepted", IngestResult: escalation.IngestResult{Incidents: []int64{4}, Updated: 1}},
+		{Status: "accepted", IngestResult: escalation.IngestResult{Queued: 1}}, // nil incidents: null
+		{Status: "accepted", IngestResult: escalation.IngestResult{Incidents: []int64{}, Queued: 1, Ignored: 1}},
+		{Status: "accepted", IngestResult: escalation.IngestResult{Incidents: []int64{}, Queued: 1}, Note: "test"},
+	}
+	for _, r := range others {
+		if got, ok := r.appendQueued(nil); ok {
+			t.Errorf("%+v: wrote %q; want it left to web.JSON", r, got)
+		}
+	}
+}
