@@ -189,7 +189,10 @@ func match(name []byte, fields []string) (i int, other bool) {
 	return -1, false
 }
 
-func (r *amReader) string(out *string) bool {
+func (r *amReader) string(out *string) bool { return r.text(out, false) }
+
+// text reads a string into out, interned if asked (see intern).
+func (r *amReader) text(out *string, interned bool) bool {
 	if r.d.PeekKind() != '"' {
 		return false
 	}
@@ -204,13 +207,17 @@ func (r *amReader) string(out *string) bool {
 		}
 		b = r.name
 	}
-	*out = r.intern(b)
+	if interned {
+		*out = r.intern(b)
+	} else {
+		*out = string(b)
+	}
 	return true
 }
 
 // intern returns b as a string, shared with earlier ones if short: label
-// names and values like "firing" or "critical" recur in every webhook.
-// The table is emptied when full, so odd values cannot grow it.
+// and annotation names recur in every webhook, from a small set. The
+// table is emptied when full, so odd names cannot grow it.
 func (r *amReader) intern(b []byte) string {
 	if len(b) > maxInterned {
 		return string(b)
@@ -259,7 +266,7 @@ func (r *amReader) stringMap(out *map[string]string) bool {
 	m := make(map[string]string)
 	for r.d.PeekKind() == '"' {
 		var k, v string
-		if !r.string(&k) || !r.string(&v) {
+		if !r.text(&k, true) || !r.string(&v) {
 			return false
 		}
 		if _, dup := m[k]; dup {
