@@ -10,6 +10,7 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -492,5 +493,10 @@ func TestTheQueuedAnswerIsWhatEncodingJSONWrites(t *testing.T) {
 		if got, ok := r.appendQueued(nil); ok {
 			t.Errorf("%+v: wrote %q; want it left to web.JSON", r, got)
 		}
+	}
+	// A field added to either struct must be written by appendQueued, or
+	// make it decline: its answer would otherwise leave the field out.
+	if n, m := reflect.TypeFor[hookReply]().NumField(), reflect.TypeFor[escalation.IngestResult]().NumField(); n != 4 || m != 7 {
+		t.Errorf("hookReply has %d fields and IngestResult %d (were 4 and 7): teach appendQueued the new ones", n, m)
 	}
 }
