@@ -159,6 +159,46 @@ func TestGroupIncidentMoveAndClear(t *testing.T) {
 	})
 }
 
+// Within one transaction an incident is put again and again (once per
+// alert of a storm); its due entry moves only when its due time does,
+// and never doubles, whether it was put or read first.
+func TestDueIndexWithinOneTransaction(t *testing.T) {
+	db := openTemp(t)
+	t1, t2 := t0.Add(10*time.Minute), t0.Add(20*time.Minute)
+	inc := &escalation.Incident{ID: 7, Status: escalation.StatusTriggered, NextDue: t1}
+	update(t, db, func(tx escalation.Tx) error {
+		for _, due := range []time.Time{t1, t1, t2, t2} {
+			inc.NextDue = due
+			if err := tx.PutIncident(inc); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	update(t, db, func(tx escalation.Tx) error {
+		got, err := tx.Incident(7)
+		if err != nil {
+			return err
+		}
+		for _, due := range []time.Time{t2, t1, t1} {
+			got.NextDue = due
+			if err := tx.PutIncident(got); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	view(t, db, func(tx escalation.Tx) error {
+		if ids, err := tx.DueIncidents(t2.Add(time.Hour), 0); err != nil || !equal(ids, []int64{7}) {
+			t.Errorf("due = %v, %v; want [7] once", ids, err)
+		}
+		if at, ok, err := tx.NextIncidentDue(); err != nil || !ok || !at.Equal(t1) {
+			t.Errorf("next due = %v %v %v; want %v", at, ok, err, t1)
+		}
+		return nil
+	})
+}
+
 func TestDueIndex(t *testing.T) {
 	db := openTemp(t)
 	t1, t2 := t0.Add(10*time.Minute), t0.Add(20*time.Minute)
