@@ -156,6 +156,35 @@ func runBatching(ctx context.Context, t *testing.T, f *recordFixture, conc, unre
 	return &wg
 }
 
+// stalled is a batching runner (runBatching) over a fresh fixture whose
+// outcome recorder stalls after its first commit until release.
+type stalled struct {
+	f       *recordFixture
+	rec     *escalationtest.Pager
+	m       *countMetrics
+	stop    context.CancelFunc // ends the runner's context
+	release func()             // lets the recorder go on; idempotent
+	wg      *sync.WaitGroup    // the runner
+}
+
+// startStalled opens incidents 1..n, then starts the runner; the test's
+// end stops it, releasing the recorder.
+func startStalled(t *testing.T, conc, unrecorded, n int) *stalled {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	m := &countMetrics{stall: make(chan struct{})}
+	rec := &escalationtest.Pager{}
+	f := newRecordFixture(t, m, rec)
+	rec.Clock = f.clock
+	if n > 0 {
+		f.incidents(t, n)
+	}
+	s := &stalled{f: f, rec: rec, m: m, stop: cancel, release: sync.OnceFunc(func() { close(m.stall) })}
+	s.wg = runBatching(ctx, t, f, conc, unrecorded)
+	t.Cleanup(func() { cancel(); s.release(); s.wg.Wait() })
+	return s
+}
+
 // checkSentOnce checks that the pager got each of incidents 1..n's first
 // page once and that each is recorded as sent, with one timeline entry.
 func checkSentOnce(t *testing.T, f *recordFixture, rec *escalationtest.Pager, n int) {
@@ -187,15 +216,8 @@ func checkSentOnce(t *testing.T, f *recordFixture, rec *escalationtest.Pager, n 
 func TestRunnerBoundsUnrecordedOutcomes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const conc, unrecorded, n = 2, 5, 30
-		ctx, cancel := context.WithCancel(t.Context())
-		m := &countMetrics{stall: make(chan struct{})} // holds the recorder after its first commit
-		rec := &escalationtest.Pager{}
-		f := newRecordFixture(t, m, rec)
-		rec.Clock = f.clock
-		f.incidents(t, n)
-		wg := runBatching(ctx, t, f, conc, unrecorded)
-		release := sync.OnceFunc(func() { close(m.stall) })
-		defer func() { cancel(); release(); wg.Wait() }()
+		s := startStalled(t, conc, unrecorded, n)
+		f, rec, release := s.f, s.rec, s.release
 
 		synctest.Wait()
 		if got := len(rec.Sent()); got != conc+unrecorded {
@@ -225,20 +247,13 @@ func TestRunnerBoundsUnrecordedOutcomes(t *testing.T) {
 func TestRunnerRecordsOutcomesBeforeStopping(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const conc, unrecorded, n = 2, 5, 30
-		ctx, cancel := context.WithCancel(t.Context())
-		m := &countMetrics{stall: make(chan struct{})}
-		rec := &escalationtest.Pager{}
-		f := newRecordFixture(t, m, rec)
-		rec.Clock = f.clock
-		f.incidents(t, n)
-		wg := runBatching(ctx, t, f, conc, unrecorded)
-		release := sync.OnceFunc(func() { close(m.stall) })
-		defer func() { cancel(); release(); wg.Wait() }()
+		s := startStalled(t, conc, unrecorded, n)
+		f, rec := s.f, s.rec
 		synctest.Wait()
 
-		cancel()
-		release()
-		wg.Wait()
+		s.stop()
+		s.release()
+		s.wg.Wait()
 		sent := rec.Sent()
 		if len(sent) != conc+unrecorded {
 			t.Fatalf("%d pages sent, want %d", len(sent), conc+unrecorded)
@@ -256,14 +271,8 @@ func TestRunnerRecordsOutcomesBeforeStopping(t *testing.T) {
 func TestRunnerRecordPanicLosesNoOtherOutcome(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const conc, unrecorded = 4, 8
-		ctx, cancel := context.WithCancel(t.Context())
-		m := &countMetrics{stall: make(chan struct{})}
-		rec := &escalationtest.Pager{}
-		f := newRecordFixture(t, m, rec)
-		rec.Clock = f.clock
-		wg := runBatching(ctx, t, f, conc, unrecorded)
-		release := sync.OnceFunc(func() { close(m.stall) })
-		defer func() { cancel(); release(); wg.Wait() }()
+		s := startStalled(t, conc, unrecorded, 0)
+		f, rec, m, release := s.f, s.rec, s.m, s.release
 
 		// Incident 1's outcome holds the recorder, so those of incidents 2
 		// to 12 queue: the first unrecorded-1 of them, among them incident

@@ -85,10 +85,7 @@ func (r *amReader) message(m *amMessage) bool {
 }
 
 func (r *amReader) alerts(out *[]amAlert) bool {
-	if r.d.PeekKind() != '[' {
-		return false
-	}
-	if _, err := r.d.ReadToken(); err != nil {
+	if !r.open('[') {
 		return false
 	}
 	as := []amAlert{}
@@ -117,7 +114,7 @@ func (r *amReader) alerts(out *[]amAlert) bool {
 			return false
 		}
 	}
-	if tok, err := r.d.ReadToken(); err != nil || tok.Kind() != ']' {
+	if !r.close(']') {
 		return false
 	}
 	*out = as
@@ -127,15 +124,12 @@ func (r *amReader) alerts(out *[]amAlert) bool {
 // object reads an object whose names are fields (field reads the value of
 // fields[i]) or names encoding/json ignores, whose values are skipped.
 func (r *amReader) object(fields []string, field func(i int) bool) bool {
-	if r.d.PeekKind() != '{' {
-		return false
-	}
-	if _, err := r.d.ReadToken(); err != nil {
+	if !r.open('{') {
 		return false
 	}
 	var seen uint32
 	for r.d.PeekKind() == '"' {
-		name, ok := r.readName()
+		name, ok := r.unquoted()
 		if !ok {
 			return false
 		}
@@ -153,12 +147,30 @@ func (r *amReader) object(fields []string, field func(i int) bool) bool {
 			}
 		}
 	}
-	tok, err := r.d.ReadToken()
-	return err == nil && tok.Kind() == '}'
+	return r.close('}')
 }
 
-// readName reads an object name, unquoted; it is valid until the next read.
-func (r *amReader) readName() ([]byte, bool) {
+// open reads the start of an array or object ('[' or '{').
+func (r *amReader) open(k jsontext.Kind) bool {
+	if r.d.PeekKind() != k {
+		return false
+	}
+	_, err := r.d.ReadToken()
+	return err == nil
+}
+
+// close reads the end of an array or object (']' or '}').
+func (r *amReader) close(k jsontext.Kind) bool {
+	tok, err := r.d.ReadToken()
+	return err == nil && tok.Kind() == k
+}
+
+// unquoted reads a string (an object name or a value), unquoted; the
+// bytes are valid until the next read.
+func (r *amReader) unquoted() ([]byte, bool) {
+	if r.d.PeekKind() != '"' {
+		return nil, false
+	}
 	v, err := r.d.ReadValue()
 	if err != nil || len(v) < 2 {
 		return nil, false
@@ -197,19 +209,9 @@ func (r *amReader) string(out *string) bool { return r.text(out, false) }
 
 // text reads a string into out, interned if asked (see intern).
 func (r *amReader) text(out *string, interned bool) bool {
-	if r.d.PeekKind() != '"' {
+	b, ok := r.unquoted()
+	if !ok {
 		return false
-	}
-	v, err := r.d.ReadValue()
-	if err != nil || len(v) < 2 {
-		return false
-	}
-	b := v[1 : len(v)-1]
-	if bytes.IndexByte(b, '\\') >= 0 {
-		if r.name, err = jsontext.AppendUnquote(r.name[:0], v); err != nil {
-			return false
-		}
-		b = r.name
 	}
 	if interned {
 		*out = r.intern(b)
@@ -261,10 +263,7 @@ func (r *amReader) int(out *int) bool {
 }
 
 func (r *amReader) stringMap(out *map[string]string) bool {
-	if r.d.PeekKind() != '{' {
-		return false
-	}
-	if _, err := r.d.ReadToken(); err != nil {
+	if !r.open('{') {
 		return false
 	}
 	m := make(map[string]string)
@@ -278,7 +277,7 @@ func (r *amReader) stringMap(out *map[string]string) bool {
 		}
 		m[k] = v
 	}
-	if tok, err := r.d.ReadToken(); err != nil || tok.Kind() != '}' {
+	if !r.close('}') {
 		return false
 	}
 	*out = m

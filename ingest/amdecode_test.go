@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"bytes"
 	"encoding/json"
 	"reflect"
 	"testing"
@@ -11,9 +10,6 @@ import (
 // them as encoding/json does; the fuzz test covers every other body.
 func TestAlertmanagerWebhooksTakeTheTokenReader(t *testing.T) {
 	for _, file := range fixtures(t, "alertmanager_*.json") {
-		if bytes.HasSuffix([]byte(file), []byte(".golden.json")) {
-			continue
-		}
 		body := readFile(t, file)
 		var fast, std amMessage
 		if !readAlertmanager(body, &fast) {
@@ -26,21 +22,24 @@ func TestAlertmanagerWebhooksTakeTheTokenReader(t *testing.T) {
 	}
 }
 
-// What encoding/json reads in its own way goes to it: a field name in
-// other case or with a letter it folds, a null, a number an int refuses, a
-// repeated name, a lone surrogate, a second value.
+// offTokenPath are bodies encoding/json reads in its own way, so the token
+// reader hands them to it: a field name in other case or with a letter it
+// folds, a null, a number an int refuses, a repeated name, a lone
+// surrogate, a second value.
+var offTokenPath = []string{
+	`{"version":"4","ALERTS":[]}`,
+	`{"version":"4","alerts":[{"\u212aey":"x","fingerprint":"f"}]}`,
+	`{"version":"4","alerts":[{"fingerprint":"f","labels":null}]}`,
+	`{"version":null,"alerts":[]}`,
+	`{"truncatedAlerts":1.0}`, `{"truncatedAlerts":1e3}`, `{"truncatedAlerts":99999999999999999999}`,
+	`{"version":"4","version":"5"}`,
+	`{"alerts":[{"labels":{"a":"b","a":"c"}}]}`,
+	`{"alerts":[{"labels":{"a":"\ud800"}}]}`,
+	`{"version":"4"} {}`, `null`, `{"alerts":[null]}`,
+}
+
 func TestTheTokenReaderLeavesWhatEncodingJSONReadsItsOwnWay(t *testing.T) {
-	for _, body := range []string{
-		`{"version":"4","ALERTS":[]}`,
-		`{"version":"4","alerts":[{"\u212aey":"x","fingerprint":"f"}]}`,
-		`{"version":"4","alerts":[{"fingerprint":"f","labels":null}]}`,
-		`{"version":null,"alerts":[]}`,
-		`{"truncatedAlerts":1.0}`, `{"truncatedAlerts":1e3}`, `{"truncatedAlerts":99999999999999999999}`,
-		`{"version":"4","version":"5"}`,
-		`{"alerts":[{"labels":{"a":"b","a":"c"}}]}`,
-		`{"alerts":[{"labels":{"a":"\ud800"}}]}`,
-		`{"version":"4"} {}`, `null`, `{"alerts":[null]}`,
-	} {
+	for _, body := range offTokenPath {
 		var m amMessage
 		if readAlertmanager([]byte(body), &m) {
 			t.Errorf("%s: read as %+v; want it left to encoding/json", body, m)

@@ -203,21 +203,16 @@ func (h *Handler) hook(w http.ResponseWriter, r *http.Request) {
 		// Durably taken, applied to incidents right after this answer.
 		status = "accepted"
 	}
-	reply := hookReply{Status: status, IngestResult: res, Truncated: batch.Truncated}
-	if b, ok := reply.appendQueued(nil); ok {
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.Write(b)
-		return
-	}
-	web.JSON(w, http.StatusOK, reply)
+	web.JSON(w, http.StatusOK, hookReply{Status: status, IngestResult: res, Truncated: batch.Truncated})
 }
 
-// appendQueued appends the reply as encoding/json writes it (and web.JSON
-// sends it, newline included), when it is the answer of a delivery taken
-// into the journal and nothing else: in an alert flood that is every
-// answer, and reflection was a tenth of the handler's CPU. ok is false for
-// any other reply.
-func (r hookReply) appendQueued(b []byte) (_ []byte, ok bool) {
+var _ web.Appender = hookReply{}
+
+// AppendJSON (web.Appender) writes the answer of a delivery taken into the
+// journal and nothing else: in an alert flood that is every answer, and
+// reflection was a tenth of the handler's CPU. ok is false for any other
+// reply.
+func (r hookReply) AppendJSON(b []byte) (_ []byte, ok bool) {
 	res := r.IngestResult
 	if r.Status != "accepted" || r.Note != "" || len(res.Incidents) != 0 || res.Incidents == nil ||
 		res.Created != 0 || res.Reopened != 0 || res.Updated != 0 || res.Unchanged != 0 || res.Ignored != 0 {

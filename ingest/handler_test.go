@@ -477,7 +477,7 @@ func TestTheQueuedAnswerIsWhatEncodingJSONWrites(t *testing.T) {
 		if err := enc.Encode(r); err != nil {
 			t.Fatal(err)
 		}
-		got, ok := r.appendQueued(nil)
+		got, ok := r.AppendJSON(nil)
 		if !ok || string(got) != want.String() {
 			t.Errorf("%+v: wrote %q (%v); encoding/json %q", r, got, ok, want.String())
 		}
@@ -490,13 +490,13 @@ func TestTheQueuedAnswerIsWhatEncodingJSONWrites(t *testing.T) {
 		{Status: "accepted", IngestResult: escalation.IngestResult{Incidents: []int64{}, Queued: 1}, Note: "test"},
 	}
 	for _, r := range others {
-		if got, ok := r.appendQueued(nil); ok {
+		if got, ok := r.AppendJSON(nil); ok {
 			t.Errorf("%+v: wrote %q; want it left to web.JSON", r, got)
 		}
 	}
-	// A field added to either struct must be written by appendQueued, or
+	// A field added to either struct must be written by AppendJSON, or
 	// make it decline: its answer would otherwise leave the field out.
 	if n, m := reflect.TypeFor[hookReply]().NumField(), reflect.TypeFor[escalation.IngestResult]().NumField(); n != 4 || m != 7 {
-		t.Errorf("hookReply has %d fields and IngestResult %d (were 4 and 7): teach appendQueued the new ones", n, m)
+		t.Errorf("hookReply has %d fields and IngestResult %d (were 4 and 7): teach AppendJSON the new ones", n, m)
 	}
 }

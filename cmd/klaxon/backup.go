@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/klaxonhq/klaxon/config"
-	"github.com/klaxonhq/klaxon/escalation"
 	"github.com/klaxonhq/klaxon/internal/fsx"
 	"github.com/klaxonhq/klaxon/store"
 )
@@ -50,11 +49,7 @@ func cmdBackup(ctx context.Context, args []string, stdout, stderr io.Writer, loo
 			defer db.Close()
 			// Klaxon is stopped: the copy includes what a killed Klaxon
 			// left in its intake journal, as the next start would apply it.
-			eng, err := escalation.New(escalation.Options{Store: db, Catalog: cfg.Catalog(), Clock: escalation.SystemClock{}})
-			if err == nil {
-				err = applyJournal(cfg, eng)
-			}
-			if err != nil {
+			if _, err := offlineEngine(cfg, db); err != nil {
 				return 0, "", err
 			}
 			n, err := db.Backup(w)

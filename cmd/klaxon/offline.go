@@ -28,15 +28,22 @@ func openOffline(cfg *config.Config, busy string) (*store.DB, *escalation.Engine
 	if err != nil {
 		return nil, nil, err
 	}
-	eng, err := escalation.New(escalation.Options{Store: db, Catalog: cfg.Catalog(), Clock: escalation.SystemClock{}})
-	if err == nil {
-		err = applyJournal(cfg, eng)
-	}
+	eng, err := offlineEngine(cfg, db)
 	if err != nil {
 		db.Close()
 		return nil, nil, err
 	}
 	return db, eng, nil
+}
+
+// offlineEngine is an engine over db, opened while Klaxon is stopped, with
+// the intake journal applied first.
+func offlineEngine(cfg *config.Config, db *store.DB) (*escalation.Engine, error) {
+	eng, err := escalation.New(escalation.Options{Store: db, Catalog: cfg.Catalog(), Clock: escalation.SystemClock{}})
+	if err != nil {
+		return nil, err
+	}
+	return eng, applyJournal(cfg, eng)
 }
 
 // applyJournal applies what the intake journal holds and the database does

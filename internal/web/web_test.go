@@ -98,3 +98,21 @@ func TestTokenEqual(t *testing.T) {
 		t.Fatal("TokenEqual is wrong")
 	}
 }
+
+// appender writes its own JSON when ok, and leaves it to the encoder when not.
+type appender struct{ ok bool }
+
+func (a appender) AppendJSON(b []byte) ([]byte, bool) { return append(b, "{\"own\":true}\n"...), a.ok }
+
+func TestJSONTakesAReplysOwnEncoding(t *testing.T) {
+	for _, tc := range []struct {
+		v    appender
+		want string
+	}{{appender{ok: true}, "{\"own\":true}\n"}, {appender{ok: false}, "{}\n"}} {
+		rec := httptest.NewRecorder()
+		JSON(rec, http.StatusCreated, tc.v)
+		if rec.Code != http.StatusCreated || rec.Header().Get("Content-Type") != "application/json; charset=utf-8" || rec.Body.String() != tc.want {
+			t.Errorf("%+v: %d %q %q; want 201, JSON, %q", tc.v, rec.Code, rec.Header().Get("Content-Type"), rec.Body.String(), tc.want)
+		}
+	}
+}
