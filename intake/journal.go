@@ -143,10 +143,11 @@ func Open(ctx context.Context, eng Engine, o Options) (*Journal, error) {
 	if o.MaxBacklog <= 0 {
 		o.MaxBacklog = 100_000
 	}
-	// A new alert dirties about one random leaf of the alerts bucket, so
-	// a transaction costs little more than the leaves it touches: the
-	// more alerts share one, the fewer leaves, page writes and fsyncs
-	// per alert (BENCHMARKS.md: the applier's rate under a flood).
+	// A new alert dirties about one random leaf of the store's alert
+	// index, so a transaction costs little more than the leaves it
+	// touches: the more alerts share one, the fewer leaves, page writes
+	// and fsyncs per alert (BENCHMARKS.md: the applier's rate under a
+	// flood).
 	if o.MaxApply <= 0 {
 		o.MaxApply = 10_000
 	}

@@ -6,6 +6,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -24,8 +25,10 @@ import (
 )
 
 // schemaVersion is the layout this package reads and writes; Open refuses a
-// file written by a newer Klaxon rather than misreading it.
-const schemaVersion = 1
+// file written by a newer Klaxon rather than misreading it. Version 2
+// numbers alert records (alert_ids, alert_records); Open moves a version 1
+// file's alerts.
+const schemaVersion = 2
 
 // DefaultTimeout is how long Open waits for another process's file lock.
 const DefaultTimeout = time.Second
@@ -143,13 +146,16 @@ func initSchema(btx *bolt.Tx) error {
 	backfillOpen := btx.Bucket([]byte(bucketOpen)) == nil && btx.Bucket([]byte(bucketIncidents)) != nil
 	backfillPersonPages := btx.Bucket([]byte(bucketPersonPages)) == nil && btx.Bucket([]byte(bucketPages)) != nil
 	for _, name := range []string{
-		bucketOpen, bucketIncidents, bucketDue, bucketDueRev, bucketEvents, bucketAlerts,
+		bucketOpen, bucketIncidents, bucketDue, bucketDueRev, bucketEvents, bucketAlertIDs, bucketAlertRecords,
 		bucketGroups, bucketPages, bucketOutbox, bucketOutboxRev, bucketOverrides, bucketTimers,
 		bucketChat, bucketChatDue, bucketChatRev, bucketSilences, bucketPersonPages,
 	} {
 		if _, err := btx.CreateBucketIfNotExists([]byte(name)); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)
 		}
+	}
+	if err := moveAlerts(btx); err != nil {
+		return err
 	}
 	if backfillPersonPages {
 		t := newTx(btx)
@@ -175,6 +181,36 @@ func initSchema(btx *bolt.Tx) error {
 		})
 		if err != nil {
 			return fmt.Errorf("index open incidents: %w", err)
+		}
+	}
+	return nil
+}
+
+// bucketAlertsV1 held alert records by service and dedup key, up to
+// schema version 1.
+const bucketAlertsV1 = "alerts"
+
+// moveAlerts moves the records of a schema 1 file into alert_ids and
+// alert_records, numbered in key order, and raises the schema version so
+// that an earlier Klaxon refuses the file rather than miss its alerts.
+func moveAlerts(btx *bolt.Tx) error {
+	old := btx.Bucket([]byte(bucketAlertsV1))
+	if old != nil {
+		t := newTx(btx)
+		err := old.ForEach(func(k, v []byte) error {
+			return t.putAlert(bytes.Clone(k), bytes.Clone(v))
+		})
+		if err == nil {
+			err = btx.DeleteBucket([]byte(bucketAlertsV1))
+		}
+		if err != nil {
+			return fmt.Errorf("move alerts to numbered records: %w", err)
+		}
+	}
+	meta := btx.Bucket([]byte(bucketMeta))
+	if v := meta.Get([]byte(keySchemaVersion)); binary.BigEndian.Uint64(v) < schemaVersion {
+		if err := meta.Put([]byte(keySchemaVersion), u64(schemaVersion)); err != nil {
+			return fmt.Errorf("write schema version: %w", err)
 		}
 	}
 	return nil

@@ -29,14 +29,19 @@ const (
 	bucketDue       = "due"       // NextDue nanos + id → empty
 	bucketDueRev    = "due_rev"   // id → due key
 	bucketEvents    = "events"    // incident id + seq → escalation.Event
-	bucketAlerts    = "alerts"    // service \0 dedup key → escalation.AlertRecord
-	bucketGroups    = "groups"    // service \0 group key → incident id
-	bucketPages     = "pages"     // id → escalation.Page
-	bucketOutbox    = "outbox"    // NotBefore nanos + page id → empty
-	bucketOutboxRev = "outbox_rev"
-	bucketOverrides = "overrides" // id → escalation.Override
-	bucketTimers    = "timers"    // name → escalation.Timer
-	bucketSilences  = "silences"  // id → escalation.Silence
+	bucketAlertIDs  = "alert_ids" // service \0 dedup key → alert number
+	// alert number → escalation.AlertRecord. Numbers are handed out in
+	// the order alerts are first seen, so a flood of new alerts appends
+	// full pages at the end instead of rewriting random leaves, and only
+	// the small entries of alert_ids land at random.
+	bucketAlertRecords = "alert_records"
+	bucketGroups       = "groups" // service \0 group key → incident id
+	bucketPages        = "pages"  // id → escalation.Page
+	bucketOutbox       = "outbox" // NotBefore nanos + page id → empty
+	bucketOutboxRev    = "outbox_rev"
+	bucketOverrides    = "overrides" // id → escalation.Override
+	bucketTimers       = "timers"    // name → escalation.Timer
+	bucketSilences     = "silences"  // id → escalation.Silence
 	// person \0 created-at nanos + page id → empty
 	bucketPersonPages = "person_pages"
 	bucketOpen        = "open"     // service \0 incident id → empty, open incidents only
@@ -61,6 +66,9 @@ type tx struct {
 	btx       *bolt.Tx
 	incidents map[int64]*cachedIncident
 	eventSeq  map[int64]uint64
+	// The alert number last looked up (nil: none), since applying an
+	// alert reads it and then writes it.
+	alertKey, alertNum []byte
 }
 
 type cachedIncident struct {
@@ -358,9 +366,13 @@ func (t *tx) Alert(service, dedupKey string) (*escalation.AlertRecord, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: alert: %w", err)
 	}
-	v := t.bucket(bucketAlerts).Get(k)
-	if v == nil {
+	n := t.alertNumber(k)
+	if n == nil {
 		return nil, missingAlert{service, dedupKey}
+	}
+	v := t.bucket(bucketAlertRecords).Get(n)
+	if v == nil {
+		return nil, fmt.Errorf("store: alert %q of service %q: record %x is missing", dedupKey, service, n)
 	}
 	rec, err := decodeAlert(v)
 	if err != nil {
@@ -395,7 +407,7 @@ func (t *tx) PutAlert(rec *escalation.AlertRecord) error {
 	// fraction of JSON's CPU and half its bytes (fewer pages per commit).
 	k, err := stringKey(rec.Service, rec.Alert.DedupKey)
 	if err == nil {
-		err = t.bucket(bucketAlerts).Put(k, wire.AppendRecord(nil, rec))
+		err = t.putAlert(k, wire.AppendRecord(nil, rec))
 	}
 	if err != nil {
 		return fmt.Errorf("store: put alert %q of service %q: %w", rec.Alert.DedupKey, rec.Service, err)
@@ -403,13 +415,42 @@ func (t *tx) PutAlert(rec *escalation.AlertRecord) error {
 	return nil
 }
 
+// alertNumber is the number of the alert keyed k, or nil.
+func (t *tx) alertNumber(k []byte) []byte {
+	if t.alertKey == nil || !bytes.Equal(k, t.alertKey) {
+		t.alertKey, t.alertNum = k, t.bucket(bucketAlertIDs).Get(k)
+	}
+	return t.alertNum
+}
+
+// putAlert writes the record of the alert keyed k, numbering it if new.
+func (t *tx) putAlert(k, record []byte) error {
+	records := t.bucket(bucketAlertRecords)
+	n := t.alertNumber(k)
+	if n == nil {
+		seq, err := records.NextSequence()
+		if err != nil {
+			return err
+		}
+		n = u64(seq)
+		if err := t.bucket(bucketAlertIDs).Put(k, n); err != nil {
+			return err
+		}
+		t.alertKey, t.alertNum = k, n
+	}
+	// New numbers only ever go at the end: a split page need leave no
+	// room for inserts before it.
+	records.FillPercent = 1
+	return records.Put(n, record)
+}
+
 func (t *tx) IncidentAlerts(incidentID int64) ([]*escalation.AlertRecord, error) {
 	var out []*escalation.AlertRecord
 	// A full scan: only merges ask, and they are rare.
-	err := t.bucket(bucketAlerts).ForEach(func(k, v []byte) error {
+	err := t.bucket(bucketAlertRecords).ForEach(func(k, v []byte) error {
 		rec, err := decodeAlert(v)
 		if err != nil {
-			return fmt.Errorf("store: read alert %q: %w", k, err)
+			return fmt.Errorf("store: read alert record %d: %w", binary.BigEndian.Uint64(k), err)
 		}
 		if rec.IncidentID == incidentID {
 			out = append(out, rec)

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"path/filepath"
@@ -538,49 +539,84 @@ func TestIncidentCacheWithinTransaction(t *testing.T) {
 	db.Close()
 }
 
-// An alert stored as JSON by an earlier Klaxon reads back beside one in the
-// wire form, and an update rewrites it in the wire form.
-func TestAnAlertStoredAsJSONStillReads(t *testing.T) {
-	db := openTemp(t)
-	old := &escalation.AlertRecord{Service: "api", Integration: "am", IncidentID: 7, FirstSeen: t0, LastSeen: t0,
-		Alert: escalation.Alert{DedupKey: "fp-old", State: escalation.AlertFiring, Summary: "disk full",
-			Labels: map[string]string{"host": "db1"}}}
-	js, err := json.Marshal(old)
+// A file of schema 1 kept alerts by key, some still in the JSON of earlier
+// Klaxons. Opened by this one, every alert reads back from its numbered
+// record, new alerts are numbered after them, the file says schema 2 (so
+// an earlier Klaxon refuses it), and an update rewrites a JSON record in
+// the wire form.
+func TestAlertsOfASchema1FileMoveToNumberedRecords(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "klaxon.db")
+	db, err := Open(path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = db.bolt.Update(func(btx *bolt.Tx) error {
-		k, err := stringKey("api", "fp-old")
+	db.Close()
+	jsonRec := &escalation.AlertRecord{Service: "api", Integration: "am", IncidentID: 7, FirstSeen: t0, LastSeen: t0,
+		Alert: escalation.Alert{DedupKey: "fp-json", State: escalation.AlertFiring, Summary: "disk full",
+			Labels: map[string]string{"host": "db1"}}}
+	wireRec := &escalation.AlertRecord{Service: "api", Integration: "am", IncidentID: 7, FirstSeen: t0, LastSeen: t0,
+		Alert: escalation.Alert{DedupKey: "fp-wire", State: escalation.AlertResolved, Summary: "disk fuller"}}
+	js, err := json.Marshal(jsonRec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	setRaw(t, path, func(btx *bolt.Tx) error {
+		if err := btx.DeleteBucket([]byte(bucketAlertIDs)); err != nil {
+			return err
+		}
+		if err := btx.DeleteBucket([]byte(bucketAlertRecords)); err != nil {
+			return err
+		}
+		old, err := btx.CreateBucket([]byte(bucketAlertsV1))
 		if err != nil {
 			return err
 		}
-		return btx.Bucket([]byte(bucketAlerts)).Put(k, js)
+		kj, _ := stringKey("api", "fp-json")
+		kw, _ := stringKey("api", "fp-wire")
+		return errors.Join(old.Put(kj, js), old.Put(kw, wire.AppendRecord(nil, wireRec)),
+			btx.Bucket([]byte(bucketMeta)).Put([]byte(keySchemaVersion), u64(1)))
 	})
+
+	db, err = Open(path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	fresh := &escalation.AlertRecord{Service: "api", Integration: "am", IncidentID: 7, FirstSeen: t0, LastSeen: t0,
-		Alert: escalation.Alert{DedupKey: "fp-new", State: escalation.AlertFiring, Summary: "disk fuller"}}
+		Alert: escalation.Alert{DedupKey: "fp-new", State: escalation.AlertFiring, Summary: "disk fullest"}}
 	update(t, db, func(tx escalation.Tx) error { return tx.PutAlert(fresh) })
-
 	view(t, db, func(tx escalation.Tx) error {
-		got, err := tx.Alert("api", "fp-old")
-		if err != nil || !reflect.DeepEqual(got, old) {
-			t.Errorf("Alert(fp-old) = %+v, %v; want %+v", got, err, old)
+		for _, want := range []*escalation.AlertRecord{jsonRec, wireRec, fresh} {
+			got, err := tx.Alert("api", want.Alert.DedupKey)
+			if err != nil || !reflect.DeepEqual(got, want) {
+				t.Errorf("Alert(%s) = %+v, %v; want %+v", want.Alert.DedupKey, got, err, want)
+			}
 		}
-		all, err := tx.IncidentAlerts(7)
-		if err != nil || len(all) != 2 {
-			t.Errorf("IncidentAlerts(7) = %d records, %v; want the JSON one and the wire one", len(all), err)
+		if all, err := tx.IncidentAlerts(7); err != nil || len(all) != 3 {
+			t.Errorf("IncidentAlerts(7) = %d records, %v; want the two moved and the new one", len(all), err)
 		}
 		return nil
 	})
 	update(t, db, func(tx escalation.Tx) error {
-		old.LastSeen = t0.Add(time.Minute)
-		return tx.PutAlert(old)
+		jsonRec.LastSeen = t0.Add(time.Minute)
+		return tx.PutAlert(jsonRec)
 	})
 	err = db.bolt.View(func(btx *bolt.Tx) error {
-		k, _ := stringKey("api", "fp-old")
-		if v := btx.Bucket([]byte(bucketAlerts)).Get(k); !wire.IsWire(v) {
+		if btx.Bucket([]byte(bucketAlertsV1)) != nil {
+			t.Errorf("the schema 1 bucket %q is still there", bucketAlertsV1)
+		}
+		if v := btx.Bucket([]byte(bucketMeta)).Get([]byte(keySchemaVersion)); binary.BigEndian.Uint64(v) != 2 {
+			t.Errorf("schema version = %d, want 2", binary.BigEndian.Uint64(v))
+		}
+		numbers := map[string]uint64{}
+		for _, key := range []string{"fp-json", "fp-wire", "fp-new"} {
+			k, _ := stringKey("api", key)
+			numbers[key] = binary.BigEndian.Uint64(btx.Bucket([]byte(bucketAlertIDs)).Get(k))
+		}
+		// Moved in key order, then the new one after them.
+		if want := map[string]uint64{"fp-json": 1, "fp-wire": 2, "fp-new": 3}; !reflect.DeepEqual(numbers, want) {
+			t.Errorf("alert numbers = %v, want %v", numbers, want)
+		}
+		if v := btx.Bucket([]byte(bucketAlertRecords)).Get(u64(1)); !wire.IsWire(v) {
 			t.Errorf("the updated alert is still stored as %.20q", v)
 		}
 		return nil
@@ -588,4 +624,5 @@ func TestAnAlertStoredAsJSONStillReads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	db.Close()
 }
