@@ -92,7 +92,11 @@ func Open(path string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	if err := bdb.Update(initSchema); err != nil {
+	err = bdb.Update(initSchema)
+	if err == nil {
+		err = moveAlerts(bdb, moveChunk)
+	}
+	if err != nil {
 		_ = bdb.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
@@ -154,7 +158,7 @@ func initSchema(btx *bolt.Tx) error {
 			return fmt.Errorf("create bucket %s: %w", name, err)
 		}
 	}
-	if err := moveAlerts(btx); err != nil {
+	if err := raiseSchema(btx); err != nil {
 		return err
 	}
 	if backfillPersonPages {
@@ -190,30 +194,65 @@ func initSchema(btx *bolt.Tx) error {
 // schema version 1.
 const bucketAlertsV1 = "alerts"
 
-// moveAlerts moves the records of a schema 1 file into alert_ids and
-// alert_records, numbered in key order, and raises the schema version so
-// that an earlier Klaxon refuses the file rather than miss its alerts.
-func moveAlerts(btx *bolt.Tx) error {
-	old := btx.Bucket([]byte(bucketAlertsV1))
-	if old != nil {
-		t := newTx(btx)
-		err := old.ForEach(func(k, v []byte) error {
-			return t.putAlert(bytes.Clone(k), bytes.Clone(v))
-		})
-		if err == nil {
-			err = btx.DeleteBucket([]byte(bucketAlertsV1))
-		}
-		if err != nil {
-			return fmt.Errorf("move alerts to numbered records: %w", err)
-		}
-	}
+// moveChunk bounds the alerts one transaction of moveAlerts moves, so that
+// a large file is not rewritten in one transaction held in memory.
+const moveChunk = 10_000
+
+// raiseSchema marks the file with this package's schema version. It goes
+// first, in initSchema's transaction, so that an earlier Klaxon refuses a
+// file whose alerts are partly moved rather than miss them.
+func raiseSchema(btx *bolt.Tx) error {
 	meta := btx.Bucket([]byte(bucketMeta))
-	if v := meta.Get([]byte(keySchemaVersion)); binary.BigEndian.Uint64(v) < schemaVersion {
+	if binary.BigEndian.Uint64(meta.Get([]byte(keySchemaVersion))) < schemaVersion {
 		if err := meta.Put([]byte(keySchemaVersion), u64(schemaVersion)); err != nil {
 			return fmt.Errorf("write schema version: %w", err)
 		}
 	}
 	return nil
+}
+
+// moveAlerts moves the records of a schema 1 file into alert_ids and
+// alert_records, numbered in key order, chunk alerts a transaction. A move
+// cut short by a crash goes on at the next Open.
+func moveAlerts(bdb *bolt.DB, chunk int) error {
+	for done := false; !done; {
+		err := bdb.Update(func(btx *bolt.Tx) (err error) {
+			done, err = moveSomeAlerts(btx, chunk)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("move alerts to numbered records: %w", err)
+		}
+	}
+	return nil
+}
+
+// moveSomeAlerts moves up to chunk alerts out of the schema 1 bucket, and
+// drops the bucket once it is empty; done reports that it is gone.
+func moveSomeAlerts(btx *bolt.Tx, chunk int) (done bool, err error) {
+	old := btx.Bucket([]byte(bucketAlertsV1))
+	if old == nil {
+		return true, nil
+	}
+	var keys [][]byte
+	t := newTx(btx)
+	c := old.Cursor()
+	for k, v := c.First(); k != nil && len(keys) < chunk; k, v = c.Next() {
+		k := bytes.Clone(k)
+		if err := t.putAlert(k, bytes.Clone(v)); err != nil {
+			return false, err
+		}
+		keys = append(keys, k)
+	}
+	if len(keys) < chunk {
+		return true, btx.DeleteBucket([]byte(bucketAlertsV1))
+	}
+	for _, k := range keys {
+		if err := old.Delete(k); err != nil {
+			return false, err
+		}
+	}
+	return false, nil
 }
 
 // Close stops the writer, failing queued Update calls with ErrClosed, and

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -545,12 +546,6 @@ func TestIncidentCacheWithinTransaction(t *testing.T) {
 // an earlier Klaxon refuses it), and an update rewrites a JSON record in
 // the wire form.
 func TestAlertsOfASchema1FileMoveToNumberedRecords(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "klaxon.db")
-	db, err := Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
 	jsonRec := &escalation.AlertRecord{Service: "api", Integration: "am", IncidentID: 7, FirstSeen: t0, LastSeen: t0,
 		Alert: escalation.Alert{DedupKey: "fp-json", State: escalation.AlertFiring, Summary: "disk full",
 			Labels: map[string]string{"host": "db1"}}}
@@ -560,24 +555,8 @@ func TestAlertsOfASchema1FileMoveToNumberedRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	setRaw(t, path, func(btx *bolt.Tx) error {
-		if err := btx.DeleteBucket([]byte(bucketAlertIDs)); err != nil {
-			return err
-		}
-		if err := btx.DeleteBucket([]byte(bucketAlertRecords)); err != nil {
-			return err
-		}
-		old, err := btx.CreateBucket([]byte(bucketAlertsV1))
-		if err != nil {
-			return err
-		}
-		kj, _ := stringKey("api", "fp-json")
-		kw, _ := stringKey("api", "fp-wire")
-		return errors.Join(old.Put(kj, js), old.Put(kw, wire.AppendRecord(nil, wireRec)),
-			btx.Bucket([]byte(bucketMeta)).Put([]byte(keySchemaVersion), u64(1)))
-	})
-
-	db, err = Open(path, Options{})
+	path := schema1File(t, map[string][]byte{"fp-json": js, "fp-wire": wire.AppendRecord(nil, wireRec)})
+	db, err := Open(path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -625,4 +604,138 @@ func TestAlertsOfASchema1FileMoveToNumberedRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
+}
+
+// schema1File writes a file as a schema 1 Klaxon left it, with the given
+// alert records (dedup key → stored value) of service "api".
+func schema1File(t *testing.T, records map[string][]byte) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "klaxon.db")
+	db, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	setRaw(t, path, func(btx *bolt.Tx) error {
+		if err := btx.DeleteBucket([]byte(bucketAlertIDs)); err != nil {
+			return err
+		}
+		if err := btx.DeleteBucket([]byte(bucketAlertRecords)); err != nil {
+			return err
+		}
+		old, err := btx.CreateBucket([]byte(bucketAlertsV1))
+		if err != nil {
+			return err
+		}
+		for key, v := range records {
+			k, _ := stringKey("api", key)
+			if err := old.Put(k, v); err != nil {
+				return err
+			}
+		}
+		return btx.Bucket([]byte(bucketMeta)).Put([]byte(keySchemaVersion), u64(1))
+	})
+	return path
+}
+
+// The move from schema 1 goes a chunk per transaction. Cut short after
+// the first chunk (a crash), the file already says schema 2, and the next
+// Open moves the rest: every alert once, none numbered twice.
+func TestAMoveOfAlertsCutShortGoesOnAtTheNextOpen(t *testing.T) {
+	records := map[string][]byte{}
+	for i := range 5 {
+		key := fmt.Sprintf("fp-%d", i)
+		records[key] = wire.AppendRecord(nil, &escalation.AlertRecord{Service: "api", IncidentID: 1,
+			FirstSeen: t0, LastSeen: t0, Alert: escalation.Alert{DedupKey: key, State: escalation.AlertFiring}})
+	}
+	path := schema1File(t, records)
+	setRaw(t, path, func(btx *bolt.Tx) error {
+		if err := initSchema(btx); err != nil {
+			return err
+		}
+		done, err := moveSomeAlerts(btx, 2)
+		if done {
+			t.Error("two of five alerts moved, and the move says it is done")
+		}
+		return err
+	})
+	setRaw(t, path, func(btx *bolt.Tx) error {
+		v := btx.Bucket([]byte(bucketMeta)).Get([]byte(keySchemaVersion))
+		if got := binary.BigEndian.Uint64(v); got != schemaVersion {
+			t.Errorf("schema version mid-move = %d, want %d", got, schemaVersion)
+		}
+		if n := btx.Bucket([]byte(bucketAlertsV1)).Stats().KeyN; n != 3 {
+			t.Errorf("%d alerts left to move, want 3", n)
+		}
+		return nil
+	})
+
+	db, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	view(t, db, func(tx escalation.Tx) error {
+		for key := range records {
+			if _, err := tx.Alert("api", key); err != nil {
+				t.Errorf("Alert(%s): %v", key, err)
+			}
+		}
+		if all, err := tx.IncidentAlerts(1); err != nil || len(all) != 5 {
+			t.Errorf("IncidentAlerts(1) = %d records, %v; want 5", len(all), err)
+		}
+		return nil
+	})
+	err = db.bolt.View(func(btx *bolt.Tx) error {
+		if btx.Bucket([]byte(bucketAlertsV1)) != nil {
+			t.Errorf("the schema 1 bucket %q is still there", bucketAlertsV1)
+		}
+		if n := btx.Bucket([]byte(bucketAlertIDs)).Stats().KeyN; n != 5 {
+			t.Errorf("%d alert numbers, want 5", n)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Applying an alert reads it, then writes it, often in one transaction
+// with other alerts: the number the read found (or did not) must never
+// answer for another alert, nor outlive the write that creates it.
+func TestAlertNumbersWithinOneTransaction(t *testing.T) {
+	db := openTemp(t)
+	rec := func(key, summary string) *escalation.AlertRecord {
+		return &escalation.AlertRecord{Service: "api", IncidentID: 1, FirstSeen: t0, LastSeen: t0,
+			Alert: escalation.Alert{DedupKey: key, State: escalation.AlertFiring, Summary: summary}}
+	}
+	update(t, db, func(tx escalation.Tx) error {
+		if _, err := tx.Alert("api", "a"); !errors.Is(err, escalation.ErrNotFound) {
+			t.Errorf("Alert(a) before any write: %v", err)
+		}
+		if err := tx.PutAlert(rec("a", "first")); err != nil {
+			return err
+		}
+		if _, err := tx.Alert("api", "b"); !errors.Is(err, escalation.ErrNotFound) {
+			t.Errorf("Alert(b) after a was written: %v", err)
+		}
+		if err := errors.Join(tx.PutAlert(rec("b", "second")), tx.PutAlert(rec("a", "first, updated"))); err != nil {
+			return err
+		}
+		for key, want := range map[string]string{"a": "first, updated", "b": "second"} {
+			if got, err := tx.Alert("api", key); err != nil || got.Alert.Summary != want {
+				t.Errorf("Alert(%s) in the transaction = %+v, %v; want summary %q", key, got, err, want)
+			}
+		}
+		return nil
+	})
+	err := db.bolt.View(func(btx *bolt.Tx) error {
+		if n := btx.Bucket([]byte(bucketAlertRecords)).Stats().KeyN; n != 2 {
+			t.Errorf("%d alert records, want 2", n)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
