@@ -245,6 +245,31 @@ func TestAKillBetweenAcceptAndApplyLosesNothingAndDoublesNothing(t *testing.T) {
 	}
 }
 
+// A backlog larger than one transaction is applied a transaction at a
+// time, each one's deliveries decoded while the one before applies. An
+// alert resolved and then firing again in later transactions must end
+// firing: applied in the order accepted, whatever was decoded ahead.
+func TestABacklogOfManyTransactionsAppliesInTheOrderAccepted(t *testing.T) {
+	w := newWorld(t, Options{MaxApply: 2})
+	w.open()
+	for _, a := range []escalation.Alert{
+		firing("db1", "disk full on db-1"), firing("db2", "disk full on db-2"), resolved("db1"),
+		firing("db3", "disk full on db-3"), firing("db1", "disk full on db-1 again"), resolved("db2"),
+		firing("db4", "disk full on db-4"),
+	} {
+		w.ingest(a)
+	}
+	w.run()
+	w.wait()
+	if n, _ := w.j.Backlog(); n != 0 {
+		t.Fatalf("backlog %d; want all applied", n)
+	}
+	inc, events := w.incident(1)
+	if inc.Alerts != 4 || inc.Firing != 3 {
+		t.Fatalf("incident has %d alerts, %d firing; want 4, 3 (db1, db3, db4)\n%s", inc.Alerts, inc.Firing, kinds(events))
+	}
+}
+
 // A kill in the middle of a write leaves half a record at the end of the
 // segment. It was never answered, so it is cut off, and records appended
 // after the restart follow the last whole one.
