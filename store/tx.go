@@ -69,6 +69,9 @@ type tx struct {
 	// The alert number last looked up (nil: none), since applying an
 	// alert reads it and then writes it.
 	alertKey, alertNum []byte
+	// Cursors kept for the alert lookups of a flood: bbolt's Get makes a
+	// new cursor and grows its stack each time.
+	idsCursor, recordsCursor *bolt.Cursor
 }
 
 type cachedIncident struct {
@@ -370,7 +373,10 @@ func (t *tx) Alert(service, dedupKey string) (*escalation.AlertRecord, error) {
 	if n == nil {
 		return nil, missingAlert{service, dedupKey}
 	}
-	v := t.bucket(bucketAlertRecords).Get(n)
+	if t.recordsCursor == nil {
+		t.recordsCursor = t.bucket(bucketAlertRecords).Cursor()
+	}
+	v := seek(t.recordsCursor, n)
 	if v == nil {
 		return nil, fmt.Errorf("store: alert %q of service %q: record %x is missing", dedupKey, service, n)
 	}
@@ -418,9 +424,21 @@ func (t *tx) PutAlert(rec *escalation.AlertRecord) error {
 // alertNumber is the number of the alert keyed k, or nil.
 func (t *tx) alertNumber(k []byte) []byte {
 	if t.alertKey == nil || !bytes.Equal(k, t.alertKey) {
-		t.alertKey, t.alertNum = k, t.bucket(bucketAlertIDs).Get(k)
+		if t.idsCursor == nil {
+			t.idsCursor = t.bucket(bucketAlertIDs).Cursor()
+		}
+		t.alertKey, t.alertNum = k, seek(t.idsCursor, k)
 	}
 	return t.alertNum
+}
+
+// seek is Get through a cursor: the value of key k, or nil. Seek places
+// the cursor afresh, so writes since its last use do not matter.
+func seek(c *bolt.Cursor, k []byte) []byte {
+	if got, v := c.Seek(k); bytes.Equal(got, k) {
+		return v
+	}
+	return nil
 }
 
 // putAlert writes the record of the alert keyed k, numbering it if new.
