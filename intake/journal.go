@@ -50,7 +50,7 @@ type Options struct {
 	// 100,000); beyond it, deliveries wait for the applier.
 	MaxBacklog int
 	// MaxApply bounds the alerts applied in one transaction (default
-	// 10,000, about a quarter of a second of work): the runner's
+	// 20,000, about a third of a second of work in a flood): the runner's
 	// transactions wait while one applies.
 	MaxApply int
 	// Prefill zero-fills the first segment when there is no applied one to
@@ -149,7 +149,7 @@ func Open(ctx context.Context, eng Engine, o Options) (*Journal, error) {
 	// and fsyncs per alert (BENCHMARKS.md: the applier's rate under a
 	// flood).
 	if o.MaxApply <= 0 {
-		o.MaxApply = 10_000
+		o.MaxApply = 20_000
 	}
 	if o.ApplyEvery <= 0 {
 		o.ApplyEvery = 500 * time.Millisecond
