@@ -149,19 +149,18 @@ func (s *scenario) errors() int64 {
 }
 
 // ratio is the median over rounds of s's alert rate over base's, taking only
-// rounds that have both.
-func ratio(s, base *scenario) (float64, int) {
+// rounds that have both; rounds lists those ratios in round order.
+func ratio(s, base *scenario) (med float64, rounds []float64) {
 	baseRate := map[int]float64{}
 	for _, l := range base.runs {
 		baseRate[l.Round] = l.AlertsPerS
 	}
-	var rs []float64
 	for _, l := range s.runs {
 		if b, ok := baseRate[l.Round]; ok && b > 0 {
-			rs = append(rs, l.AlertsPerS/b)
+			rounds = append(rounds, l.AlertsPerS/b)
 		}
 	}
-	return median(rs), len(rs)
+	return median(rounds), rounds
 }
 
 // report prints the tables; it returns false when any run had errors.
@@ -203,17 +202,21 @@ func report(w io.Writer, scs []*scenario) bool {
 			base[s.alerts] = s
 		}
 	}
-	fmt.Fprintln(w, "\n| Klaxon scenario | vs | median rate ratio (side-by-side rounds) | pairs |")
-	fmt.Fprintln(w, "|---|---|---:|---:|")
+	fmt.Fprintln(w, "\n| Klaxon scenario | vs | median rate ratio (side-by-side rounds) | pairs | per round |")
+	fmt.Fprintln(w, "|---|---|---:|---:|---|")
 	ratios := map[string]float64{}
 	for _, s := range scs {
 		b := base[s.alerts]
 		if s.target != "klaxon" || b == nil {
 			continue
 		}
-		r, n := ratio(s, b)
+		r, rounds := ratio(s, b)
 		ratios[s.name] = r
-		fmt.Fprintf(w, "| %s | %s | %.3f× | %d |\n", s.name, b.name, r, n)
+		each := make([]string, len(rounds))
+		for i, x := range rounds {
+			each[i] = fmt.Sprintf("%.3f", x)
+		}
+		fmt.Fprintf(w, "| %s | %s | %.3f× | %d | %s |\n", s.name, b.name, r, len(rounds), strings.Join(each, ", "))
 	}
 
 	fmt.Fprintln(w, "\nTargets:")
