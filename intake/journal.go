@@ -643,10 +643,10 @@ func (j *Journal) head(pre []escalation.Queued) (_ []escalation.Queued, full boo
 	return append(pre[:k:k], j.decode(head[k:])...), full, rest
 }
 
-// window is how many deliveries from the start of q make up to max alerts
-// (at least one), and their alerts.
-func window(q []entry, max int) (n, alerts int) {
-	for n < len(q) && (n == 0 || alerts+q[n].alerts <= max) {
+// window is how many deliveries from the start of q make up to limit
+// alerts (at least one), and their alerts.
+func window(q []entry, limit int) (n, alerts int) {
+	for n < len(q) && (n == 0 || alerts+q[n].alerts <= limit) {
 		alerts += q[n].alerts
 		n++
 	}
