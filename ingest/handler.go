@@ -141,11 +141,12 @@ func (h *Handler) hook(w http.ResponseWriter, r *http.Request) {
 		token = web.BearerToken(r)
 	}
 	if token == "" {
-		h.fail(w, r, name, escalation.Errorf(escalation.CodeUnauthorized, "missing bearer token"))
+		h.fail(w, r, name, escalation.Errorf(escalation.CodeUnauthorized,
+			"missing bearer token: send Authorization: Bearer <token>, or post to /hooks/<integration>/<token>"))
 		return
 	}
 	if !web.TokenEqual(token, in.Token) {
-		h.fail(w, r, name, escalation.Errorf(escalation.CodeUnauthorized, "invalid token"))
+		h.fail(w, r, name, escalation.Errorf(escalation.CodeUnauthorized, "invalid token for integration %s", clip(name)))
 		return
 	}
 	parse, ok := h.parsers[in.Format]

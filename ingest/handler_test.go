@@ -172,9 +172,10 @@ func TestHooksReject(t *testing.T) {
 	}{
 		{"unknown integration", "/hooks/nope", bearer(promToken), firing, 404, `{"error":"unknown integration \"nope\""}` + "\n"},
 		{"unknown integration, URL token", "/hooks/nope/" + promToken, nil, firing, 404, `unknown integration "nope"`},
-		{"missing token", "/hooks/prom", nil, firing, 401, `{"error":"missing bearer token"}` + "\n"},
+		{"missing token", "/hooks/prom", nil, firing, 401,
+			`{"error":"missing bearer token: send Authorization: Bearer <token>, or post to /hooks/<integration>/<token>"}` + "\n"},
 		{"basic auth is not bearer", "/hooks/prom", []string{"Authorization", "Basic cHJvbTpzZWNyZXQ="}, firing, 401, "missing bearer token"},
-		{"wrong token", "/hooks/prom", bearer("guess"), firing, 401, `{"error":"invalid token"}` + "\n"},
+		{"wrong token", "/hooks/prom", bearer("guess"), firing, 401, `{"error":"invalid token for integration \"prom\""}` + "\n"},
 		{"wrong URL token", "/hooks/prom/guess", nil, firing, 401, "invalid token"},
 		{"another integration's token", "/hooks/prom", bearer(pdKey), firing, 401, "invalid token"},
 		{"pagerduty integration", "/hooks/pd", bearer(pdKey), firing, 400, "POST /v2/enqueue"},
