@@ -263,13 +263,19 @@ func (t *tx) PutIncident(inc *escalation.Incident) error {
 	if !t.btx.Writable() {
 		return fmt.Errorf("store: put incident %d: %w", inc.ID, bolt.ErrTxNotWritable)
 	}
-	prev, cached := t.incidents[inc.ID]
-	t.incidents[inc.ID] = &cachedIncident{inc: cloneIncident(inc), dirty: true}
-	if !cached || prev.inc.Status.Open() != inc.Status.Open() {
+	c, cached := t.incidents[inc.ID]
+	if !cached || c.inc.Status.Open() != inc.Status.Open() {
 		if err := t.indexOpen(inc); err != nil {
 			return fmt.Errorf("store: index incident %d: %w", inc.ID, err)
 		}
 	}
+	if !cached {
+		// Every alert of a flood puts its incident again: the entry is
+		// reused.
+		c = new(cachedIncident)
+		t.incidents[inc.ID] = c
+	}
+	c.inc, c.dirty = cloneIncident(inc), true
 	due := !inc.NextDue.IsZero()
 	if err := t.reindex(bucketDue, bucketDueRev, inc.ID, timeKey(inc.NextDue, inc.ID), due); err != nil {
 		return fmt.Errorf("store: index incident %d: %w", inc.ID, err)
