@@ -215,13 +215,23 @@ func raiseSchema(btx *bolt.Tx) error {
 // alert_records, numbered in key order, chunk alerts a transaction. A move
 // cut short by a crash goes on at the next Open.
 func moveAlerts(bdb *bolt.DB, chunk int) error {
-	for done := false; !done; {
+	// Nearly every start has nothing to move, and a bbolt commit with no
+	// change still writes and fsyncs its meta page: look first.
+	var pending bool
+	err := bdb.View(func(btx *bolt.Tx) error {
+		pending = btx.Bucket([]byte(bucketAlertsV1)) != nil
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("move alerts to numbered records: %w", err)
+	}
+	for done := !pending; !done; {
 		err := bdb.Update(func(btx *bolt.Tx) (err error) {
 			done, err = moveSomeAlerts(btx, chunk)
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("move alerts to numbered records: %w", err)
+			return fmt.Errorf("move alerts to numbered records (starting again goes on with the move): %w", err)
 		}
 	}
 	return nil
