@@ -58,7 +58,7 @@ func (h *Heartbeats) serve(kind escalation.PingKind) http.HandlerFunc {
 			web.Error(w, r, h.log, escalation.Errorf(escalation.CodeUnauthorized, "missing token: send Authorization: Bearer <token> or ?token=<token>"))
 			return
 		case !web.TokenEqual(token, hb.Token):
-			web.Error(w, r, h.log, escalation.Errorf(escalation.CodeUnauthorized, "invalid token"))
+			web.Error(w, r, h.log, escalation.Errorf(escalation.CodeUnauthorized, "invalid token for heartbeat %s", clip(name)))
 			return
 		}
 		if err := h.ping.Ping(r.Context(), name, kind); err != nil {

@@ -89,6 +89,10 @@ func TestHeartbeatFailOpensAtOnceAndBadPingsChangeNothing(t *testing.T) {
 			t.Errorf("%s: %d, want %d", tc.path, code, tc.code)
 		}
 	}
+	hdr := http.Header{"Authorization": {"Bearer backup-heartbeat-token-0123"}}
+	if body := h.Request(http.MethodPost, "/heartbeat/queue-worker", hdr, nil).Body.String(); body != `{"error":"invalid token for heartbeat \"queue-worker\""}`+"\n" {
+		t.Errorf("another heartbeat's token: %s", body)
+	}
 	if incs, _ := h.eng.Incidents(t.Context(), "", 0); len(incs) != 0 {
 		t.Fatalf("bad pings opened %d incidents", len(incs))
 	}
