@@ -92,11 +92,7 @@ func Open(path string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	err = bdb.Update(initSchema)
-	if err == nil {
-		err = moveAlerts(bdb, moveChunk)
-	}
-	if err != nil {
+	if err := openSchema(bdb); err != nil {
 		_ = bdb.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
@@ -109,6 +105,50 @@ func Open(path string, opts Options) (*DB, error) {
 	}
 	go db.writer()
 	return db, nil
+}
+
+// openSchema creates the buckets of a new file, or checks an existing
+// one's version and brings its layout up to date. A file already current
+// is only read: a bbolt commit with no change still writes and fsyncs its
+// meta page, at every start.
+func openSchema(bdb *bolt.DB) error {
+	var current bool
+	if err := bdb.View(func(btx *bolt.Tx) error { current = schemaCurrent(btx); return nil }); err != nil {
+		return err
+	}
+	if !current {
+		if err := bdb.Update(initSchema); err != nil {
+			return err
+		}
+	}
+	return moveAlerts(bdb, moveChunk)
+}
+
+// buckets are the top-level buckets of the current schema.
+func buckets() []string {
+	return []string{
+		bucketMeta, bucketOpen, bucketIncidents, bucketDue, bucketDueRev, bucketEvents, bucketAlertIDs, bucketAlertRecords,
+		bucketGroups, bucketPages, bucketOutbox, bucketOutboxRev, bucketOverrides, bucketTimers,
+		bucketChat, bucketChatDue, bucketChatRev, bucketSilences, bucketPersonPages,
+	}
+}
+
+// schemaCurrent reports whether initSchema would leave btx's file as it
+// is: the current version, a store id and every bucket.
+func schemaCurrent(btx *bolt.Tx) bool {
+	meta := btx.Bucket([]byte(bucketMeta))
+	if meta == nil || meta.Get([]byte(keyStoreID)) == nil {
+		return false
+	}
+	if v := meta.Get([]byte(keySchemaVersion)); len(v) != 8 || binary.BigEndian.Uint64(v) != schemaVersion {
+		return false
+	}
+	for _, name := range buckets() {
+		if btx.Bucket([]byte(name)) == nil {
+			return false
+		}
+	}
+	return true
 }
 
 // initSchema creates the buckets of a new file and checks the version of an
@@ -149,11 +189,7 @@ func initSchema(btx *bolt.Tx) error {
 	// Files from before the open index get it filled from their incidents.
 	backfillOpen := btx.Bucket([]byte(bucketOpen)) == nil && btx.Bucket([]byte(bucketIncidents)) != nil
 	backfillPersonPages := btx.Bucket([]byte(bucketPersonPages)) == nil && btx.Bucket([]byte(bucketPages)) != nil
-	for _, name := range []string{
-		bucketOpen, bucketIncidents, bucketDue, bucketDueRev, bucketEvents, bucketAlertIDs, bucketAlertRecords,
-		bucketGroups, bucketPages, bucketOutbox, bucketOutboxRev, bucketOverrides, bucketTimers,
-		bucketChat, bucketChatDue, bucketChatRev, bucketSilences, bucketPersonPages,
-	} {
+	for _, name := range buckets() {
 		if _, err := btx.CreateBucketIfNotExists([]byte(name)); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)
 		}

@@ -262,3 +262,59 @@ func equal[T comparable](a, b []T) bool {
 	}
 	return true
 }
+
+// A restart opens a current file without a write transaction (each bbolt
+// commit, even an empty one, writes and fsyncs its meta page); a file
+// missing a bucket gets it at the next Open.
+func TestOpeningACurrentFileCommitsNothing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "klaxon.db")
+	txid := func() int {
+		t.Helper()
+		bdb, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer bdb.Close()
+		var id int
+		if err := bdb.View(func(btx *bolt.Tx) error { id = btx.ID(); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	reopen := func() {
+		t.Helper()
+		db, err := Open(path, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reopen()
+	created := txid()
+	reopen()
+	reopen()
+	if got := txid(); got != created {
+		t.Errorf("two restarts committed %d transactions, want none", got-created)
+	}
+
+	setRaw(t, path, func(btx *bolt.Tx) error { return btx.DeleteBucket([]byte(bucketSilences)) })
+	reopen()
+	err := func() error {
+		bdb, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
+		if err != nil {
+			return err
+		}
+		defer bdb.Close()
+		return bdb.View(func(btx *bolt.Tx) error {
+			if !schemaCurrent(btx) {
+				t.Error("a file missing a bucket is not current after Open")
+			}
+			return nil
+		})
+	}()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
