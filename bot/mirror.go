@@ -115,6 +115,9 @@ func (m *PublicMirror) Post(_ context.Context, inc *escalation.Incident) (string
 	return m.Channel, nil
 }
 
+// Follows (escalation.Follower): public updates are all it shows.
+func (*PublicMirror) Follows(k escalation.EventKind) bool { return k == escalation.EventPublicUpdate }
+
 // Update has nothing to redraw: each public update is its own message.
 func (m *PublicMirror) Update(context.Context, string, *escalation.Incident) error { return nil }
 

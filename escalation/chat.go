@@ -21,6 +21,21 @@ type Chat interface {
 	Reply(ctx context.Context, ref string, inc *Incident, ev Event) error
 }
 
+// Follower is an optional method of a Chat: whether a timeline entry of
+// kind k changes what the chat shows. A chat without it follows every
+// entry that chats mirror. A public channel or a status subscriber follows
+// public updates alone, so a private incident's alerts and pages cost it
+// no write and no sync.
+type Follower interface {
+	Follows(k EventKind) bool
+}
+
+// follows says whether chat shows a mirrored entry of kind k.
+func follows(chat Chat, k EventKind) bool {
+	f, ok := chat.(Follower)
+	return !ok || f.Follows(k)
+}
+
 // ChatPost is the durable state of one incident's message in one chat: the
 // mirror's own outbox entry. A change to the incident marks it dirty in the
 // same transaction; the runner syncs dirty posts, each chat on its own, so
@@ -63,7 +78,7 @@ func (e *Engine) update(ctx context.Context, fn func(Tx) error) error {
 	}
 	now := e.clock.Now()
 	return e.store.Update(ctx, func(tx Tx) error {
-		return fn(&mirrorTx{Tx: tx, e: e, now: now, marked: map[int64]bool{}})
+		return fn(&mirrorTx{Tx: tx, e: e, now: now, marked: map[chatPostKey]bool{}})
 	})
 }
 
@@ -72,18 +87,27 @@ type mirrorTx struct {
 	Tx
 	e      *Engine
 	now    time.Time
-	marked map[int64]bool
+	marked map[chatPostKey]bool
+}
+
+type chatPostKey struct {
+	chat     string
+	incident int64
 }
 
 func (t *mirrorTx) AppendEvent(id int64, ev Event) error {
 	if err := t.Tx.AppendEvent(id, ev); err != nil {
 		return err
 	}
-	if id <= 0 || t.marked[id] || !mirrored(ev.Kind) {
+	if id <= 0 || !mirrored(ev.Kind) {
 		return nil
 	}
-	t.marked[id] = true
 	for _, name := range t.e.chatNames {
+		k := chatPostKey{name, id}
+		if t.marked[k] || !follows(t.e.chats[name], ev.Kind) {
+			continue
+		}
+		t.marked[k] = true
 		p, err := t.Tx.ChatPost(name, id)
 		if errors.Is(err, ErrNotFound) {
 			p, err = &ChatPost{Chat: name, IncidentID: id}, nil

@@ -383,10 +383,29 @@ func TestPublicUpdatesReachThePublicChannelAndSubscribers(t *testing.T) {
 	if calls := fs.Calls(); len(calls) != 0 {
 		t.Fatalf("a private incident reached the public channel: %q", calls)
 	}
+	followed := func() (chats []string) {
+		_ = h.db.View(t.Context(), func(tx escalation.Tx) error {
+			for _, name := range []string{"public-slack", "subscriber-1"} {
+				if _, err := tx.ChatPost(name, 1); err == nil {
+					chats = append(chats, name)
+				}
+			}
+			return nil
+		})
+		return chats
+	}
+	// The alert, its pages and the note are nothing the public followers
+	// show: no post of theirs to write or to sync.
+	if got := followed(); len(got) != 0 {
+		t.Fatalf("a private incident has posts in %v", got)
+	}
 	h.ok(h.eng.PostUpdate(t.Context(), 1, escalation.PublicUpdate{Status: escalation.PublicInvestigating,
 		Title: "Slow dashboards", Message: "Some dashboards load slowly."}, byBikram))
 	h.runDue()
 	expectCalls(t, "slack", fs.Calls(), "post C0PUBLIC 1700000000.000001 ?")
+	if got := followed(); len(got) != 2 {
+		t.Fatalf("after the first public update, posts in %v; want both followers", got)
+	}
 
 	mu.Lock()
 	down = false

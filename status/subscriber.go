@@ -60,6 +60,9 @@ func (s *Subscriber) Post(_ context.Context, inc *escalation.Incident) (string, 
 	return "subscribed", nil
 }
 
+// Follows (escalation.Follower): public updates are all it shows.
+func (*Subscriber) Follows(k escalation.EventKind) bool { return k == escalation.EventPublicUpdate }
+
 // Update has nothing to do: subscribers get updates, not redraws.
 func (s *Subscriber) Update(context.Context, string, *escalation.Incident) error { return nil }
 
