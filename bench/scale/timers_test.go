@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/klaxonhq/klaxon/escalation"
+	"github.com/klaxonhq/klaxon/intake"
 	"github.com/klaxonhq/klaxon/store"
 )
 
@@ -114,13 +115,50 @@ func warnLogger() *slog.Logger {
 // due spread over 60 s, driven by the real Runner on the system clock with
 // an fsynced bbolt file. The lag of a page is from its incident's due time
 // to the pager's Send. One run is one measurement: -benchtime 1x.
-func BenchmarkPageLag(b *testing.B) { measureLag(b, timerWindow) }
+func BenchmarkPageLag(b *testing.B) { measureLag(b, timerWindow, 0) }
 
 // BenchmarkPageDrain is BenchmarkPageLag with all 100,000 steps due at
 // the same instant: how fast the runner works off a backlog.
-func BenchmarkPageDrain(b *testing.B) { measureLag(b, 0) }
+func BenchmarkPageDrain(b *testing.B) { measureLag(b, 0, 0) }
 
-func measureLag(b *testing.B, window time.Duration) {
+// BenchmarkPageLagInAStorm is BenchmarkPageLag while an alert storm goes
+// through the intake journal: 200-alert deliveries of new alerts every
+// 10 ms (20,000 alerts/s) for the whole due window, into 100 incidents of
+// another service that page only after it. The journal applies them in
+// its large transactions, which the runner's transactions wait behind.
+func BenchmarkPageLagInAStorm(b *testing.B) { measureLag(b, timerWindow, 200) }
+
+// stormEvery is how often a storm delivery goes.
+const stormEvery = 10 * time.Millisecond
+
+// storm sends perTick new alerts of the grouped service through j every
+// stormEvery until ctx ends, and returns the alerts accepted. A delivery
+// that waits (backpressure) skips the ticks it missed.
+func storm(ctx context.Context, j *intake.Journal, perTick int) (accepted int, err error) {
+	t := time.NewTicker(stormEvery)
+	defer t.Stop()
+	for n := 0; ; n++ {
+		select {
+		case <-ctx.Done():
+			return accepted, nil
+		case <-t.C:
+		}
+		alerts := make([]escalation.Alert, perTick)
+		for i := range alerts {
+			k := n*perTick + i
+			alerts[i] = alert(fmt.Sprintf("s%08d", k), k%100, 0)
+		}
+		if _, err := j.Ingest(ctx, grouped, alerts); err != nil {
+			if ctx.Err() != nil {
+				return accepted, nil
+			}
+			return accepted, err
+		}
+		accepted += perTick
+	}
+}
+
+func measureLag(b *testing.B, window time.Duration, stormPerTick int) {
 	ctx := b.Context()
 	path := filepath.Join(b.TempDir(), "klaxon.db")
 	began := time.Now()
@@ -158,6 +196,26 @@ func measureLag(b *testing.B, window time.Duration) {
 
 	_, stop := startRunner(ctx, eng)
 	defer stop()
+	var stormed chan int
+	stormFrom := time.Now()
+	if stormPerTick > 0 {
+		j, err := intake.Open(ctx, eng, intake.Options{Dir: path + ".intake"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer j.Close()
+		defer j.Start()()
+		stormCtx, cancel := context.WithDeadline(ctx, first.Add(window))
+		defer cancel()
+		stormed = make(chan int, 1)
+		go func() {
+			n, err := storm(stormCtx, j, stormPerTick)
+			if err != nil {
+				b.Error(err)
+			}
+			stormed <- n
+		}()
+	}
 	cpu0, err := cpuTime()
 	if err != nil {
 		b.Fatal(err)
@@ -227,6 +285,11 @@ func measureLag(b *testing.B, window time.Duration) {
 		(cpu1-cpu0).Seconds()/wall.Seconds(), wall.Round(time.Millisecond), m.panics.Load())
 	if window > 0 {
 		logLagByDue(b, pages, due)
+	}
+	if stormed != nil {
+		n := <-stormed
+		d := first.Add(window).Sub(stormFrom)
+		b.Logf("storm: %d alerts accepted through the journal over %s (%.0f/s)", n, d.Round(time.Millisecond), float64(n)/d.Seconds())
 	}
 
 	b.ReportMetric(ms(quantile(lags, .5)), "p50-lag-ms")
