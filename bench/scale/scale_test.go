@@ -193,12 +193,24 @@ func (m *lagMetrics) Lag(d time.Duration) {
 // commitStats counts the store's commits and the time they took.
 type commitStats struct {
 	commits, callers, nanos atomic.Int64
+	// Transactions of at least longCommit: what others wait behind.
+	long, longNanos, maxNanos atomic.Int64
 }
+
+// longCommit is a transaction (its fns and commit) long enough to show in
+// a page's lag.
+const longCommit = 20 * time.Millisecond
 
 func (c *commitStats) observe(d time.Duration, callers int) {
 	c.commits.Add(1)
 	c.callers.Add(int64(callers))
 	c.nanos.Add(int64(d))
+	if d >= longCommit {
+		c.long.Add(1)
+		c.longNanos.Add(int64(d))
+	}
+	for m := c.maxNanos.Load(); int64(d) > m && !c.maxNanos.CompareAndSwap(m, int64(d)); m = c.maxNanos.Load() {
+	}
 }
 
 // countingStore counts the engine's transactions, to show that an idle

@@ -283,6 +283,9 @@ func measureLag(b *testing.B, window time.Duration, stormPerTick int) {
 		nCommits, float64(nCommits)/wall.Seconds(), float64(commits.callers.Load())/float64(max(commits.commits.Load(), 1)),
 		ms(time.Duration(commits.nanos.Load()/max(commits.commits.Load(), 1))),
 		(cpu1-cpu0).Seconds()/wall.Seconds(), wall.Round(time.Millisecond), m.panics.Load())
+	b.Logf("transactions of %s or more: %d, %.1f s in all (%.0f%% of the wall time), longest %.0f ms", longCommit,
+		commits.long.Load(), time.Duration(commits.longNanos.Load()).Seconds(),
+		100*time.Duration(commits.longNanos.Load()).Seconds()/wall.Seconds(), ms(time.Duration(commits.maxNanos.Load())))
 	if window > 0 {
 		logLagByDue(b, pages, due)
 	}
