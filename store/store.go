@@ -108,12 +108,16 @@ func Open(path string, opts Options) (*DB, error) {
 }
 
 // openSchema creates the buckets of a new file, or checks an existing
-// one's version and brings its layout up to date. A file already current
-// is only read: a bbolt commit with no change still writes and fsyncs its
-// meta page, at every start.
+// one's version and brings its layout up to date. One read transaction
+// tells what is to do, and nearly every start finds nothing: a bbolt
+// commit with no change still writes and fsyncs its meta page.
 func openSchema(bdb *bolt.DB) error {
-	var current bool
-	if err := bdb.View(func(btx *bolt.Tx) error { current = schemaCurrent(btx); return nil }); err != nil {
+	var current, moving bool
+	err := bdb.View(func(btx *bolt.Tx) error {
+		current, moving = schemaCurrent(btx), btx.Bucket([]byte(bucketAlertsV1)) != nil
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	if !current {
@@ -121,7 +125,10 @@ func openSchema(bdb *bolt.DB) error {
 			return err
 		}
 	}
-	return moveAlerts(bdb, moveChunk)
+	if moving {
+		return moveAlerts(bdb, moveChunk)
+	}
+	return nil
 }
 
 // buckets are the top-level buckets of the current schema.
@@ -152,7 +159,8 @@ func schemaCurrent(btx *bolt.Tx) bool {
 }
 
 // initSchema creates the buckets of a new file and checks the version of an
-// existing one.
+// existing one. A step added here must leave schemaCurrent false on a file
+// that needs it, or a restart skips it.
 func initSchema(btx *bolt.Tx) error {
 	meta := btx.Bucket([]byte(bucketMeta))
 	if meta == nil {
@@ -251,17 +259,7 @@ func raiseSchema(btx *bolt.Tx) error {
 // alert_records, numbered in key order, chunk alerts a transaction. A move
 // cut short by a crash goes on at the next Open.
 func moveAlerts(bdb *bolt.DB, chunk int) error {
-	// Nearly every start has nothing to move, and a bbolt commit with no
-	// change still writes and fsyncs its meta page: look first.
-	var pending bool
-	err := bdb.View(func(btx *bolt.Tx) error {
-		pending = btx.Bucket([]byte(bucketAlertsV1)) != nil
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("move alerts to numbered records: %w", err)
-	}
-	for done := !pending; !done; {
+	for done := false; !done; {
 		err := bdb.Update(func(btx *bolt.Tx) (err error) {
 			done, err = moveSomeAlerts(btx, chunk)
 			return err

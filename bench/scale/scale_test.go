@@ -209,7 +209,11 @@ func (c *commitStats) observe(d time.Duration, callers int) {
 		c.long.Add(1)
 		c.longNanos.Add(int64(d))
 	}
-	for m := c.maxNanos.Load(); int64(d) > m && !c.maxNanos.CompareAndSwap(m, int64(d)); m = c.maxNanos.Load() {
+	for {
+		m := c.maxNanos.Load()
+		if int64(d) <= m || c.maxNanos.CompareAndSwap(m, int64(d)) {
+			break
+		}
 	}
 }
 
