@@ -23,9 +23,22 @@ const tickBatch = 100
 // incident is retried in its own, so one that fails (or panics) cannot
 // hold back the others; a failing incident is retried a minute later.
 func (e *Engine) Tick(ctx context.Context) (int, error) {
+	n, _, err := e.tick(ctx, 0)
+	return n, err
+}
+
+// TickAndClaim is Tick, then ClaimDue(limit) in the same transaction: a
+// page that a step queues is claimed by the commit that queued it, so
+// while the store is busy (an alert storm's applies) it waits behind
+// other writers once on its way to the pager, not twice.
+func (e *Engine) TickAndClaim(ctx context.Context, limit int) (int, []Page, error) {
+	return e.tick(ctx, limit)
+}
+
+func (e *Engine) tick(ctx context.Context, claim int) (int, []Page, error) {
 	now := e.clock.Now()
 	if err := e.tickTimers(ctx, now); err != nil {
-		return 0, fmt.Errorf("tick: %w", err)
+		return 0, nil, fmt.Errorf("tick: %w", err)
 	}
 	var due []int64
 	err := e.store.View(ctx, func(tx Tx) error {
@@ -34,14 +47,16 @@ func (e *Engine) Tick(ctx context.Context) (int, error) {
 		return err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("tick: %w", err)
+		return 0, nil, fmt.Errorf("tick: %w", err)
 	}
 	if len(due) == 0 {
-		return 0, nil
+		pages, err := e.ClaimDue(ctx, claim)
+		return 0, pages, err
 	}
 	n := 0
+	var claimed []Page
 	err = e.update(ctx, func(tx Tx) error {
-		n = 0
+		n, claimed = 0, nil
 		for _, id := range due {
 			moved, err := e.step(tx, id, now)
 			if err != nil {
@@ -51,18 +66,23 @@ func (e *Engine) Tick(ctx context.Context) (int, error) {
 				n++
 			}
 		}
-		return nil
+		if claim <= 0 {
+			return nil
+		}
+		var err error
+		claimed, err = e.claimTx(tx, now, claim)
+		return err
 	})
 	if err == nil {
-		return n, nil
+		return n, claimed, nil
 	}
 	if ctx.Err() != nil {
-		return 0, ctx.Err()
+		return 0, nil, ctx.Err()
 	}
 	n = 0
 	for _, id := range due {
 		if err := ctx.Err(); err != nil {
-			return n, err
+			return n, nil, err
 		}
 		moved := false
 		err := e.update(ctx, func(tx Tx) error {
@@ -80,7 +100,8 @@ func (e *Engine) Tick(ctx context.Context) (int, error) {
 			n++
 		}
 	}
-	return n, nil
+	pages, err := e.ClaimDue(ctx, claim)
+	return n, pages, err
 }
 
 // step advances one due incident in tx; moved is false when a concurrent
@@ -145,8 +166,12 @@ func (e *Engine) RecoverOutbox(ctx context.Context) (int, error) {
 }
 
 // ClaimDue takes up to limit due pages out of the due list for sending. A
-// page whose incident no longer needs it is cancelled instead.
+// page whose incident no longer needs it is cancelled instead. A limit of
+// zero or less claims nothing.
 func (e *Engine) ClaimDue(ctx context.Context, limit int) ([]Page, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
 	now := e.clock.Now()
 	// Most passes find nothing due; a read costs no disk flush.
 	due := false
@@ -160,39 +185,47 @@ func (e *Engine) ClaimDue(ctx context.Context, limit int) ([]Page, error) {
 	}
 	var claimed []Page
 	err = e.store.Update(ctx, func(tx Tx) error {
-		claimed = claimed[:0]
-		pages, err := tx.DuePages(now, limit)
-		if err != nil {
-			return err
-		}
-		for _, p := range pages {
-			var inc *Incident
-			if !p.Notice() {
-				inc, err = tx.Incident(p.IncidentID)
-				if err != nil && !errors.Is(err, ErrNotFound) {
-					return err
-				}
-			}
-			if !p.Notice() && (inc == nil || inc.Status != StatusTriggered) {
-				p.Status, p.NotBefore, p.Error = PageCancelled, time.Time{}, "incident no longer triggered"
-				if err := tx.PutPage(p); err != nil {
-					return err
-				}
-				continue
-			}
-			e.metrics.Lag(now.Sub(p.NotBefore))
-			p.Status = PageSending
-			p.Attempts++
-			p.NotBefore = now.Add(claimLease)
-			if err := tx.PutPage(p); err != nil {
-				return err
-			}
-			claimed = append(claimed, *p)
-		}
-		return nil
+		var err error
+		claimed, err = e.claimTx(tx, now, limit)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("claim pages: %w", err)
+	}
+	return claimed, nil
+}
+
+// claimTx marks up to limit pages due at now as sending and returns them,
+// cancelling instead any whose incident is no longer triggered.
+func (e *Engine) claimTx(tx Tx, now time.Time, limit int) ([]Page, error) {
+	pages, err := tx.DuePages(now, limit)
+	if err != nil {
+		return nil, err
+	}
+	var claimed []Page
+	for _, p := range pages {
+		var inc *Incident
+		if !p.Notice() {
+			inc, err = tx.Incident(p.IncidentID)
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				return nil, err
+			}
+		}
+		if !p.Notice() && (inc == nil || inc.Status != StatusTriggered) {
+			p.Status, p.NotBefore, p.Error = PageCancelled, time.Time{}, "incident no longer triggered"
+			if err := tx.PutPage(p); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		e.metrics.Lag(now.Sub(p.NotBefore))
+		p.Status = PageSending
+		p.Attempts++
+		p.NotBefore = now.Add(claimLease)
+		if err := tx.PutPage(p); err != nil {
+			return nil, err
+		}
+		claimed = append(claimed, *p)
 	}
 	return claimed, nil
 }
@@ -308,10 +341,7 @@ func (e *Engine) nextDue(ctx context.Context, chats bool) (time.Time, bool, erro
 // with it; the Runner does the same work with concurrent deliveries.
 func (e *Engine) RunDue(ctx context.Context) error {
 	for range 1000 {
-		if _, err := e.Tick(ctx); err != nil {
-			return err
-		}
-		pages, err := e.ClaimDue(ctx, tickBatch)
+		_, pages, err := e.TickAndClaim(ctx, tickBatch)
 		if err != nil {
 			return err
 		}

@@ -367,3 +367,49 @@ func TestRecordBatchMarksChatPosts(t *testing.T) {
 		t.Fatalf("chat posts to sync after the batch: incidents %v, want 1 and 2", got)
 	}
 }
+
+// The runner's tick claims the pages its steps queue in the same commit:
+// in a storm, a page then waits behind the applies once, not twice.
+func TestTickAndClaimQueuesAndClaimsInOneCommit(t *testing.T) {
+	f := newRecordFixture(t, &countMetrics{}, nil)
+	f.incidents(t, 3)
+	var outcomes []escalation.Outcome
+	for _, p := range f.claim(t, 3) {
+		outcomes = append(outcomes, sent(p))
+	}
+	if err := f.eng.Record(t.Context(), outcomes); err != nil {
+		t.Fatal(err)
+	}
+
+	// Two minutes on, nobody has acknowledged: each incident calls ana.
+	f.clock.Advance(2 * time.Minute)
+	before := f.st.updates.Load()
+	moved, pages, err := f.eng.TickAndClaim(t.Context(), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := f.st.updates.Load() - before; moved != 3 || len(pages) != 2 || n != 1 {
+		t.Fatalf("moved %d incidents and claimed %d pages in %d write transactions; want 3, 2 (the limit) and 1", moved, len(pages), n)
+	}
+	for _, p := range pages {
+		stored := f.page(t, p.ID)
+		if p.Channel != escalation.ChannelVoice || stored.Status != escalation.PageSending || stored.Attempts != 1 {
+			t.Fatalf("claimed %+v, stored %+v; want a call being sent, first attempt", p, stored)
+		}
+	}
+	// The third call waits for a free worker, queued.
+	if rest := f.claim(t, 1); rest[0].Channel != escalation.ChannelVoice || rest[0].IncidentID == pages[0].IncidentID || rest[0].IncidentID == pages[1].IncidentID {
+		t.Fatalf("left queued: %+v, want the third incident's call", rest[0])
+	}
+
+	// With nothing to step, it still claims what is due; with no free
+	// worker, it claims nothing and leaves the pages queued.
+	f.incidents(t, 1)
+	before = f.st.updates.Load()
+	if moved, pages, err := f.eng.TickAndClaim(t.Context(), 0); err != nil || moved != 0 || len(pages) != 0 || f.st.updates.Load() != before {
+		t.Fatalf("no free worker: moved %d, claimed %d, %d write transactions, err %v; want nothing", moved, len(pages), f.st.updates.Load()-before, err)
+	}
+	if _, pages, err := f.eng.TickAndClaim(t.Context(), 10); err != nil || len(pages) != 1 || pages[0].Channel != escalation.ChannelSMS {
+		t.Fatalf("claimed %+v, err %v; want the new incident's SMS", pages, err)
+	}
+}

@@ -15,6 +15,7 @@ import (
 const (
 	DefaultConcurrency   = 64
 	DefaultMaxUnrecorded = 64
+	DefaultPace          = 10 * time.Millisecond
 )
 
 // Runner is the one loop that drives escalation in a running process: it
@@ -38,6 +39,13 @@ type Runner struct {
 	// ChatConcurrency bounds chat syncs in flight (default 4). Chats have
 	// their own workers, so a chat that hangs never holds up a page.
 	ChatConcurrency int
+	// Pace is the least time from one pass's start to the next's (default
+	// DefaultPace). While pages fall due every millisecond, a pass for
+	// each would make a commit or two for each, and those commits alone
+	// would keep the store's one writer busy, so that any other write (an
+	// alert storm's applies) makes every page queue behind it. A pass
+	// after a quiet spell starts at once.
+	Pace time.Duration
 
 	lastPass atomic.Int64 // unix nanos of the last completed pass
 	inflight sync.WaitGroup
@@ -101,8 +109,16 @@ func (r *Runner) Run(ctx context.Context) error {
 	} else if n > 0 {
 		r.e.log.InfoContext(ctx, "runner: re-sending pages interrupted by the last stop", "pages", n)
 	}
+	pace := r.Pace
+	if pace <= 0 {
+		pace = DefaultPace
+	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	// paced fires a pace after a pass starts; the next pass waits for it.
+	// Pokes arriving meanwhile are kept by Wake for the pass after.
+	paced := time.NewTimer(0)
+	defer paced.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -110,20 +126,30 @@ func (r *Runner) Run(ctx context.Context) error {
 		case <-timer.C:
 		case <-r.e.Wake():
 		}
-		wait := r.pass(ctx, maxIdle)
-		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-paced.C:
+		}
+		paced.Reset(pace)
+		timer.Reset(r.pass(ctx, maxIdle))
 	}
 }
 
-// claimPages hands as many due pages as there are free workers to them. A
+// claimPages hands as many due pages as there are free workers to them,
+// after ticking the engine in the same transaction if tick is set. A
 // worker sends its page, takes an unrecorded slot (waiting only when the
 // recorder is that far behind) and hands the outcome to the recorder.
-func (r *Runner) claimPages(ctx context.Context) error {
+func (r *Runner) claimPages(ctx context.Context, tick bool) error {
 	free := cap(r.sendSem) - len(r.sendSem)
-	if free <= 0 {
-		return nil
+	var pages []Page
+	var err error
+	switch {
+	case tick:
+		_, pages, err = r.e.TickAndClaim(ctx, free)
+	case free > 0:
+		pages, err = r.e.ClaimDue(ctx, free)
 	}
-	pages, err := r.e.ClaimDue(ctx, free)
 	if err != nil {
 		return err
 	}
@@ -195,16 +221,12 @@ func (r *Runner) pass(ctx context.Context, maxIdle time.Duration) (wait time.Dur
 	}()
 	// Pages already due go to the workers before the tick: a long tick
 	// (a restart's backlog, a busy store) must not hold them back.
-	if err := r.claimPages(ctx); err != nil && ctx.Err() == nil {
+	if err := r.claimPages(ctx, false); err != nil && ctx.Err() == nil {
 		r.e.log.ErrorContext(ctx, "runner: claim pages", "err", err)
 		return time.Second
 	}
-	if _, err := r.e.Tick(ctx); err != nil && ctx.Err() == nil {
+	if err := r.claimPages(ctx, true); err != nil && ctx.Err() == nil {
 		r.e.log.ErrorContext(ctx, "runner: tick", "err", err)
-		return time.Second
-	}
-	if err := r.claimPages(ctx); err != nil && ctx.Err() == nil {
-		r.e.log.ErrorContext(ctx, "runner: claim pages", "err", err)
 		return time.Second
 	}
 	if free := cap(r.chatSem) - len(r.chatSem); free > 0 {

@@ -30,6 +30,11 @@ func catalog() *escalation.Catalog {
 	}
 }
 
+// settle lets the runner make the passes it has work for, paced
+// (Runner.Pace), and the recorder commit: a second of the bubble's time,
+// then every goroutine blocked again.
+func settle() { waitVirtual(time.Second) }
+
 // waitVirtual lets the bubble's fake clock run for d with every goroutine
 // idle, then waits until they are all blocked again.
 func waitVirtual(d time.Duration) {
@@ -143,6 +148,43 @@ func TestRunnerSurvivesPanickingPager(t *testing.T) {
 	})
 }
 
+// New incidents arriving every millisecond, as in an alert storm, are
+// paged in passes a pace apart: each page within a pace of its alert, in
+// a handful of passes (and commits) rather than one for each page.
+func TestRunnerPacesItsPasses(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		rec := &escalationtest.Pager{Clock: escalation.SystemClock{}}
+		f, wg := startRunner(t, ctx, rec, rec)
+		defer func() { cancel(); wg.Wait(); f.db.Close() }()
+		const n = 50
+		arrived := make([]time.Time, n+1) // by incident id: each alert opens the next
+		for id := 1; id <= n; id++ {
+			arrived[id] = time.Now()
+			alert := escalation.Alert{DedupKey: fmt.Sprint("disk-", id), State: escalation.AlertFiring, Summary: "disk full"}
+			if _, err := f.eng.Ingest(ctx, "am", []escalation.Alert{alert}); err != nil {
+				t.Fatal(err)
+			}
+			waitVirtual(time.Millisecond)
+		}
+		settle()
+		sent := rec.Sent()
+		if len(sent) != n {
+			t.Fatalf("%d pages sent, want %d", len(sent), n)
+		}
+		passes := map[time.Time]bool{}
+		for _, s := range sent {
+			passes[s.At] = true
+			if lag := s.At.Sub(arrived[s.Page.IncidentID]); lag < 0 || lag > escalation.DefaultPace {
+				t.Fatalf("incident %d was paged %s after its alert, want within %s", s.Page.IncidentID, lag, escalation.DefaultPace)
+			}
+		}
+		if want := n*int(time.Millisecond)/int(escalation.DefaultPace) + 1; len(passes) > want {
+			t.Fatalf("pages went out at %d instants, want at most %d", len(passes), want)
+		}
+	})
+}
+
 // runBatching starts a runner with small delivery bounds on f's engine.
 func runBatching(ctx context.Context, t *testing.T, f *recordFixture, conc, unrecorded int) *sync.WaitGroup {
 	r := escalation.NewRunner(f.eng)
@@ -219,7 +261,7 @@ func TestRunnerBoundsUnrecordedOutcomes(t *testing.T) {
 		s := startStalled(t, conc, unrecorded, n)
 		f, rec, release := s.f, s.rec, s.release
 
-		synctest.Wait()
+		settle()
 		if got := len(rec.Sent()); got != conc+unrecorded {
 			t.Fatalf("%d pages sent while the recorder was stalled, want %d", got, conc+unrecorded)
 		}
@@ -234,7 +276,7 @@ func TestRunnerBoundsUnrecordedOutcomes(t *testing.T) {
 		}
 
 		release()
-		synctest.Wait()
+		settle()
 		checkSentOnce(t, f, rec, n)
 		if got := f.st.recordTxs.Load(); got >= n {
 			t.Fatalf("%d outcomes recorded in %d transactions, want some sharing one", n, got)
@@ -249,7 +291,7 @@ func TestRunnerRecordsOutcomesBeforeStopping(t *testing.T) {
 		const conc, unrecorded, n = 2, 5, 30
 		s := startStalled(t, conc, unrecorded, n)
 		f, rec := s.f, s.rec
-		synctest.Wait()
+		settle()
 
 		s.stop()
 		s.release()
@@ -278,17 +320,17 @@ func TestRunnerRecordPanicLosesNoOtherOutcome(t *testing.T) {
 		// to 12 queue: the first unrecorded-1 of them, among them incident
 		// 3's, are the next batch.
 		f.incidents(t, 1)
-		synctest.Wait()
+		settle()
 		const n = 1 + unrecorded - 1 + conc
 		f.incidents(t, n-1)
 		bad := f.events(t, 3, escalation.EventPageQueued)[0].PageID
 		f.st.panicOn.Store(bad)
-		synctest.Wait()
+		settle()
 		if got := len(rec.Sent()); got != n {
 			t.Fatalf("pager got %d pages, want %d", got, n)
 		}
 		release()
-		synctest.Wait()
+		settle()
 
 		for id := int64(1); id <= n; id++ {
 			p := f.page(t, f.events(t, id, escalation.EventPageQueued)[0].PageID)
@@ -306,7 +348,7 @@ func TestRunnerRecordPanicLosesNoOtherOutcome(t *testing.T) {
 
 		// The runner still pages.
 		f.incidents(t, 1)
-		synctest.Wait()
+		settle()
 		if sent := rec.Sent(); len(sent) != n+1 || sent[n].Page.IncidentID != n+1 {
 			t.Fatalf("after the panic the pager got %v, want incident %d's page", sent[n:], n+1)
 		}

@@ -37,6 +37,7 @@ type Engine interface {
 	StoreID(ctx context.Context) (string, error)
 	ApplyQueued(ctx context.Context, q []escalation.Queued) error
 	SkipQueued(ctx context.Context, d escalation.Queued) error
+	NextDue(ctx context.Context) (time.Time, bool, error)
 }
 
 // Options configure a Journal.
@@ -53,6 +54,12 @@ type Options struct {
 	// 20,000, about a third of a second of work in a flood): the runner's
 	// transactions wait while one applies.
 	MaxApply int
+	// Budget is how long an apply transaction should take while
+	// escalation work falls due within the next second (default 40 ms):
+	// it then takes only the alerts that fit, at the rate the last ones
+	// were applied, so that a page due meanwhile waits for no more than
+	// that. A few more transactions cost a little more in all.
+	Budget time.Duration
 	// Prefill zero-fills the first segment when there is no applied one to
 	// reuse (one segment's worth of writes at the first start), so that
 	// appends never allocate blocks.
@@ -67,6 +74,10 @@ type Options struct {
 	RetryBackoff time.Duration
 	Logger       *slog.Logger
 }
+
+// minTimed is the fewest alerts of an apply whose time per alert sizes
+// the next ones (Options.Budget).
+const minTimed = 500
 
 // maxGroup bounds the deliveries written by one fsync.
 const maxGroup = 1024
@@ -111,6 +122,10 @@ type Journal struct {
 	progress chan struct{} // closed and replaced when either moves
 	closed   []span        // segments no longer written to, oldest first
 
+	// perAlert is how long the last large apply took per alert (owned by
+	// the applier).
+	perAlert time.Duration
+
 	// fileMu orders the renames of the spare segment.
 	fileMu sync.Mutex
 	spare  bool // spareName exists
@@ -153,6 +168,9 @@ func Open(ctx context.Context, eng Engine, o Options) (*Journal, error) {
 	}
 	if o.ApplyEvery <= 0 {
 		o.ApplyEvery = 500 * time.Millisecond
+	}
+	if o.Budget <= 0 {
+		o.Budget = 40 * time.Millisecond
 	}
 	if o.RetryBackoff <= 0 {
 		o.RetryBackoff = time.Second
@@ -573,7 +591,7 @@ func (j *Journal) Run(ctx context.Context) {
 		if ahead != nil {
 			pre, ahead = <-ahead, nil
 		}
-		batch, full, rest := j.head(pre)
+		batch, full, rest := j.head(pre, j.limit(ctx))
 		pre = nil
 		if len(batch) == 0 {
 			select {
@@ -623,16 +641,31 @@ func (j *Journal) Run(ctx context.Context) {
 	}
 }
 
-// head returns the oldest deliveries, up to MaxApply alerts (at least one
+// limit is how many alerts the next apply transaction takes: MaxApply,
+// or what fits the budget while escalation work is due within a second.
+func (j *Journal) limit(ctx context.Context) int {
+	if j.perAlert <= 0 {
+		return j.o.MaxApply
+	}
+	next, ok, err := j.eng.NextDue(ctx)
+	if err != nil || !ok || next.Sub(j.eng.Now()) > time.Second {
+		return j.o.MaxApply
+	}
+	// Never below minTimed, so that each apply measures the rate again:
+	// one slow apply must not leave every later one tiny.
+	return min(j.o.MaxApply, max(minTimed, int(j.o.Budget/j.perAlert)))
+}
+
+// head returns the oldest deliveries, up to limit alerts (at least one
 // delivery), decoded: from pre where it holds them, decoding the rest.
-// full reports that more are waiting, or MaxApply is reached; rest is the
-// next MaxApply alerts' worth after head, for decoding ahead.
-func (j *Journal) head(pre []escalation.Queued) (_ []escalation.Queued, full bool, rest []entry) {
+// full reports that more are waiting, or limit is reached; rest is the
+// next limit alerts' worth after head, for decoding ahead.
+func (j *Journal) head(pre []escalation.Queued, limit int) (_ []escalation.Queued, full bool, rest []entry) {
 	j.mu.Lock()
-	n, alerts := window(j.queue, j.o.MaxApply)
+	n, alerts := window(j.queue, limit)
 	head := slices.Clone(j.queue[:n])
-	full = n < len(j.queue) || alerts >= j.o.MaxApply
-	m, _ := window(j.queue[n:], j.o.MaxApply)
+	full = n < len(j.queue) || alerts >= limit
+	m, _ := window(j.queue[n:], limit)
 	rest = slices.Clone(j.queue[n : n+m])
 	j.mu.Unlock()
 	// pre was decoded from the queue as it was; use what still lines up.
@@ -682,9 +715,18 @@ func (j *Journal) pause(ctx context.Context) bool {
 // apply applies batch in one transaction. If that fails, each delivery is
 // applied alone, so one that cannot be applied holds up no other.
 func (j *Journal) apply(ctx context.Context, batch []escalation.Queued) error {
+	began := j.eng.Now()
 	err := j.applyQueued(ctx, batch)
 	if err == nil {
 		j.advance(batch)
+		alerts := 0
+		for _, d := range batch {
+			alerts += len(d.Alerts)
+		}
+		// A small transaction's rate is mostly its commit's.
+		if alerts >= minTimed {
+			j.perAlert = j.eng.Now().Sub(began) / time.Duration(alerts)
+		}
 		return nil
 	}
 	if ctx.Err() != nil {

@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -609,5 +611,68 @@ func TestARestoredBackupTakesUpTheJournal(t *testing.T) {
 	w.wait()
 	if inc, _ := w.incident(1); inc.Alerts != 2 {
 		t.Fatalf("incident holds %d alerts; want a from the copy and b from the journal", inc.Alerts)
+	}
+}
+
+// slowStore is an engine whose applies take per of the clock's time for
+// each alert, and whose escalation work is due now only while due is set.
+type slowStore struct {
+	Engine
+	clock *escalation.ManualClock
+	per   time.Duration
+	due   bool
+	sizes *[]int // alerts of each apply transaction
+}
+
+func (s slowStore) ApplyQueued(ctx context.Context, q []escalation.Queued) error {
+	n := 0
+	for _, d := range q {
+		n += len(d.Alerts)
+	}
+	*s.sizes = append(*s.sizes, n)
+	s.clock.Advance(time.Duration(n) * s.per)
+	return s.Engine.ApplyQueued(ctx, q)
+}
+
+func (s slowStore) NextDue(ctx context.Context) (time.Time, bool, error) {
+	if !s.due {
+		return time.Time{}, false, nil
+	}
+	return s.clock.Now(), true, nil
+}
+
+// While pages are due, a storm's backlog is applied in transactions that
+// fit the budget at the rate the last one ran (40 µs an alert: 1,000 in
+// 40 ms), so a page waits behind none for longer; with nothing due,
+// transactions are as large as MaxApply allows.
+func TestAppliesFitTheBudgetWhilePagesAreDue(t *testing.T) {
+	for _, due := range []bool{true, false} {
+		t.Run(fmt.Sprint("due=", due), func(t *testing.T) {
+			w := newWorld(t, Options{MaxApply: 5_000, Budget: 40 * time.Millisecond})
+			var sizes []int
+			w.wrap = func(e Engine) Engine {
+				return slowStore{Engine: e, clock: w.clock, per: 40 * time.Microsecond, due: due, sizes: &sizes}
+			}
+			w.open()
+			for d := range 10 {
+				alerts := make([]escalation.Alert, 600)
+				for i := range alerts {
+					alerts[i] = firing(fmt.Sprintf("node-%d-%d", d, i), "node down")
+				}
+				w.ingest(alerts...)
+			}
+			w.run()
+			w.wait()
+			want := []int{4_800, 1_200} // the first as MaxApply allows: no rate known yet
+			if due {
+				want = []int{4_800, 600, 600}
+			}
+			if !slices.Equal(sizes, want) {
+				t.Fatalf("apply transactions of %v alerts; want %v", sizes, want)
+			}
+			if inc, _ := w.incident(1); inc.Alerts != 6_000 {
+				t.Fatalf("incident holds %d alerts; want 6,000", inc.Alerts)
+			}
+		})
 	}
 }
