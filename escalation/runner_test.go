@@ -67,6 +67,9 @@ func startRunner(t *testing.T, ctx context.Context, pager escalation.Pager, rec 
 			t.Errorf("runner: %v", err)
 		}
 	})
+	// The runner's first pass is past and a quiet spell has begun: what
+	// the test does next is not held back by the pace.
+	settle()
 	return &runnerFixture{eng: eng, pager: rec, db: db}, &wg
 }
 
