@@ -23,19 +23,15 @@ const tickBatch = 100
 // incident is retried in its own, so one that fails (or panics) cannot
 // hold back the others; a failing incident is retried a minute later.
 func (e *Engine) Tick(ctx context.Context) (int, error) {
-	n, _, err := e.tick(ctx, 0)
+	n, _, err := e.TickAndClaim(ctx, 0)
 	return n, err
 }
 
-// TickAndClaim is Tick, then ClaimDue(limit) in the same transaction: a
+// TickAndClaim is Tick, then ClaimDue(claim) in the same transaction: a
 // page that a step queues is claimed by the commit that queued it, so
 // while the store is busy (an alert storm's applies) it waits behind
 // other writers once on its way to the pager, not twice.
-func (e *Engine) TickAndClaim(ctx context.Context, limit int) (int, []Page, error) {
-	return e.tick(ctx, limit)
-}
-
-func (e *Engine) tick(ctx context.Context, claim int) (int, []Page, error) {
+func (e *Engine) TickAndClaim(ctx context.Context, claim int) (int, []Page, error) {
 	now := e.clock.Now()
 	if err := e.tickTimers(ctx, now); err != nil {
 		return 0, nil, fmt.Errorf("tick: %w", err)

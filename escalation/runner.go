@@ -136,23 +136,13 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 }
 
-// claimPages hands as many due pages as there are free workers to them,
-// after ticking the engine in the same transaction if tick is set. A
-// worker sends its page, takes an unrecorded slot (waiting only when the
-// recorder is that far behind) and hands the outcome to the recorder.
-func (r *Runner) claimPages(ctx context.Context, tick bool) error {
-	free := cap(r.sendSem) - len(r.sendSem)
-	var pages []Page
-	var err error
-	switch {
-	case tick:
-		_, pages, err = r.e.TickAndClaim(ctx, free)
-	case free > 0:
-		pages, err = r.e.ClaimDue(ctx, free)
-	}
-	if err != nil {
-		return err
-	}
+// free is how many page workers are idle: as many pages as a pass claims.
+func (r *Runner) free() int { return cap(r.sendSem) - len(r.sendSem) }
+
+// startSending hands claimed pages to workers. A worker sends its page,
+// takes an unrecorded slot (waiting only when the recorder is that far
+// behind) and hands the outcome to the recorder.
+func (r *Runner) startSending(ctx context.Context, pages []Page) {
 	for _, p := range pages {
 		r.sendSem <- struct{}{}
 		r.inflight.Add(1)
@@ -164,7 +154,6 @@ func (r *Runner) claimPages(ctx context.Context, tick bool) error {
 			r.outcomes <- o // never blocks: it holds as many as there are slots
 		}()
 	}
-	return nil
 }
 
 // recordOutcomes is the recorder: it commits every outcome handed over so
@@ -221,14 +210,18 @@ func (r *Runner) pass(ctx context.Context, maxIdle time.Duration) (wait time.Dur
 	}()
 	// Pages already due go to the workers before the tick: a long tick
 	// (a restart's backlog, a busy store) must not hold them back.
-	if err := r.claimPages(ctx, false); err != nil && ctx.Err() == nil {
+	pages, err := r.e.ClaimDue(ctx, r.free())
+	if err != nil && ctx.Err() == nil {
 		r.e.log.ErrorContext(ctx, "runner: claim pages", "err", err)
 		return time.Second
 	}
-	if err := r.claimPages(ctx, true); err != nil && ctx.Err() == nil {
+	r.startSending(ctx, pages)
+	_, pages, err = r.e.TickAndClaim(ctx, r.free())
+	if err != nil && ctx.Err() == nil {
 		r.e.log.ErrorContext(ctx, "runner: tick", "err", err)
 		return time.Second
 	}
+	r.startSending(ctx, pages)
 	if free := cap(r.chatSem) - len(r.chatSem); free > 0 {
 		posts, err := r.e.ClaimChatPosts(ctx, free)
 		if err != nil && ctx.Err() == nil {

@@ -644,7 +644,12 @@ func (j *Journal) Run(ctx context.Context) {
 // limit is how many alerts the next apply transaction takes: MaxApply,
 // or what fits the budget while escalation work is due within a second.
 func (j *Journal) limit(ctx context.Context) int {
-	if j.perAlert <= 0 {
+	j.mu.Lock()
+	backlog := j.backlog
+	j.mu.Unlock()
+	// A backlog under minTimed fits any budgeted limit: a trickle of
+	// alerts costs no read of the store here.
+	if j.perAlert <= 0 || backlog < minTimed {
 		return j.o.MaxApply
 	}
 	next, ok, err := j.eng.NextDue(ctx)
