@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -791,6 +792,15 @@ func TestAnchorsAndMerges(t *testing.T) {
 		want := []string{`services[0].colour: unknown key "colour" (line 22); known keys: name, policy, policy_by_priority, severity_priority, default_priority, group_by, resolve, public, slack_channel, discord_channel, reopen_window, flap, depends_on, correlate`}
 		if !slices.Equal(got, want) {
 			t.Errorf("problems: %q", got)
+		}
+	})
+	t.Run("a merge of nothing", func(t *testing.T) {
+		for doc, line := range map[string]int{"services: [{<<}]\n": 1, "services:\n  - <<: [{name: x}, ~]\n": 2} {
+			got := problemLines(t, mustFail(t, doc))
+			want := fmt.Sprintf("services[0]: << at line %d merges nothing: give it a mapping (<<: *base) or a list of them", line)
+			if got[0] != want {
+				t.Errorf("%q: problems %q; want first %q", doc, got, want)
+			}
 		}
 	})
 }

@@ -158,13 +158,23 @@ func (d *decoder) mapping(n *yaml.Node, t reflect.Type, path string, fields []fi
 // merge checks the value of a YAML merge key (<<: *base), a mapping or a
 // list of them, as more of the mapping it sits in.
 func (d *decoder) merge(v *yaml.Node, t reflect.Type, path string) {
+	items := []*yaml.Node{v}
 	if v.Kind == yaml.SequenceNode {
-		for _, item := range v.Content {
-			d.walk(item, t, path)
-		}
-		return
+		items = v.Content
 	}
-	d.walk(v, t, path)
+	for _, item := range items {
+		target := item
+		if item.Kind == yaml.AliasNode && item.Alias != nil {
+			target = item.Alias
+		}
+		// walk lets an empty value through as "absent"; a merge of one
+		// is an error to yaml.v3.
+		if isNull(target) {
+			d.fail(item, t, path, fmt.Sprintf("<< at line %d merges nothing: give it a mapping (<<: *base) or a list of them", item.Line))
+			continue
+		}
+		d.walk(item, t, path)
+	}
 }
 
 func (d *decoder) sequence(n *yaml.Node, t reflect.Type, path string) {
