@@ -18,23 +18,25 @@ import (
 )
 
 // faultyStore counts write transactions, and those that recorded pages
-// as sent, and makes recording one page as sent panic inside the
-// transaction.
+// as sent (and the most pages one of them recorded), and makes recording
+// one page as sent panic inside the transaction.
 type faultyStore struct {
 	escalation.Store
-	updates, recordTxs atomic.Int64
-	panicOn            atomic.Int64 // page id; 0: none
+	updates, recordTxs, maxRecorded atomic.Int64
+	panicOn                         atomic.Int64 // page id; 0: none
 }
 
 func (s *faultyStore) Update(ctx context.Context, fn func(escalation.Tx) error) error {
 	s.updates.Add(1)
-	recorded := false
+	var recorded int64
 	err := s.Store.Update(ctx, func(tx escalation.Tx) error {
-		recorded = false
+		recorded = 0
 		return fn(faultyTx{Tx: tx, s: s, recorded: &recorded})
 	})
-	if err == nil && recorded {
+	if err == nil && recorded > 0 {
 		s.recordTxs.Add(1)
+		for m := s.maxRecorded.Load(); recorded > m && !s.maxRecorded.CompareAndSwap(m, recorded); m = s.maxRecorded.Load() {
+		}
 	}
 	return err
 }
@@ -42,7 +44,7 @@ func (s *faultyStore) Update(ctx context.Context, fn func(escalation.Tx) error) 
 type faultyTx struct {
 	escalation.Tx
 	s        *faultyStore
-	recorded *bool
+	recorded *int64
 }
 
 func (t faultyTx) PutPage(p *escalation.Page) error {
@@ -50,7 +52,7 @@ func (t faultyTx) PutPage(p *escalation.Page) error {
 		if p.ID == t.s.panicOn.Load() {
 			panic("corrupt page record")
 		}
-		*t.recorded = true
+		*t.recorded++
 	}
 	return t.Tx.PutPage(p)
 }

@@ -30,11 +30,14 @@ type Runner struct {
 	// Concurrency bounds pager calls in flight (default
 	// DefaultConcurrency).
 	Concurrency int
-	// MaxUnrecorded bounds outcomes handed over by the pagers and not yet
-	// committed (default DefaultMaxUnrecorded). Workers pass outcomes to
-	// one recorder, which commits all it holds in one transaction, so a
-	// worker takes its next page without waiting for the disk, while a
-	// crash sends again at most Concurrency+MaxUnrecorded pages.
+	// MaxUnrecorded is how many pages beyond Concurrency may be claimed
+	// and not yet recorded (default DefaultMaxUnrecorded). Workers pass
+	// outcomes to one recorder, which commits all it holds in one
+	// transaction, so a worker takes its next page without waiting for the
+	// disk, while a crash sends again at most Concurrency+MaxUnrecorded
+	// pages. The bound is on pages, not on outcomes: a pass claims what the
+	// last commit freed, so while the store's writer is busy (an alert
+	// storm) each turn the recorder gets frees the whole bound at once.
 	MaxUnrecorded int
 	// ChatConcurrency bounds chat syncs in flight (default 4). Chats have
 	// their own workers, so a chat that hangs never holds up a page.
@@ -50,11 +53,11 @@ type Runner struct {
 	lastPass atomic.Int64 // unix nanos of the last completed pass
 	inflight sync.WaitGroup
 	chatSem  chan struct{}
-	// sendSem holds a slot per page claimed and not yet handed to the
-	// recorder; unrecorded one per outcome handed over and not committed.
-	sendSem    chan struct{}
-	unrecorded chan struct{}
-	outcomes   chan Outcome
+	// claimed holds a slot per page claimed and not yet recorded; sendSem
+	// one per page at a pager.
+	claimed  chan struct{}
+	sendSem  chan struct{}
+	outcomes chan Outcome
 }
 
 // NewRunner returns a runner for the engine.
@@ -86,8 +89,8 @@ func (r *Runner) Run(ctx context.Context) error {
 	if unrec <= 0 {
 		unrec = DefaultMaxUnrecorded
 	}
-	r.unrecorded = make(chan struct{}, unrec)
-	r.outcomes = make(chan Outcome, unrec)
+	r.claimed = make(chan struct{}, conc+unrec)
+	r.outcomes = make(chan Outcome, conc+unrec)
 	chatConc := r.ChatConcurrency
 	if chatConc <= 0 {
 		chatConc = 4
@@ -136,22 +139,23 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 }
 
-// free is how many page workers are idle: as many pages as a pass claims.
-func (r *Runner) free() int { return cap(r.sendSem) - len(r.sendSem) }
+// free is how many pages a pass may claim: the bound on pages claimed and
+// not yet recorded, less those that are.
+func (r *Runner) free() int { return cap(r.claimed) - len(r.claimed) }
 
-// startSending hands claimed pages to workers. A worker sends its page,
-// takes an unrecorded slot (waiting only when the recorder is that far
-// behind) and hands the outcome to the recorder.
+// startSending hands claimed pages to workers. A worker waits for a pager
+// slot, sends its page and hands the outcome to the recorder, which frees
+// the page's claim once the outcome is committed.
 func (r *Runner) startSending(ctx context.Context, pages []Page) {
 	for _, p := range pages {
-		r.sendSem <- struct{}{}
+		r.claimed <- struct{}{} // never blocks: a pass claims no more than free
 		r.inflight.Add(1)
 		go func() {
 			defer r.inflight.Done()
-			defer func() { <-r.sendSem; r.e.poke() }()
+			r.sendSem <- struct{}{}
 			o := r.e.Send(context.WithoutCancel(ctx), p)
-			r.unrecorded <- struct{}{}
-			r.outcomes <- o // never blocks: it holds as many as there are slots
+			<-r.sendSem
+			r.outcomes <- o // never blocks: it holds as many as there are claims
 		}()
 	}
 }
@@ -190,8 +194,9 @@ func (r *Runner) record(ctx context.Context, batch []Outcome) {
 			r.e.metrics.Panic("runner")
 		}
 		for range batch {
-			<-r.unrecorded
+			<-r.claimed
 		}
+		r.e.poke() // the next pass may claim what this freed
 	}()
 	if err := r.e.Record(ctx, batch); err != nil {
 		r.e.log.ErrorContext(ctx, "runner: recording deliveries", "pages", len(batch), "err", err)
@@ -253,9 +258,10 @@ func (r *Runner) pass(ctx context.Context, maxIdle time.Duration) (wait time.Dur
 	wait = next.Sub(r.e.clock.Now())
 	switch {
 	case wait <= 0:
-		// Work is due but every worker is busy: a finishing delivery pokes.
+		// Work is due but as many pages as may be are claimed and not
+		// recorded: the recorder pokes when it frees some.
 		wait = maxIdle
-		if len(r.sendSem) < cap(r.sendSem) {
+		if r.free() > 0 {
 			wait = 0
 		}
 	case wait > maxIdle:

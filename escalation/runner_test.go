@@ -255,9 +255,9 @@ func checkSentOnce(t *testing.T, f *recordFixture, rec *escalationtest.Pager, n 
 
 // A worker hands its outcome to the recorder and takes the next page
 // without waiting for the commit, but no more than Concurrency pages are at
-// the pagers and MaxUnrecorded outcomes wait for a commit: a stalled
-// recorder stops sending after Concurrency+MaxUnrecorded pages. Released,
-// it records every outcome, batched.
+// the pagers and Concurrency+MaxUnrecorded are claimed and not recorded: a
+// stalled recorder stops sending after that many pages, and no more leave
+// the outbox. Released, it records every outcome, batched.
 func TestRunnerBoundsUnrecordedOutcomes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const conc, unrecorded, n = 2, 5, 30
@@ -268,14 +268,15 @@ func TestRunnerBoundsUnrecordedOutcomes(t *testing.T) {
 		if got := len(rec.Sent()); got != conc+unrecorded {
 			t.Fatalf("%d pages sent while the recorder was stalled, want %d", got, conc+unrecorded)
 		}
-		claimed := 0
+		// The stalled commit holds its pages' slots until it returns.
+		out := 0
 		for id := int64(1); id <= n; id++ {
-			if p := f.page(t, f.events(t, id, escalation.EventPageQueued)[0].PageID); p.Status == escalation.PageSending {
-				claimed++
+			if p := f.page(t, f.events(t, id, escalation.EventPageQueued)[0].PageID); p.Status != escalation.PageQueued {
+				out++
 			}
 		}
-		if claimed == 0 || claimed > conc+unrecorded {
-			t.Fatalf("%d pages claimed and not recorded, want 1 to %d", claimed, conc+unrecorded)
+		if out != conc+unrecorded {
+			t.Fatalf("%d pages out of the outbox (claimed, or recorded by the stalled commit), want %d", out, conc+unrecorded)
 		}
 
 		release()
@@ -283,6 +284,33 @@ func TestRunnerBoundsUnrecordedOutcomes(t *testing.T) {
 		checkSentOnce(t, f, rec, n)
 		if got := f.st.recordTxs.Load(); got >= n {
 			t.Fatalf("%d outcomes recorded in %d transactions, want some sharing one", n, got)
+		}
+	})
+}
+
+// A recorder held up by a slow commit (the store's one writer busy with an
+// alert storm's applies) then commits every outcome that piled up behind
+// it in one transaction: the bound is on pages claimed and not recorded,
+// so the pile is every page the workers sent meanwhile, not MaxUnrecorded.
+// Each turn the recorder gets at the writer frees that many claims.
+func TestRunnerRecordsEveryPiledUpOutcomeInOneCommit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const conc, unrecorded, n = 2, 5, 30
+		s := startStalled(t, conc, unrecorded, 0)
+		// Incident 1's outcome is the stalled commit; then the rest fall due.
+		s.f.incidents(t, 1)
+		settle()
+		s.f.incidents(t, n-1)
+		settle()
+		if got := len(s.rec.Sent()); got != conc+unrecorded {
+			t.Fatalf("%d pages sent while the recorder was stalled, want %d", got, conc+unrecorded)
+		}
+		s.release()
+		settle()
+		checkSentOnce(t, s.f, s.rec, n)
+		// (A page claimed as the stalled commit frees its slot may join.)
+		if got, want := s.f.st.maxRecorded.Load(), int64(conc+unrecorded-1); got < want {
+			t.Fatalf("largest commit recorded %d outcomes, want at least the %d that piled up behind the stalled one", got, want)
 		}
 	})
 }
