@@ -11,7 +11,6 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -22,13 +21,15 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/klaxonhq/klaxon/escalation"
+	"github.com/klaxonhq/klaxon/internal/wire"
 )
 
 // schemaVersion is the layout this package reads and writes; Open refuses a
 // file written by a newer Klaxon rather than misreading it. Version 2
 // numbers alert records (alert_ids, alert_records); Open moves a version 1
-// file's alerts.
-const schemaVersion = 2
+// file's alerts. Version 3 writes incidents, events and pages in the
+// compact wire form; those written as JSON before read as they are.
+const schemaVersion = 3
 
 // DefaultTimeout is how long Open waits for another process's file lock.
 const DefaultTimeout = time.Second
@@ -209,7 +210,7 @@ func initSchema(btx *bolt.Tx) error {
 		t := newTx(btx)
 		err := btx.Bucket([]byte(bucketPages)).ForEach(func(k, v []byte) error {
 			var p escalation.Page
-			if err := json.Unmarshal(v, &p); err != nil {
+			if err := decodeRecord(v, &p, wire.DecodePage); err != nil {
 				return fmt.Errorf("page %d: %w", int64(binary.BigEndian.Uint64(k)), err)
 			}
 			return t.indexPersonPage(&p)
@@ -222,7 +223,7 @@ func initSchema(btx *bolt.Tx) error {
 		t := newTx(btx)
 		err := btx.Bucket([]byte(bucketIncidents)).ForEach(func(k, v []byte) error {
 			var inc escalation.Incident
-			if err := json.Unmarshal(v, &inc); err != nil {
+			if err := decodeRecord(v, &inc, wire.DecodeIncident); err != nil {
 				return fmt.Errorf("incident %d: %w", int64(binary.BigEndian.Uint64(k)), err)
 			}
 			return t.indexOpen(&inc)

@@ -108,7 +108,7 @@ func (t *tx) flush() error {
 		if !c.dirty {
 			continue
 		}
-		if err := t.put(bucketIncidents, idKey(id), &c.inc); err != nil {
+		if err := t.bucket(bucketIncidents).Put(idKey(id), wire.AppendIncident(nil, &c.inc)); err != nil {
 			return fmt.Errorf("store: put incident %d: %w", id, err)
 		}
 		c.dirty = false
@@ -244,13 +244,13 @@ func (t *tx) Incident(id int64) (*escalation.Incident, error) {
 		inc := cloneIncident(&c.inc)
 		return &inc, nil
 	}
-	var inc escalation.Incident
-	ok, err := t.get(bucketIncidents, idKey(id), &inc)
-	if err != nil {
-		return nil, fmt.Errorf("store: read incident %d: %w", id, err)
-	}
-	if !ok {
+	v := t.bucket(bucketIncidents).Get(idKey(id))
+	if v == nil {
 		return nil, fmt.Errorf("incident %d: %w", id, escalation.ErrNotFound)
+	}
+	var inc escalation.Incident
+	if err := decodeRecord(v, &inc, wire.DecodeIncident); err != nil {
+		return nil, fmt.Errorf("store: read incident %d: %w", id, err)
 	}
 	t.incidents[id] = &cachedIncident{inc: cloneIncident(&inc)}
 	return &inc, nil
@@ -295,7 +295,7 @@ func (t *tx) Incidents(status escalation.Status, limit int) ([]*escalation.Incid
 	c := t.bucket(bucketIncidents).Cursor()
 	for k, v := c.Last(); k != nil && (limit <= 0 || len(out) < limit); k, v = c.Prev() {
 		inc := new(escalation.Incident)
-		if err := json.Unmarshal(v, inc); err != nil {
+		if err := decodeRecord(v, inc, wire.DecodeIncident); err != nil {
 			return nil, fmt.Errorf("store: read incident %d: %w", int64(binary.BigEndian.Uint64(k)), err)
 		}
 		if status == "" || inc.Status == status {
@@ -350,7 +350,7 @@ func (t *tx) AppendEvent(incidentID int64, ev escalation.Event) error {
 		}
 	}
 	t.eventSeq[incidentID] = seq + 1
-	if err := t.put(bucketEvents, eventKey(incidentID, seq), ev); err != nil {
+	if err := t.bucket(bucketEvents).Put(eventKey(incidentID, seq), wire.AppendEvent(nil, &ev)); err != nil {
 		return fmt.Errorf("store: append event to incident %d: %w", incidentID, err)
 	}
 	return nil
@@ -362,7 +362,7 @@ func (t *tx) Events(incidentID int64) ([]escalation.Event, error) {
 	c := t.bucket(bucketEvents).Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		var ev escalation.Event
-		if err := json.Unmarshal(v, &ev); err != nil {
+		if err := decodeRecord(v, &ev, wire.DecodeEvent); err != nil {
 			return nil, fmt.Errorf("store: read event %d of incident %d: %w", binary.BigEndian.Uint64(k[8:]), incidentID, err)
 		}
 		out = append(out, ev)
@@ -406,12 +406,23 @@ func (e missingAlert) Unwrap() error { return escalation.ErrNotFound }
 // decodeAlert reads an alert record: the compact wire form, or JSON as
 // written before it.
 func decodeAlert(v []byte) (*escalation.AlertRecord, error) {
+	rec := new(escalation.AlertRecord)
+	return rec, decodeRecord(v, rec, wire.DecodeRecord)
+}
+
+// decodeRecord reads a record of alerts, incidents, events or pages into
+// out: the compact wire form, or JSON as written before it (schema 2 for
+// alerts, 3 for the others).
+func decodeRecord[T any](v []byte, out *T, decode func([]byte) (T, error)) error {
 	if !wire.IsWire(v) {
-		rec := new(escalation.AlertRecord)
-		return rec, json.Unmarshal(v, rec)
+		return json.Unmarshal(v, out)
 	}
-	rec, err := wire.DecodeRecord(v)
-	return &rec, err
+	r, err := decode(v)
+	if err != nil {
+		return err
+	}
+	*out = r
+	return nil
 }
 
 func (t *tx) PutAlert(rec *escalation.AlertRecord) error {
@@ -524,13 +535,13 @@ func (t *tx) NextPageID() (int64, error) {
 }
 
 func (t *tx) Page(id int64) (*escalation.Page, error) {
-	var p escalation.Page
-	ok, err := t.get(bucketPages, idKey(id), &p)
-	if err != nil {
-		return nil, fmt.Errorf("store: read page %d: %w", id, err)
-	}
-	if !ok {
+	v := t.bucket(bucketPages).Get(idKey(id))
+	if v == nil {
 		return nil, fmt.Errorf("page %d: %w", id, escalation.ErrNotFound)
+	}
+	var p escalation.Page
+	if err := decodeRecord(v, &p, wire.DecodePage); err != nil {
+		return nil, fmt.Errorf("store: read page %d: %w", id, err)
 	}
 	return &p, nil
 }
@@ -544,7 +555,7 @@ func (t *tx) PutPage(p *escalation.Page) error {
 			return fmt.Errorf("store: index page %d: %w", p.ID, err)
 		}
 	}
-	if err := t.put(bucketPages, idKey(p.ID), p); err != nil {
+	if err := t.bucket(bucketPages).Put(idKey(p.ID), wire.AppendPage(nil, p)); err != nil {
 		return fmt.Errorf("store: put page %d: %w", p.ID, err)
 	}
 	// A zero NotBefore in the outbox means "now": it indexes first.
@@ -593,7 +604,7 @@ func (t *tx) LatestPageTo(person string, limit int) (*escalation.Page, error) {
 	for k, v := c.Last(); k != nil && (limit <= 0 || n < limit); k, v = c.Prev() {
 		n++
 		p := new(escalation.Page)
-		if err := json.Unmarshal(v, p); err != nil {
+		if err := decodeRecord(v, p, wire.DecodePage); err != nil {
 			return nil, fmt.Errorf("store: read page %d: %w", int64(binary.BigEndian.Uint64(k)), err)
 		}
 		if p.Person != person || p.Notice() {

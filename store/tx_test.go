@@ -583,8 +583,8 @@ func TestAlertsOfASchema1FileMoveToNumberedRecords(t *testing.T) {
 		if btx.Bucket([]byte(bucketAlertsV1)) != nil {
 			t.Errorf("the schema 1 bucket %q is still there", bucketAlertsV1)
 		}
-		if v := btx.Bucket([]byte(bucketMeta)).Get([]byte(keySchemaVersion)); binary.BigEndian.Uint64(v) != 2 {
-			t.Errorf("schema version = %d, want 2", binary.BigEndian.Uint64(v))
+		if v := btx.Bucket([]byte(bucketMeta)).Get([]byte(keySchemaVersion)); binary.BigEndian.Uint64(v) != schemaVersion {
+			t.Errorf("schema version = %d, want %d", binary.BigEndian.Uint64(v), schemaVersion)
 		}
 		numbers := map[string]uint64{}
 		for _, key := range []string{"fp-json", "fp-wire", "fp-new"} {
@@ -738,4 +738,111 @@ func TestAlertNumbersWithinOneTransaction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// A schema 2 file holds incidents, timeline events and pages as JSON.
+// Opened by this Klaxon it is marked schema 3 (an earlier Klaxon then
+// refuses it rather than misread a compact record), every JSON record
+// reads as it was written, and a record written again is compact.
+func TestJSONRecordsOfASchema2FileReadAsWrittenAndAreRewrittenCompact(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "klaxon.db")
+	db := openAt(t, path)
+	inc := &escalation.Incident{Service: "api", GroupKey: "g", Title: "disk full", Status: escalation.StatusTriggered,
+		Priority: escalation.P2, Policy: "default", CreatedAt: t0, UpdatedAt: t0, Firing: 1, Alerts: 1,
+		Escalation: escalation.Escalation{Runs: []escalation.ContactRun{{Person: "ana", Since: t0, NextAt: t0.Add(time.Minute)}}},
+		NextDue:    t0.Add(time.Minute)}
+	ev := escalation.Event{At: t0, Kind: escalation.EventTriggered, Actor: "prometheus", Via: "monitor", Message: "P2 disk full on api"}
+	page := &escalation.Page{IncidentID: 1, Person: "ana", Channel: escalation.ChannelSMS, Address: "+46700000001",
+		Text: "P2 disk full", Status: escalation.PageQueued, CreatedAt: t0}
+	update(t, db, func(tx escalation.Tx) error {
+		var err error
+		if inc.ID, err = tx.NextIncidentID(); err != nil {
+			return err
+		}
+		if page.ID, err = tx.NextPageID(); err != nil {
+			return err
+		}
+		return errors.Join(tx.PutIncident(inc), tx.AppendEvent(inc.ID, ev), tx.PutPage(page))
+	})
+	db.Close()
+	setRaw(t, path, func(btx *bolt.Tx) error {
+		incJS, _ := json.Marshal(inc)
+		evJS, _ := json.Marshal(ev)
+		pageJS, _ := json.Marshal(page)
+		return errors.Join(btx.Bucket([]byte(bucketIncidents)).Put(idKey(inc.ID), incJS),
+			btx.Bucket([]byte(bucketEvents)).Put(eventKey(inc.ID, 1), evJS),
+			btx.Bucket([]byte(bucketPages)).Put(idKey(page.ID), pageJS),
+			btx.Bucket([]byte(bucketMeta)).Put([]byte(keySchemaVersion), u64(2)))
+	})
+
+	db = openAt(t, path)
+	same := func(what string, got, want any) {
+		t.Helper()
+		g, _ := json.Marshal(got)
+		w, _ := json.Marshal(want)
+		if string(g) != string(w) {
+			t.Errorf("%s read as\n%s\nwant\n%s", what, g, w)
+		}
+	}
+	view(t, db, func(tx escalation.Tx) error {
+		got, err := tx.Incident(inc.ID)
+		if err != nil {
+			return err
+		}
+		same("incident", got, inc)
+		all, err := tx.Incidents("", 0)
+		if err != nil || len(all) != 1 {
+			t.Fatalf("Incidents = %d, %v; want the one", len(all), err)
+		}
+		same("listed incident", all[0], inc)
+		evs, err := tx.Events(inc.ID)
+		if err != nil {
+			return err
+		}
+		same("timeline", evs, []escalation.Event{ev})
+		p, err := tx.Page(page.ID)
+		if err != nil {
+			return err
+		}
+		same("page", p, page)
+		latest, err := tx.LatestPageTo("ana", 0)
+		if err != nil {
+			return err
+		}
+		same("latest page", latest, page)
+		return nil
+	})
+	update(t, db, func(tx escalation.Tx) error {
+		inc.Status, inc.AcknowledgedAt, inc.AcknowledgedBy = escalation.StatusAcknowledged, t0.Add(time.Minute), "ana"
+		page.Status, page.SentAt = escalation.PageSent, t0
+		return errors.Join(tx.PutIncident(inc), tx.PutPage(page))
+	})
+	err := db.bolt.View(func(btx *bolt.Tx) error {
+		if v := btx.Bucket([]byte(bucketMeta)).Get([]byte(keySchemaVersion)); binary.BigEndian.Uint64(v) != schemaVersion {
+			t.Errorf("schema version = %d, want %d", binary.BigEndian.Uint64(v), schemaVersion)
+		}
+		for name, v := range map[string][]byte{
+			"incident": btx.Bucket([]byte(bucketIncidents)).Get(idKey(inc.ID)),
+			"page":     btx.Bucket([]byte(bucketPages)).Get(idKey(page.ID)),
+		} {
+			if !wire.IsWire(v) {
+				t.Errorf("the rewritten %s is still stored as %.20q", name, v)
+			}
+		}
+		if v := btx.Bucket([]byte(bucketEvents)).Get(eventKey(inc.ID, 1)); wire.IsWire(v) {
+			t.Error("an event never written again changed form")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	view(t, db, func(tx escalation.Tx) error {
+		got, err := tx.Incident(inc.ID)
+		if err != nil {
+			return err
+		}
+		same("rewritten incident", got, inc)
+		return nil
+	})
 }
