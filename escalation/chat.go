@@ -73,11 +73,24 @@ func mirrored(k EventKind) bool {
 // update runs fn in a write transaction whose timeline entries mark the
 // incident's chat posts dirty, in the same transaction.
 func (e *Engine) update(ctx context.Context, fn func(Tx) error) error {
+	return e.write(ctx, e.store.Update, fn)
+}
+
+// updateBulk is update for a large transaction: alone in its commit where
+// the store can (BulkUpdater).
+func (e *Engine) updateBulk(ctx context.Context, fn func(Tx) error) error {
+	if b, ok := e.store.(BulkUpdater); ok {
+		return e.write(ctx, b.UpdateBulk, fn)
+	}
+	return e.update(ctx, fn)
+}
+
+func (e *Engine) write(ctx context.Context, commit func(context.Context, func(Tx) error) error, fn func(Tx) error) error {
 	if len(e.chats) == 0 {
-		return e.store.Update(ctx, fn)
+		return commit(ctx, fn)
 	}
 	now := e.clock.Now()
-	return e.store.Update(ctx, func(tx Tx) error {
+	return commit(ctx, func(tx Tx) error {
 		return fn(&mirrorTx{Tx: tx, e: e, now: now, marked: map[chatPostKey]bool{}})
 	})
 }

@@ -53,7 +53,7 @@ func (e *Engine) ApplyQueued(ctx context.Context, q []Queued) error {
 	}
 	results := make([]IngestResult, len(q))
 	applied := make([]bool, len(q))
-	err := e.update(ctx, func(tx Tx) error {
+	err := e.updateBulk(ctx, func(tx Tx) error {
 		clear(results)
 		clear(applied)
 		mark, err := tx.IntakeApplied()

@@ -17,6 +17,15 @@ type Store interface {
 	View(ctx context.Context, fn func(Tx) error) error
 }
 
+// BulkUpdater is a Store that commits a large transaction (the intake's
+// apply of thousands of alerts) on its own rather than with the small ones
+// waiting at the same time, so that a page's tick waits for no apply's work
+// but the one running when it came. ApplyQueued uses it when the store has
+// it.
+type BulkUpdater interface {
+	UpdateBulk(ctx context.Context, fn func(Tx) error) error
+}
+
 // Tx is what the engine reads and writes inside one transaction. Records are
 // copies: changing one changes nothing until it is put back. Reads see the
 // transaction's own writes; a store may defer encoding until commit, so

@@ -29,6 +29,7 @@ const (
 type request struct {
 	ctx   context.Context
 	fn    func(escalation.Tx) error
+	bulk  bool // commits alone (UpdateBulk)
 	state atomic.Int32
 	done  chan error // buffered: the writer never blocks on a caller
 	// answered is owned by the writer.
@@ -72,10 +73,24 @@ func call(fn func(escalation.Tx) error, t *tx) (err error) {
 // If ctx ends before fn has started, Update returns ctx.Err() and fn never
 // runs. Once fn has run and committed, Update returns nil whatever ctx does.
 func (db *DB) Update(ctx context.Context, fn func(escalation.Tx) error) error {
+	return db.update(&request{ctx: ctx, fn: fn, done: make(chan error, 1)})
+}
+
+var _ escalation.BulkUpdater = (*DB)(nil)
+
+// UpdateBulk is Update for a large transaction (escalation.BulkUpdater): it
+// commits alone, after the callers that were waiting with it. Shared with
+// an intake apply of thousands of alerts, a page's tick would commit only
+// when the apply's work is done.
+func (db *DB) UpdateBulk(ctx context.Context, fn func(escalation.Tx) error) error {
+	return db.update(&request{ctx: ctx, fn: fn, bulk: true, done: make(chan error, 1)})
+}
+
+func (db *DB) update(r *request) error {
+	ctx := r.ctx
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	r := &request{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	select {
 	case db.reqs <- r:
 	case <-db.quit:
@@ -97,22 +112,28 @@ func (db *DB) Update(ctx context.Context, fn func(escalation.Tx) error) error {
 
 // writer is the only goroutine that writes. Each round takes every caller
 // parked on reqs (no timer: a lone caller commits at once) and commits them
-// together; callers arriving meanwhile park for the next round.
+// together; callers arriving meanwhile park for the next round. A bulk
+// request taken with others commits alone after them.
 func (db *DB) writer() {
 	defer close(db.writerDone)
 	round := make([]*request, 0, maxRound)
+	var bulk []*request // taken, not yet committed
 	for {
 		// Prefer quitting: after Close, parked callers get ErrClosed.
 		select {
 		case <-db.quit:
+			answerRest(bulk, ErrClosed)
 			return
 		default:
 		}
-		select {
-		case r := <-db.reqs:
-			round = append(round[:0], r)
-		case <-db.quit:
-			return
+		round = round[:0]
+		if len(bulk) == 0 {
+			select {
+			case r := <-db.reqs:
+				round = append(round, r)
+			case <-db.quit:
+				return
+			}
 		}
 	drain:
 		for len(round) < maxRound {
@@ -123,7 +144,22 @@ func (db *DB) writer() {
 				break drain
 			}
 		}
-		db.commit(round)
+		small := round[:0]
+		for _, r := range round {
+			if r.bulk {
+				bulk = append(bulk, r)
+			} else {
+				small = append(small, r)
+			}
+		}
+		if len(small) > 0 {
+			db.commit(small)
+		}
+		if len(bulk) > 0 {
+			db.commit(bulk[:1])
+			bulk[0] = nil
+			bulk = bulk[1:]
+		}
 		clear(round) // drop references to finished requests
 	}
 }

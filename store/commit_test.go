@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/klaxonhq/klaxon/escalation"
 )
@@ -400,4 +403,111 @@ func BenchmarkUpdateParallel(b *testing.B) {
 			b.ReportMetric(float64(next.Load())/float64(db.commits.Load()), "fns/commit")
 		})
 	}
+}
+
+// An intake apply (UpdateBulk) parked with a page's tick (Update) commits
+// alone, after the tick's round: the tick waits for the commit running when
+// it came, not for the apply's work as well.
+func TestBulkUpdateCommitsAloneAfterTheSmallOnesWaitingWithIt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		var rounds []int // callers per commit
+		var order []string
+		db, err := Open(filepath.Join(t.TempDir(), "klaxon.db"), Options{ObserveCommit: func(_ time.Duration, callers int) {
+			mu.Lock()
+			defer mu.Unlock()
+			rounds = append(rounds, callers)
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		ran := func(name string) func(escalation.Tx) error {
+			return func(tx escalation.Tx) error {
+				mu.Lock()
+				order = append(order, name)
+				mu.Unlock()
+				return putAlert(name)(tx)
+			}
+		}
+		release, first := blockWriter(t, db, "first")
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			if err := db.UpdateBulk(t.Context(), ran("apply")); err != nil {
+				t.Error(err)
+			}
+		})
+		synctest.Wait() // the apply parks first
+		for _, name := range []string{"tick", "record"} {
+			wg.Go(func() {
+				if err := db.Update(t.Context(), ran(name)); err != nil {
+					t.Error(err)
+				}
+			})
+			synctest.Wait()
+		}
+		close(release)
+		if err := <-first; err != nil {
+			t.Fatal(err)
+		}
+		wg.Wait()
+		if want := []string{"tick", "record", "apply"}; !slices.Equal(order, want) {
+			t.Errorf("fns ran in the order %v, want %v", order, want)
+		}
+		if want := []int{1, 2, 1}; !slices.Equal(rounds, want) {
+			t.Errorf("commits carried %v callers, want %v", rounds, want)
+		}
+		for _, key := range []string{"first", "apply", "tick", "record"} {
+			if !hasAlert(t, db, key) {
+				t.Errorf("%s was not committed", key)
+			}
+		}
+	})
+}
+
+// Close while the writer holds a bulk update it took with a small one: the
+// bulk update's caller is answered, and the answer tells the truth.
+func TestCloseAnswersAHeldBulkUpdate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "klaxon.db")
+		db, err := Open(path, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		release, first := blockWriter(t, db, "first")
+		bulk, small := make(chan error, 1), make(chan error, 1)
+		go func() { bulk <- db.UpdateBulk(t.Context(), putAlert("apply")) }()
+		synctest.Wait()
+		smallRuns, smallGoes := make(chan struct{}), make(chan struct{})
+		go func() {
+			small <- db.Update(t.Context(), func(tx escalation.Tx) error {
+				close(smallRuns)
+				<-smallGoes
+				return putAlert("tick")(tx)
+			})
+		}()
+		synctest.Wait()
+		close(release) // the writer takes both: the tick runs, the apply is held
+		<-smallRuns
+		closed := make(chan error, 1)
+		go func() { closed <- db.Close() }()
+		synctest.Wait()
+		close(smallGoes)
+		for _, ch := range []chan error{first, small, closed} {
+			if err := <-ch; err != nil {
+				t.Fatal(err)
+			}
+		}
+		bulkErr := <-bulk
+		if bulkErr != nil && !errors.Is(bulkErr, ErrClosed) {
+			t.Fatalf("held bulk update at Close = %v, want nil or ErrClosed", bulkErr)
+		}
+		db = openAt(t, path)
+		if !hasAlert(t, db, "tick") {
+			t.Error("the tick was not committed")
+		}
+		if got := hasAlert(t, db, "apply"); got != (bulkErr == nil) {
+			t.Errorf("bulk update returned %v but its alert present = %v", bulkErr, got)
+		}
+	})
 }
