@@ -614,14 +614,15 @@ func TestARestoredBackupTakesUpTheJournal(t *testing.T) {
 	}
 }
 
-// slowStore is an engine whose applies take per of the clock's time for
-// each alert, and whose escalation work is due now only while due is set.
+// slowStore is an engine whose apply transactions take fixed plus per for
+// each alert of the clock's time, and whose escalation work is due now
+// only while due is set.
 type slowStore struct {
 	Engine
-	clock *escalation.ManualClock
-	per   time.Duration
-	due   bool
-	sizes *[]int // alerts of each apply transaction
+	clock      *escalation.ManualClock
+	fixed, per time.Duration
+	due        bool
+	sizes      *[]int // alerts of each apply transaction
 }
 
 func (s slowStore) ApplyQueued(ctx context.Context, q []escalation.Queued) error {
@@ -630,7 +631,7 @@ func (s slowStore) ApplyQueued(ctx context.Context, q []escalation.Queued) error
 		n += len(d.Alerts)
 	}
 	*s.sizes = append(*s.sizes, n)
-	s.clock.Advance(time.Duration(n) * s.per)
+	s.clock.Advance(s.fixed + time.Duration(n)*s.per)
 	return s.Engine.ApplyQueued(ctx, q)
 }
 
@@ -642,19 +643,23 @@ func (s slowStore) NextDue(ctx context.Context) (time.Time, bool, error) {
 }
 
 // While pages are due, a storm's backlog is applied in transactions that
-// fit the budget at the rate the last one ran (40 µs an alert: 1,000 in
-// 40 ms), so a page waits behind none for longer; with nothing due,
-// transactions are as large as MaxApply allows.
+// fit the budget at the rate the last large one ran, so a page waits
+// behind none for much longer; with nothing due, transactions are as large
+// as MaxApply allows. A transaction's own cost (30 ms here: its fsyncs, the
+// wait for the writer) makes small ones dear per alert, so the rate they
+// show would shrink the next ones until a storm took a commit per
+// delivery; budgeted applies take at least 2,000 alerts.
 func TestAppliesFitTheBudgetWhilePagesAreDue(t *testing.T) {
 	for _, due := range []bool{true, false} {
 		t.Run(fmt.Sprint("due=", due), func(t *testing.T) {
-			w := newWorld(t, Options{MaxApply: 5_000, Budget: 40 * time.Millisecond})
+			w := newWorld(t, Options{MaxApply: 10_000, Budget: 40 * time.Millisecond})
 			var sizes []int
 			w.wrap = func(e Engine) Engine {
-				return slowStore{Engine: e, clock: w.clock, per: 40 * time.Microsecond, due: due, sizes: &sizes}
+				return slowStore{Engine: e, clock: w.clock, fixed: 30 * time.Millisecond, per: 10 * time.Microsecond,
+					due: due, sizes: &sizes}
 			}
 			w.open()
-			for d := range 10 {
+			for d := range 30 {
 				alerts := make([]escalation.Alert, 600)
 				for i := range alerts {
 					alerts[i] = firing(fmt.Sprintf("node-%d-%d", d, i), "node down")
@@ -663,15 +668,20 @@ func TestAppliesFitTheBudgetWhilePagesAreDue(t *testing.T) {
 			}
 			w.run()
 			w.wait()
-			want := []int{4_800, 1_200} // the first as MaxApply allows: no rate known yet
+			// The first as MaxApply allows: no rate known yet. Then 126 ms
+			// for 9,600 alerts fits 3,047 in 40 ms (3,000 in whole
+			// deliveries); 60 ms for those fits 2,000, and the rest go
+			// 1,800 at a time. Sized by the rate of the small ones, they
+			// would shrink to a delivery each.
+			want := []int{9_600, 8_400}
 			if due {
-				want = []int{4_800, 600, 600}
+				want = []int{9_600, 3_000, 1_800, 1_800, 1_800}
 			}
 			if !slices.Equal(sizes, want) {
 				t.Fatalf("apply transactions of %v alerts; want %v", sizes, want)
 			}
-			if inc, _ := w.incident(1); inc.Alerts != 6_000 {
-				t.Fatalf("incident holds %d alerts; want 6,000", inc.Alerts)
+			if inc, _ := w.incident(1); inc.Alerts != 18_000 {
+				t.Fatalf("incident holds %d alerts; want 18,000", inc.Alerts)
 			}
 		})
 	}
