@@ -35,29 +35,47 @@ func (e *Engine) Send(ctx context.Context, p Page) Outcome {
 // recorded stays claimed and goes out again when its lease ends; the error
 // joins those of the outcomes not recorded.
 func (e *Engine) Record(ctx context.Context, outs []Outcome) error {
+	_, err := e.RecordAndClaim(ctx, outs, 0)
+	return err
+}
+
+// RecordAndClaim is Record that also claims up to claim due pages in the
+// same transaction, as ClaimDue would. A runner that bounds the pages
+// claimed and not recorded claims as many as it records: while the store's
+// writer is busy, the pages due meanwhile then go out with the commit that
+// makes room for them, not a commit later. If the shared transaction
+// fails, the outcomes are recorded one by one and nothing is claimed.
+func (e *Engine) RecordAndClaim(ctx context.Context, outs []Outcome, claim int) ([]Page, error) {
 	if len(outs) == 0 {
-		return nil
+		return nil, nil
 	}
 	// The outcomes must be recorded even if the caller is shutting down.
 	ctx = context.WithoutCancel(ctx)
 	now := e.clock.Now()
+	var claimed []Page
 	err := e.update(ctx, func(tx Tx) error {
+		claimed = nil
 		for i := range outs {
 			if err := e.applyOutcome(tx, &outs[i], now); err != nil {
 				return err
 			}
 		}
-		return nil
+		if claim <= 0 {
+			return nil
+		}
+		var err error
+		claimed, err = e.claimTx(tx, now, claim)
+		return err
 	})
 	if err == nil {
 		for i := range outs {
 			e.reportOutcome(&outs[i])
 		}
 		e.poke()
-		return nil
+		return claimed, nil
 	}
-	if len(outs) == 1 {
-		return e.unrecorded(&outs[0], err)
+	if len(outs) == 1 && claim <= 0 {
+		return nil, e.unrecorded(&outs[0], err)
 	}
 	var errs []error
 	for i := range outs {
@@ -69,7 +87,7 @@ func (e *Engine) Record(ctx context.Context, outs []Outcome) error {
 		e.reportOutcome(o)
 	}
 	e.poke()
-	return errors.Join(errs...)
+	return nil, errors.Join(errs...)
 }
 
 // unrecorded wraps the error of an outcome that could not be recorded,

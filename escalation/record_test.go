@@ -284,6 +284,51 @@ func TestRecordFailureOrPanicLosesNoOtherOutcome(t *testing.T) {
 	}
 }
 
+// A recorder's commit claims as many due pages as it records, in the same
+// transaction; if that transaction fails, the outcomes are recorded alone
+// and nothing is claimed.
+func TestRecordAndClaimInOneTransaction(t *testing.T) {
+	f := newRecordFixture(t, &countMetrics{}, nil)
+	f.incidents(t, 2)
+	first := f.claim(t, 2)
+	f.incidents(t, 3) // incidents 3 to 5 page now
+
+	before := f.st.updates.Load()
+	next, err := f.eng.RecordAndClaim(t.Context(), []escalation.Outcome{sent(first[0]), sent(first[1])}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := f.st.updates.Load() - before; n != 1 {
+		t.Fatalf("%d write transactions, want one", n)
+	}
+	if len(next) != 2 {
+		t.Fatalf("claimed %d pages with the record, want 2", len(next))
+	}
+	for _, p := range first {
+		if got := f.page(t, p.ID); got.Status != escalation.PageSent {
+			t.Fatalf("page %d is %s, want sent", p.ID, got.Status)
+		}
+	}
+	for _, p := range next {
+		if got := f.page(t, p.ID); got.Status != escalation.PageSending || got.Attempts != 1 {
+			t.Fatalf("page %d is %s (attempt %d), want claimed for its first attempt", p.ID, got.Status, got.Attempts)
+		}
+	}
+
+	// Recording one of these panics: each outcome alone, no claim.
+	f.st.panicOn.Store(next[0].ID)
+	again, err := f.eng.RecordAndClaim(t.Context(), []escalation.Outcome{sent(next[0]), sent(next[1])}, 2)
+	if err == nil || len(again) != 0 {
+		t.Fatalf("RecordAndClaim = %d pages, %v; want none claimed and the panic", len(again), err)
+	}
+	if got := f.page(t, next[1].ID); got.Status != escalation.PageSent {
+		t.Fatalf("the other outcome's page is %s, want sent", got.Status)
+	}
+	if left := f.claim(t, 1); left[0].IncidentID == next[0].IncidentID || left[0].IncidentID == next[1].IncidentID {
+		t.Fatalf("claimed %+v, want the one page still queued", left[0])
+	}
+}
+
 // Deliver is Send and Record of one page, in a transaction of its own;
 // a single outcome whose recording panics is an error too.
 func TestDeliverRecordsAlone(t *testing.T) {

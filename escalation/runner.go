@@ -35,9 +35,10 @@ type Runner struct {
 	// outcomes to one recorder, which commits all it holds in one
 	// transaction, so a worker takes its next page without waiting for the
 	// disk, while a crash sends again at most Concurrency+MaxUnrecorded
-	// pages. The bound is on pages, not on outcomes: a pass claims what the
-	// last commit freed, so while the store's writer is busy (an alert
-	// storm) each turn the recorder gets frees the whole bound at once.
+	// pages. The bound is on pages, not on outcomes: while the store's
+	// writer is busy (an alert storm) each turn the recorder gets records
+	// every outcome waiting and claims as many due pages in the same
+	// commit.
 	MaxUnrecorded int
 	// ChatConcurrency bounds chat syncs in flight (default 4). Chats have
 	// their own workers, so a chat that hangs never holds up a page.
@@ -143,21 +144,25 @@ func (r *Runner) Run(ctx context.Context) error {
 // not yet recorded, less those that are.
 func (r *Runner) free() int { return cap(r.claimed) - len(r.claimed) }
 
-// startSending hands claimed pages to workers. A worker waits for a pager
-// slot, sends its page and hands the outcome to the recorder, which frees
-// the page's claim once the outcome is committed.
+// startSending takes a claim slot for each page a pass claimed and hands
+// it to a worker.
 func (r *Runner) startSending(ctx context.Context, pages []Page) {
 	for _, p := range pages {
 		r.claimed <- struct{}{} // never blocks: a pass claims no more than free
 		r.inflight.Add(1)
-		go func() {
-			defer r.inflight.Done()
-			r.sendSem <- struct{}{}
-			o := r.e.Send(context.WithoutCancel(ctx), p)
-			<-r.sendSem
-			r.outcomes <- o // never blocks: it holds as many as there are claims
-		}()
+		go r.work(ctx, p)
 	}
+}
+
+// work is one page's worker: it waits for a pager slot, sends the page and
+// hands the outcome to the recorder, which frees the page's claim (or
+// passes it to a page it claims) once the outcome is committed. inflight
+// counts the page until then, so that Run's stop waits for its record.
+func (r *Runner) work(ctx context.Context, p Page) {
+	r.sendSem <- struct{}{}
+	o := r.e.Send(context.WithoutCancel(ctx), p)
+	<-r.sendSem
+	r.outcomes <- o // never blocks: it holds as many as there are claims
 }
 
 // recordOutcomes is the recorder: it commits every outcome handed over so
@@ -184,23 +189,39 @@ func (r *Runner) recordOutcomes(ctx context.Context) {
 	}
 }
 
-// record commits one batch and frees its slots, whatever happens: a page
-// not recorded stays claimed and goes out again when its lease ends.
+// record commits one batch and claims as many due pages in the same
+// transaction, which take over the batch's claim slots; the slots left are
+// freed, whatever happens: a page not recorded stays claimed and goes out
+// again when its lease ends. Once Run is stopping it claims nothing.
 func (r *Runner) record(ctx context.Context, batch []Outcome) {
+	var next []Page
 	defer func() {
 		if v := recover(); v != nil {
 			r.e.log.ErrorContext(ctx, "runner: panic recording deliveries", "pages", len(batch),
 				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 			r.e.metrics.Panic("runner")
 		}
-		for range batch {
+		for range len(batch) - len(next) {
 			<-r.claimed
 		}
+		// The next pages are counted before the batch's are let go, so
+		// that Run's wait never sees none while these are about to start.
+		r.inflight.Add(len(next))
+		for _, p := range next {
+			go r.work(ctx, p)
+		}
+		r.inflight.Add(-len(batch))
 		r.e.poke() // the next pass may claim what this freed
 	}()
-	if err := r.e.Record(ctx, batch); err != nil {
+	claim := len(batch)
+	if ctx.Err() != nil {
+		claim = 0
+	}
+	pages, err := r.e.RecordAndClaim(ctx, batch, claim)
+	if err != nil {
 		r.e.log.ErrorContext(ctx, "runner: recording deliveries", "pages", len(batch), "err", err)
 	}
+	next = pages
 }
 
 // pass does the work due now and returns how long to sleep. A panic is

@@ -256,8 +256,9 @@ func checkSentOnce(t *testing.T, f *recordFixture, rec *escalationtest.Pager, n 
 // A worker hands its outcome to the recorder and takes the next page
 // without waiting for the commit, but no more than Concurrency pages are at
 // the pagers and Concurrency+MaxUnrecorded are claimed and not recorded: a
-// stalled recorder stops sending after that many pages, and no more leave
-// the outbox. Released, it records every outcome, batched.
+// stalled recorder stops sending after that many pages, and no more are
+// claimed (the stalled commit claimed as many as it recorded). Released,
+// it records every outcome, batched.
 func TestRunnerBoundsUnrecordedOutcomes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const conc, unrecorded, n = 2, 5, 30
@@ -268,15 +269,14 @@ func TestRunnerBoundsUnrecordedOutcomes(t *testing.T) {
 		if got := len(rec.Sent()); got != conc+unrecorded {
 			t.Fatalf("%d pages sent while the recorder was stalled, want %d", got, conc+unrecorded)
 		}
-		// The stalled commit holds its pages' slots until it returns.
-		out := 0
+		claimed := 0
 		for id := int64(1); id <= n; id++ {
-			if p := f.page(t, f.events(t, id, escalation.EventPageQueued)[0].PageID); p.Status != escalation.PageQueued {
-				out++
+			if p := f.page(t, f.events(t, id, escalation.EventPageQueued)[0].PageID); p.Status == escalation.PageSending {
+				claimed++
 			}
 		}
-		if out != conc+unrecorded {
-			t.Fatalf("%d pages out of the outbox (claimed, or recorded by the stalled commit), want %d", out, conc+unrecorded)
+		if claimed != conc+unrecorded {
+			t.Fatalf("%d pages claimed and not recorded, want %d", claimed, conc+unrecorded)
 		}
 
 		release()
@@ -315,13 +315,19 @@ func TestRunnerRecordsEveryPiledUpOutcomeInOneCommit(t *testing.T) {
 	})
 }
 
-// Stopping the runner records every outcome handed over before Run
-// returns, so a clean stop re-sends nothing.
+// Stopping the runner sends every page claimed before the stop and records
+// every outcome before Run returns, so a clean stop leaves nothing claimed
+// for the next start to send again; it claims nothing after the stop.
 func TestRunnerRecordsOutcomesBeforeStopping(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const conc, unrecorded, n = 2, 5, 30
-		s := startStalled(t, conc, unrecorded, n)
+		s := startStalled(t, conc, unrecorded, 0)
 		f, rec := s.f, s.rec
+		// Incident 1's outcome is the stalled commit, which finds no other
+		// page to claim; then the rest fall due.
+		f.incidents(t, 1)
+		settle()
+		f.incidents(t, n-1)
 		settle()
 
 		s.stop()
@@ -334,6 +340,11 @@ func TestRunnerRecordsOutcomesBeforeStopping(t *testing.T) {
 		for _, s := range sent {
 			if p := f.page(t, s.Page.ID); p.Status != escalation.PageSent {
 				t.Fatalf("page %d is %s after the stop, want its outcome recorded", p.ID, p.Status)
+			}
+		}
+		for id := int64(1); id <= n; id++ {
+			if p := f.page(t, f.events(t, id, escalation.EventPageQueued)[0].PageID); p.Status == escalation.PageSending {
+				t.Fatalf("page %d is still claimed after a clean stop", p.ID)
 			}
 		}
 	})
