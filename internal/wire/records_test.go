@@ -82,6 +82,9 @@ func roundTrip[T any](t *testing.T, v T, enc func([]byte, *T) []byte, dec func([
 	if len(b) >= len(js) {
 		t.Errorf("wire takes %d bytes, JSON %d", len(b), len(js))
 	}
+	if n := testing.AllocsPerRun(20, func() { enc(nil, &v) }); n != 1 && !raceEnabled {
+		t.Errorf("encoding allocates %v times; want once, sized up front", n)
+	}
 	for cut := range len(b) {
 		if _, err := dec(b[:cut]); !errors.Is(err, ErrCorrupt) {
 			t.Fatalf("the first %d of %d bytes decoded (%v), want ErrCorrupt", cut, len(b), err)

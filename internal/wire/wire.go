@@ -118,10 +118,7 @@ func AppendRecord(b []byte, rec *escalation.AlertRecord) []byte {
 
 // DecodeRecord decodes what AppendRecord wrote.
 func DecodeRecord(b []byte) (escalation.AlertRecord, error) {
-	d := NewDecoder(b)
-	if d.Byte() != Version {
-		return escalation.AlertRecord{}, fmt.Errorf("%w: not version %d", ErrCorrupt, Version)
-	}
+	d := recordDecoder(b)
 	var rec escalation.AlertRecord
 	rec.Service = d.String()
 	rec.Integration = d.String()
@@ -141,6 +138,16 @@ type Decoder struct {
 
 // NewDecoder reads b.
 func NewDecoder(b []byte) *Decoder { return &Decoder{b: b} }
+
+// recordDecoder reads a record's encoding past its version byte; another
+// version is a problem Finish reports.
+func recordDecoder(b []byte) *Decoder {
+	d := NewDecoder(b)
+	if d.Byte() != Version {
+		d.fail("not version %d", Version)
+	}
+	return d
+}
 
 // Err is the first problem met, if any.
 func (d *Decoder) Err() error { return d.err }
