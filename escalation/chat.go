@@ -73,26 +73,34 @@ func mirrored(k EventKind) bool {
 // update runs fn in a write transaction whose timeline entries mark the
 // incident's chat posts dirty, in the same transaction.
 func (e *Engine) update(ctx context.Context, fn func(Tx) error) error {
-	return e.write(ctx, e.store.Update, fn)
+	if len(e.chats) == 0 {
+		return e.store.Update(ctx, fn)
+	}
+	now := e.clock.Now()
+	return e.store.Update(ctx, func(tx Tx) error { return fn(e.mirror(tx, now)) })
 }
 
 // updateBulk is update for a large transaction: alone in its commit where
-// the store can (BulkUpdater).
-func (e *Engine) updateBulk(ctx context.Context, fn func(Tx) error) error {
-	if b, ok := e.store.(BulkUpdater); ok {
-		return e.write(ctx, b.UpdateBulk, fn)
-	}
-	return e.update(ctx, fn)
-}
-
-func (e *Engine) write(ctx context.Context, commit func(context.Context, func(Tx) error) error, fn func(Tx) error) error {
-	if len(e.chats) == 0 {
-		return commit(ctx, fn)
+// the store can (BulkUpdater), and told when to yield. Elsewhere yield
+// never says so.
+func (e *Engine) updateBulk(ctx context.Context, fn func(tx Tx, yield func() bool) error) error {
+	b, ok := e.store.(BulkUpdater)
+	if !ok {
+		return e.update(ctx, func(tx Tx) error { return fn(tx, func() bool { return false }) })
 	}
 	now := e.clock.Now()
-	return commit(ctx, func(tx Tx) error {
-		return fn(&mirrorTx{Tx: tx, e: e, now: now, marked: map[chatPostKey]bool{}})
+	return b.UpdateBulk(ctx, func(tx Tx, yield func() bool) error {
+		return fn(e.mirror(tx, now), yield)
 	})
+}
+
+// mirror wraps tx so that its timeline entries mark chat posts dirty, when
+// there are chats to mirror to.
+func (e *Engine) mirror(tx Tx, now time.Time) Tx {
+	if len(e.chats) == 0 {
+		return tx
+	}
+	return &mirrorTx{Tx: tx, e: e, now: now, marked: map[chatPostKey]bool{}}
 }
 
 // mirrorTx marks chat posts as timeline entries are appended.

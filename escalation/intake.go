@@ -39,23 +39,25 @@ func (e *Engine) StoreID(ctx context.Context) (string, error) {
 }
 
 // ApplyQueued applies checked deliveries, in Seq order, in one transaction
-// that also moves the intake mark to the last of them. Deliveries at or
-// below the mark were applied before (a replay after a crash) and are
-// skipped. On error nothing of q is applied.
+// that also moves the intake mark to the last of them, and returns how
+// many of q it applied: all of them, or fewer when the store asked the
+// transaction to yield to other writers (BulkUpdater) — the rest wait for
+// the next call. Deliveries at or below the mark were applied before (a
+// replay after a crash) and are skipped. On error nothing of q is applied.
 //
 // The alerts take effect when they are applied, on the clock read inside
 // the transaction, not when they were received: a page the runner queued
 // while a resolve waited in the journal then stays before the resolve in
 // the timeline, as it was, and escalation never starts in the past.
-func (e *Engine) ApplyQueued(ctx context.Context, q []Queued) error {
+func (e *Engine) ApplyQueued(ctx context.Context, q []Queued) (int, error) {
 	if len(q) == 0 {
-		return nil
+		return 0, nil
 	}
 	results := make([]IngestResult, len(q))
-	applied := make([]bool, len(q))
-	err := e.updateBulk(ctx, func(tx Tx) error {
+	var n int
+	err := e.updateBulk(ctx, func(tx Tx, yield func() bool) error {
 		clear(results)
-		clear(applied)
+		n = 0
 		mark, err := tx.IntakeApplied()
 		if err != nil {
 			return err
@@ -66,6 +68,12 @@ func (e *Engine) ApplyQueued(ctx context.Context, q []Queued) error {
 		// webhooks reads as one storm.
 		itx := &ingestTx{Tx: tx}
 		for i, d := range q {
+			// Between deliveries, a page's tick waiting for the writer
+			// goes first: what is applied so far commits now.
+			if i > 0 && yield() {
+				break
+			}
+			n = i + 1
 			if d.Seq <= mark {
 				continue
 			}
@@ -77,7 +85,7 @@ func (e *Engine) ApplyQueued(ctx context.Context, q []Queued) error {
 			if err := e.applyDelivery(itx, in, e.cat.Services[in.Service], d.Alerts, now, &results[i]); err != nil {
 				return fmt.Errorf("intake: delivery %d (%s): %w", d.Seq, d.Integration, err)
 			}
-			applied[i], mark = true, d.Seq
+			mark = d.Seq
 		}
 		if err := itx.flushAll(); err != nil {
 			return err
@@ -85,15 +93,13 @@ func (e *Engine) ApplyQueued(ctx context.Context, q []Queued) error {
 		return tx.SetIntakeApplied(mark)
 	})
 	if err != nil {
-		return err
+		return 0, err
 	}
-	for i, d := range q {
-		if applied[i] {
-			e.countAlerts(d.Integration, results[i])
-		}
+	for i, d := range q[:n] {
+		e.countAlerts(d.Integration, results[i])
 	}
 	e.poke()
-	return nil
+	return n, nil
 }
 
 // SkipQueued moves the intake mark past a delivery that failed when

@@ -22,8 +22,14 @@ type Store interface {
 // waiting at the same time, so that a page's tick waits for no apply's work
 // but the one running when it came. ApplyQueued uses it when the store has
 // it.
+//
+// fn is handed yield, which reports that other writers are waiting and fn
+// has worked long enough for its commit to be worth it. A fn that can stop
+// early should then stop, and commit what it did: ApplyQueued does so
+// between deliveries, so that a page's tick waits for a part of an apply,
+// not all of it.
 type BulkUpdater interface {
-	UpdateBulk(ctx context.Context, fn func(Tx) error) error
+	UpdateBulk(ctx context.Context, fn func(tx Tx, yield func() bool) error) error
 }
 
 // Tx is what the engine reads and writes inside one transaction. Records are

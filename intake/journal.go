@@ -35,7 +35,7 @@ type Engine interface {
 	Repeat(ctx context.Context, integration string, alerts []escalation.Alert) (escalation.IngestResult, bool, error)
 	IntakeApplied(ctx context.Context) (uint64, error)
 	StoreID(ctx context.Context) (string, error)
-	ApplyQueued(ctx context.Context, q []escalation.Queued) error
+	ApplyQueued(ctx context.Context, q []escalation.Queued) (int, error)
 	SkipQueued(ctx context.Context, d escalation.Queued) error
 	NextDue(ctx context.Context) (time.Time, bool, error)
 }
@@ -595,9 +595,9 @@ func (j *Journal) Run(ctx context.Context) {
 	var ahead <-chan []escalation.Queued // the next deliveries, being decoded
 	for {
 		if ahead != nil {
-			pre, ahead = <-ahead, nil
+			pre, ahead = append(pre, <-ahead...), nil
 		}
-		batch, full, rest := j.head(pre, j.limit(ctx))
+		batch, spare, full, rest := j.head(pre, j.limit(ctx))
 		pre = nil
 		if len(batch) == 0 {
 			select {
@@ -623,7 +623,7 @@ func (j *Journal) Run(ctx context.Context) {
 				t.Stop()
 				return
 			}
-			pre = batch
+			pre = append(batch, spare...)
 			continue
 		}
 		last, hurried = time.Now(), false
@@ -635,7 +635,11 @@ func (j *Journal) Run(ctx context.Context) {
 			go func() { ch <- j.decode(rest) }()
 			ahead = ch
 		}
-		if err := j.apply(ctx, batch); err != nil {
+		left, err := j.apply(ctx, batch)
+		// What the apply left and what was decoded past it are still
+		// decoded, in order; what is decoding ahead follows them.
+		pre = append(left, spare...)
+		if err != nil {
 			if ctx.Err() != nil {
 				return
 			}
@@ -668,23 +672,28 @@ func (j *Journal) limit(ctx context.Context) int {
 }
 
 // head returns the oldest deliveries, up to limit alerts (at least one
-// delivery), decoded: from pre where it holds them, decoding the rest.
-// full reports that more are waiting, or limit is reached; rest is the
-// next limit alerts' worth after head, for decoding ahead.
-func (j *Journal) head(pre []escalation.Queued, limit int) (_ []escalation.Queued, full bool, rest []entry) {
+// delivery), decoded: from pre (deliveries decoded earlier, from the head
+// of the queue on) where it holds them, decoding the rest. spare is what
+// pre holds past them; full reports that more are waiting, or limit is
+// reached; rest is the rest of the next limit alerts' worth after head,
+// for decoding ahead.
+func (j *Journal) head(pre []escalation.Queued, limit int) (batch, spare []escalation.Queued, full bool, rest []entry) {
 	j.mu.Lock()
 	n, alerts := window(j.queue, limit)
-	head := slices.Clone(j.queue[:n])
 	full = n < len(j.queue) || alerts >= limit
 	m, _ := window(j.queue[n:], limit)
-	rest = slices.Clone(j.queue[n : n+m])
-	j.mu.Unlock()
 	// pre was decoded from the queue as it was; use what still lines up.
 	k := 0
-	for k < len(pre) && k < len(head) && pre[k].Seq == head[k].seq {
+	for k < len(pre) && k < n+m && pre[k].Seq == j.queue[k].seq {
 		k++
 	}
-	return append(pre[:k:k], j.decode(head[k:])...), full, rest
+	todo := slices.Clone(j.queue[min(k, n):n])
+	rest = slices.Clone(j.queue[max(k, n) : n+m])
+	j.mu.Unlock()
+	if k > n {
+		spare = pre[n:k]
+	}
+	return append(pre[:min(k, n):min(k, n)], j.decode(todo)...), spare, full, rest
 }
 
 // window is how many deliveries from the start of q make up to limit
@@ -723,35 +732,37 @@ func (j *Journal) pause(ctx context.Context) bool {
 	}
 }
 
-// apply applies batch in one transaction. If that fails, each delivery is
-// applied alone, so one that cannot be applied holds up no other.
-func (j *Journal) apply(ctx context.Context, batch []escalation.Queued) error {
+// apply applies batch in one transaction, or the part of it before the
+// store asked the transaction to yield, and returns the rest. If that
+// fails, each delivery is applied alone, so one that cannot be applied
+// holds up no other.
+func (j *Journal) apply(ctx context.Context, batch []escalation.Queued) (rest []escalation.Queued, _ error) {
 	began := j.eng.Now()
-	err := j.applyQueued(ctx, batch)
+	n, err := j.applyQueued(ctx, batch)
 	if err == nil {
-		j.advance(batch)
+		j.advance(batch[:n])
 		alerts := 0
-		for _, d := range batch {
+		for _, d := range batch[:n] {
 			alerts += len(d.Alerts)
 		}
 		// A small transaction's rate is mostly its commit's.
 		if alerts >= minTimed {
 			j.perAlert = j.eng.Now().Sub(began) / time.Duration(alerts)
 		}
-		return nil
+		return batch[n:], nil
 	}
 	if ctx.Err() != nil {
-		return err
+		return nil, err
 	}
 	if len(batch) == 1 {
-		return j.applyAlone(ctx, batch[0], err)
+		return nil, j.applyAlone(ctx, batch[0], err)
 	}
 	for _, d := range batch {
 		if err := j.applyAlone(ctx, d, nil); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 // applyAlone applies one delivery, trying three times in all. A delivery
@@ -760,13 +771,13 @@ func (j *Journal) apply(ctx context.Context, batch []escalation.Queued) error {
 func (j *Journal) applyAlone(ctx context.Context, d escalation.Queued, err error) error {
 	one := []escalation.Queued{d}
 	if err == nil {
-		err = j.applyQueued(ctx, one)
+		_, err = j.applyQueued(ctx, one)
 	}
 	for attempt := 1; err != nil && attempt < 3; attempt++ {
 		if !j.pause(ctx) {
 			return ctx.Err()
 		}
-		err = j.applyQueued(ctx, one)
+		_, err = j.applyQueued(ctx, one)
 	}
 	if err == nil {
 		j.advance(one)
@@ -786,7 +797,7 @@ func (j *Journal) applyAlone(ctx context.Context, d escalation.Queued, err error
 }
 
 // applyQueued is ApplyQueued with a panic turned into an error.
-func (j *Journal) applyQueued(ctx context.Context, q []escalation.Queued) (err error) {
+func (j *Journal) applyQueued(ctx context.Context, q []escalation.Queued) (n int, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("intake: apply panicked: %v\n%s", p, debug.Stack())

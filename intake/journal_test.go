@@ -247,13 +247,11 @@ func TestAKillBetweenAcceptAndApplyLosesNothingAndDoublesNothing(t *testing.T) {
 	}
 }
 
-// A backlog larger than one transaction is applied a transaction at a
-// time, each one's deliveries decoded while the one before applies. An
-// alert resolved and then firing again in later transactions must end
-// firing: applied in the order accepted, whatever was decoded ahead.
-func TestABacklogOfManyTransactionsAppliesInTheOrderAccepted(t *testing.T) {
-	w := newWorld(t, Options{MaxApply: 2})
-	w.open()
+// ingestOutOfOrderTraps accepts seven single-alert deliveries that end
+// right only if applied in the order accepted: db1 resolves and fires
+// again, db2 fires and resolves.
+func (w *world) ingestOutOfOrderTraps() {
+	w.t.Helper()
 	for _, a := range []escalation.Alert{
 		firing("db1", "disk full on db-1"), firing("db2", "disk full on db-2"), resolved("db1"),
 		firing("db3", "disk full on db-3"), firing("db1", "disk full on db-1 again"), resolved("db2"),
@@ -261,14 +259,75 @@ func TestABacklogOfManyTransactionsAppliesInTheOrderAccepted(t *testing.T) {
 	} {
 		w.ingest(a)
 	}
+}
+
+func (w *world) checkOutOfOrderTraps() {
+	w.t.Helper()
+	inc, events := w.incident(1)
+	if inc.Alerts != 4 || inc.Firing != 3 {
+		w.t.Fatalf("incident has %d alerts, %d firing; want 4, 3 (db1, db3, db4)\n%s", inc.Alerts, inc.Firing, kinds(events))
+	}
+}
+
+// A backlog larger than one transaction is applied a transaction at a
+// time, each one's deliveries decoded while the one before applies. An
+// alert resolved and then firing again in later transactions must end
+// firing: applied in the order accepted, whatever was decoded ahead.
+func TestABacklogOfManyTransactionsAppliesInTheOrderAccepted(t *testing.T) {
+	w := newWorld(t, Options{MaxApply: 2})
+	w.open()
+	w.ingestOutOfOrderTraps()
 	w.run()
 	w.wait()
 	if n, _ := w.j.Backlog(); n != 0 {
 		t.Fatalf("backlog %d; want all applied", n)
 	}
-	inc, events := w.incident(1)
-	if inc.Alerts != 4 || inc.Firing != 3 {
-		t.Fatalf("incident has %d alerts, %d firing; want 4, 3 (db1, db3, db4)\n%s", inc.Alerts, inc.Firing, kinds(events))
+	w.checkOutOfOrderTraps()
+}
+
+// yieldsAfterOne applies only the first delivery of each transaction, as
+// an apply told to yield to a page's tick at its first chance does, and
+// notes the deliveries each transaction was handed.
+type yieldsAfterOne struct {
+	Engine
+	mu     *sync.Mutex
+	handed *[][]uint64
+}
+
+func (y yieldsAfterOne) ApplyQueued(ctx context.Context, q []escalation.Queued) (int, error) {
+	seqs := make([]uint64, len(q))
+	for i, d := range q {
+		seqs[i] = d.Seq
+	}
+	y.mu.Lock()
+	*y.handed = append(*y.handed, seqs)
+	y.mu.Unlock()
+	return y.Engine.ApplyQueued(ctx, q[:1])
+}
+
+// Applies that yield after their first delivery leave the rest for the
+// next transaction, which starts with the delivery after the last one
+// applied, with the alerts accepted under it: the backlog ends applied in
+// the order accepted, each delivery once.
+func TestAppliesCutShortGoOnFromWhereTheyStopped(t *testing.T) {
+	var mu sync.Mutex
+	var handed [][]uint64
+	w := newWorld(t, Options{MaxApply: 3})
+	w.wrap = func(e Engine) Engine { return yieldsAfterOne{Engine: e, mu: &mu, handed: &handed} }
+	w.open()
+	w.ingestOutOfOrderTraps()
+	w.run()
+	w.wait()
+	w.checkOutOfOrderTraps()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(handed) != 7 {
+		t.Fatalf("%d apply transactions, want 7 (one delivery each): %v", len(handed), handed)
+	}
+	for i, seqs := range handed {
+		if seqs[0] != uint64(i+1) {
+			t.Errorf("transaction %d was handed deliveries %v, want them from %d on", i+1, seqs, i+1)
+		}
 	}
 }
 
@@ -353,7 +412,7 @@ type poisoned struct {
 	seq uint64
 }
 
-func (p poisoned) ApplyQueued(ctx context.Context, q []escalation.Queued) error {
+func (p poisoned) ApplyQueued(ctx context.Context, q []escalation.Queued) (int, error) {
 	for _, d := range q {
 		if d.Seq == p.seq {
 			panic("a bug that only this delivery reaches")
@@ -625,7 +684,7 @@ type slowStore struct {
 	sizes      *[]int // alerts of each apply transaction
 }
 
-func (s slowStore) ApplyQueued(ctx context.Context, q []escalation.Queued) error {
+func (s slowStore) ApplyQueued(ctx context.Context, q []escalation.Queued) (int, error) {
 	n := 0
 	for _, d := range q {
 		n += len(d.Alerts)

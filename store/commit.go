@@ -81,9 +81,14 @@ var _ escalation.BulkUpdater = (*DB)(nil)
 // UpdateBulk is Update for a large transaction (escalation.BulkUpdater): it
 // commits alone, after the callers that were waiting with it. Shared with
 // an intake apply of thousands of alerts, a page's tick would commit only
-// when the apply's work is done.
-func (db *DB) UpdateBulk(ctx context.Context, fn func(escalation.Tx) error) error {
-	return db.update(&request{ctx: ctx, fn: fn, bulk: true, done: make(chan error, 1)})
+// when the apply's work is done. yield reports, once fn has run for
+// Options.BulkYield, that other callers wait for the writer.
+func (db *DB) UpdateBulk(ctx context.Context, fn func(tx escalation.Tx, yield func() bool) error) error {
+	run := func(tx escalation.Tx) error {
+		began := time.Now()
+		return fn(tx, func() bool { return db.waiting.Load() > 0 && time.Since(began) >= db.bulkYield })
+	}
+	return db.update(&request{ctx: ctx, fn: run, bulk: true, done: make(chan error, 1)})
 }
 
 func (db *DB) update(r *request) error {
@@ -91,11 +96,16 @@ func (db *DB) update(r *request) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if !r.bulk {
+		db.waiting.Add(1) // until unparked
+	}
 	select {
 	case db.reqs <- r:
 	case <-db.quit:
+		db.unparked(r)
 		return ErrClosed
 	case <-ctx.Done():
+		db.unparked(r)
 		return ctx.Err()
 	}
 	select {
@@ -130,6 +140,7 @@ func (db *DB) writer() {
 		if len(bulk) == 0 {
 			select {
 			case r := <-db.reqs:
+				db.unparked(r)
 				round = append(round, r)
 			case <-db.quit:
 				return
@@ -139,6 +150,7 @@ func (db *DB) writer() {
 		for len(round) < maxRound {
 			select {
 			case r := <-db.reqs:
+				db.unparked(r)
 				round = append(round, r)
 			default:
 				break drain
@@ -161,6 +173,14 @@ func (db *DB) writer() {
 			bulk = bulk[1:]
 		}
 		clear(round) // drop references to finished requests
+	}
+}
+
+// unparked counts r out of the small requests parked for the writer,
+// which a bulk transaction yields to: taken by the writer, or given up.
+func (db *DB) unparked(r *request) {
+	if !r.bulk {
+		db.waiting.Add(-1)
 	}
 }
 

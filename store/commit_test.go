@@ -25,6 +25,11 @@ func putAlert(key string) func(escalation.Tx) error {
 	}
 }
 
+// bulkFn is fn as a bulk transaction that never yields.
+func bulkFn(fn func(escalation.Tx) error) func(escalation.Tx, func() bool) error {
+	return func(tx escalation.Tx, _ func() bool) error { return fn(tx) }
+}
+
 func hasAlert(t *testing.T, db *DB, key string) bool {
 	t.Helper()
 	var found bool
@@ -433,7 +438,7 @@ func TestBulkUpdateCommitsAloneAfterTheSmallOnesWaitingWithIt(t *testing.T) {
 		release, first := blockWriter(t, db, "first")
 		var wg sync.WaitGroup
 		wg.Go(func() {
-			if err := db.UpdateBulk(t.Context(), ran("apply")); err != nil {
+			if err := db.UpdateBulk(t.Context(), bulkFn(ran("apply"))); err != nil {
 				t.Error(err)
 			}
 		})
@@ -476,7 +481,7 @@ func TestCloseAnswersAHeldBulkUpdate(t *testing.T) {
 		}
 		release, first := blockWriter(t, db, "first")
 		bulk, small := make(chan error, 1), make(chan error, 1)
-		go func() { bulk <- db.UpdateBulk(t.Context(), putAlert("apply")) }()
+		go func() { bulk <- db.UpdateBulk(t.Context(), bulkFn(putAlert("apply"))) }()
 		synctest.Wait()
 		smallRuns, smallGoes := make(chan struct{}), make(chan struct{})
 		go func() {
@@ -508,6 +513,115 @@ func TestCloseAnswersAHeldBulkUpdate(t *testing.T) {
 		}
 		if got := hasAlert(t, db, "apply"); got != (bulkErr == nil) {
 			t.Errorf("bulk update returned %v but its alert present = %v", bulkErr, got)
+		}
+	})
+}
+
+// An intake apply working through its deliveries asks, between them,
+// whether to yield. It is told to only once a page's tick waits for the
+// writer and the apply has worked for BulkYield; it stops there, commits
+// what it did, and the tick commits next.
+func TestBulkUpdateYieldsToAWaitingTickAfterItsMinimumWork(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		db, err := Open(filepath.Join(t.TempDir(), "klaxon.db"), Options{BulkYield: 10 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		var mu sync.Mutex
+		var order []string
+		note := func(s string) {
+			mu.Lock()
+			defer mu.Unlock()
+			order = append(order, s)
+		}
+		tick := make(chan error, 1)
+		var asked []bool // yield's answer after each millisecond of work
+		err = db.UpdateBulk(t.Context(), func(tx escalation.Tx, yield func() bool) error {
+			for ms := 1; ms <= 30; ms++ {
+				time.Sleep(time.Millisecond) // a delivery's work
+				if err := putAlert(fmt.Sprintf("apply-%02d", ms))(tx); err != nil {
+					return err
+				}
+				if ms == 4 { // a page falls due: its tick parks for the writer
+					go func() {
+						tick <- db.Update(t.Context(), func(tx escalation.Tx) error {
+							note("tick")
+							return putAlert("tick")(tx)
+						})
+					}()
+					synctest.Wait()
+				}
+				y := yield()
+				asked = append(asked, y)
+				if y {
+					break
+				}
+			}
+			note("apply")
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := <-tick; err != nil {
+			t.Fatal(err)
+		}
+		// Nobody waiting for 3 ms, then the tick waiting but only 4..9 ms
+		// of work done: no. At 10 ms: yes.
+		want := make([]bool, 10)
+		want[9] = true
+		if !slices.Equal(asked, want) {
+			t.Errorf("yield answered %v, want %v", asked, want)
+		}
+		if want := []string{"apply", "tick"}; !slices.Equal(order, want) {
+			t.Errorf("committed in the order %v, want %v", order, want)
+		}
+		for _, key := range []string{"apply-01", "apply-10", "tick"} {
+			if !hasAlert(t, db, key) {
+				t.Errorf("%s was not committed", key)
+			}
+		}
+		if hasAlert(t, db, "apply-11") {
+			t.Error("the apply went on past its yield")
+		}
+	})
+}
+
+// With nobody waiting, a bulk update is never asked to yield, however
+// long it works: a drain of the journal goes in its largest transactions.
+func TestBulkUpdateAloneIsNeverAskedToYield(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		db, err := Open(filepath.Join(t.TempDir(), "klaxon.db"), Options{BulkYield: time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		// A caller that gave up while parked is not waiting any more.
+		release, first := blockWriter(t, db, "first")
+		ctx, cancel := context.WithCancel(t.Context())
+		gaveUp := make(chan error, 1)
+		go func() { gaveUp <- db.Update(ctx, putAlert("gave-up")) }()
+		synctest.Wait()
+		cancel()
+		if err := <-gaveUp; !errors.Is(err, context.Canceled) {
+			t.Fatalf("parked Update after cancel = %v, want context.Canceled", err)
+		}
+		close(release)
+		if err := <-first; err != nil {
+			t.Fatal(err)
+		}
+		err = db.UpdateBulk(t.Context(), func(tx escalation.Tx, yield func() bool) error {
+			for range 100 {
+				time.Sleep(time.Millisecond)
+				if yield() {
+					return errors.New("asked to yield with nobody waiting")
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
 	})
 }

@@ -7,6 +7,7 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -55,7 +56,18 @@ type Options struct {
 	// ObserveCommit, when set, is told each commit's duration (the
 	// transaction with its fsync) and how many callers it carried.
 	ObserveCommit func(d time.Duration, callers int)
+	// BulkYield is how long a bulk transaction (UpdateBulk) works before
+	// it is asked to yield to callers waiting for the writer; zero means
+	// DefaultBulkYield.
+	BulkYield time.Duration
 }
+
+// DefaultBulkYield is a bulk transaction's work before it yields: about
+// what an apply cut short costs to commit on a small machine, so that a
+// page's tick waits for a few milliseconds of an apply rather than all of
+// it (tens of milliseconds, hundreds when the machine stalls), and an
+// apply never commits less work than its commit costs.
+const DefaultBulkYield = 5 * time.Millisecond
 
 // DB is an open Klaxon database. It implements escalation.Store and is safe
 // for concurrent use.
@@ -75,6 +87,11 @@ type DB struct {
 	// commits counts write transactions committed, so tests and benchmarks
 	// can see how many fns a round carried.
 	commits atomic.Int64
+
+	// waiting counts callers of Update (not UpdateBulk) parked for the
+	// writer: what a bulk transaction yields to.
+	waiting   atomic.Int32
+	bulkYield time.Duration
 }
 
 var _ escalation.Store = (*DB)(nil)
@@ -103,6 +120,7 @@ func Open(path string, opts Options) (*DB, error) {
 		quit:       make(chan struct{}),
 		writerDone: make(chan struct{}),
 		onCommit:   opts.ObserveCommit,
+		bulkYield:  cmp.Or(opts.BulkYield, DefaultBulkYield),
 	}
 	go db.writer()
 	return db, nil

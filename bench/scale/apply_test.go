@@ -48,8 +48,8 @@ func measureApply(b *testing.B, stored, perTx int) {
 		return q
 	}
 	for range stored / 5_000 {
-		if err := eng.ApplyQueued(ctx, deliveries(5_000)); err != nil {
-			b.Fatal(err)
+		if n, err := eng.ApplyQueued(ctx, deliveries(5_000)); err != nil || n != 5_000 {
+			b.Fatalf("applied %d of 5,000: %v", n, err)
 		}
 	}
 	const perOp = 20_000
@@ -62,8 +62,8 @@ func measureApply(b *testing.B, stored, perTx int) {
 		}
 		b.StartTimer()
 		for _, q := range txs {
-			if err := eng.ApplyQueued(ctx, q); err != nil {
-				b.Fatal(err)
+			if n, err := eng.ApplyQueued(ctx, q); err != nil || n != len(q) {
+				b.Fatalf("applied %d of %d: %v", n, len(q), err)
 			}
 		}
 	}
