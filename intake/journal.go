@@ -59,7 +59,9 @@ type Options struct {
 	// it then takes only the alerts that fit, at the rate the last large
 	// one was applied (but at least 2,000), so that a page due meanwhile
 	// waits for no more than that. A few more transactions cost a little
-	// more in all.
+	// more in all. An apply that runs over anyway stops early when the
+	// store asks it to yield to a waiting transaction
+	// (escalation.BulkUpdater); the budget keeps it from starting long.
 	Budget time.Duration
 	// Prefill zero-fills the first segment when there is no applied one to
 	// reuse (one segment's worth of writes at the first start), so that
