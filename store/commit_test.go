@@ -625,3 +625,56 @@ func TestBulkUpdateAloneIsNeverAskedToYield(t *testing.T) {
 		}
 	})
 }
+
+// On a slow disk an apply works at least as long as the last apply took
+// to commit before it yields: cut after BulkYield, it would be mostly
+// commit.
+func TestBulkUpdateWorksAsLongAsTheLastBulkCommitTookBeforeItYields(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		db, err := Open(filepath.Join(t.TempDir(), "klaxon.db"), Options{BulkYield: 5 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		db.bulkCommit.Store(int64(30 * time.Millisecond)) // as if the last apply's commit took that
+		tick := make(chan error, 1)
+		var worked time.Duration
+		err = db.UpdateBulk(t.Context(), func(tx escalation.Tx, yield func() bool) error {
+			go func() { tick <- db.Update(t.Context(), putAlert("tick")) }()
+			synctest.Wait() // a page's tick waits for the writer from the start
+			for !yield() {
+				time.Sleep(time.Millisecond)
+				worked += time.Millisecond
+			}
+			return putAlert("apply")(tx)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := <-tick; err != nil {
+			t.Fatal(err)
+		}
+		if worked != 30*time.Millisecond {
+			t.Errorf("the apply yielded after %s of work, want 30ms (the last bulk commit's time)", worked)
+		}
+	})
+}
+
+// A bulk transaction's commit time is measured, for the next one to go by.
+func TestABulkCommitsTimeIsKept(t *testing.T) {
+	db := openTemp(t)
+	if err := db.UpdateBulk(t.Context(), bulkFn(putAlert("apply"))); err != nil {
+		t.Fatal(err)
+	}
+	if got := time.Duration(db.bulkCommit.Load()); got <= 0 {
+		t.Fatalf("last bulk commit took %s, want it measured", got)
+	}
+	// A small transaction's commit is not a bulk one's.
+	db.bulkCommit.Store(0)
+	if err := db.Update(t.Context(), putAlert("tick")); err != nil {
+		t.Fatal(err)
+	}
+	if got := db.bulkCommit.Load(); got != 0 {
+		t.Fatalf("an Update set the bulk commit time to %s", time.Duration(got))
+	}
+}

@@ -56,8 +56,9 @@ type Options struct {
 	// ObserveCommit, when set, is told each commit's duration (the
 	// transaction with its fsync) and how many callers it carried.
 	ObserveCommit func(d time.Duration, callers int)
-	// BulkYield is how long a bulk transaction (UpdateBulk) works before
-	// it is asked to yield to callers waiting for the writer; zero means
+	// BulkYield is how long a bulk transaction (UpdateBulk) works at
+	// least before it is asked to yield to callers waiting for the writer
+	// (longer when the last bulk commit took longer); zero means
 	// DefaultBulkYield.
 	BulkYield time.Duration
 }
@@ -94,6 +95,10 @@ type DB struct {
 	// writer: what a bulk transaction yields to.
 	waiting   atomic.Int32
 	bulkYield time.Duration
+	// bulkCommit is how long the last bulk transaction took to commit
+	// once its fn returned (nanoseconds): a bulk fn works at least as long
+	// before it yields.
+	bulkCommit atomic.Int64
 }
 
 var _ escalation.Store = (*DB)(nil)
