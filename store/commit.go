@@ -84,9 +84,9 @@ var _ escalation.BulkUpdater = (*DB)(nil)
 // commits alone, after the callers that were waiting with it. Shared with
 // an intake apply of thousands of alerts, a page's tick would commit only
 // when the apply's work is done. yield reports that other callers wait for
-// the writer once fn has run for Options.BulkYield, or for as long as the
-// last bulk transaction took to commit if that is longer: on a slow disk,
-// applies cut after a few milliseconds would be mostly commits, each
+// the writer once fn has run for Options.BulkYield, or for as long as bulk
+// transactions have lately taken to commit if that is longer: on a slow
+// disk, applies cut after a few milliseconds would be mostly commits, each
 // rewriting the pages the next one rewrites again, and the disk would
 // fall further behind (at a 30 MB/s write limit, with commits of 12–13 ms
 // on average, the pages' p99 in a storm rose from 0.2 s to 1.6–2.2 s).
@@ -235,7 +235,10 @@ func (db *DB) commit(reqs []*request) {
 				db.commits.Add(1)
 				db.observe(time.Since(began), ran)
 				if r := reqs[0]; len(reqs) == 1 && r.bulk && !r.worked.IsZero() {
-					db.bulkCommit.Store(int64(time.Since(r.worked)))
+					// A moving average: one quick commit between slow
+					// ones must not shrink the next apply to its minimum.
+					prev := db.bulkCommit.Load()
+					db.bulkCommit.Store(prev + (int64(time.Since(r.worked))-prev)/4)
 				}
 			}
 			answerRest(reqs, err)

@@ -626,17 +626,17 @@ func TestBulkUpdateAloneIsNeverAskedToYield(t *testing.T) {
 	})
 }
 
-// On a slow disk an apply works at least as long as the last apply took
+// On a slow disk an apply works at least as long as applies lately took
 // to commit before it yields: cut after BulkYield, it would be mostly
 // commit.
-func TestBulkUpdateWorksAsLongAsTheLastBulkCommitTookBeforeItYields(t *testing.T) {
+func TestBulkUpdateWorksAsLongAsBulkCommitsTakeBeforeItYields(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		db, err := Open(filepath.Join(t.TempDir(), "klaxon.db"), Options{BulkYield: 5 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer db.Close()
-		db.bulkCommit.Store(int64(30 * time.Millisecond)) // as if the last apply's commit took that
+		db.bulkCommit.Store(int64(30 * time.Millisecond)) // as if applies' commits lately took that
 		tick := make(chan error, 1)
 		var worked time.Duration
 		err = db.UpdateBulk(t.Context(), func(tx escalation.Tx, yield func() bool) error {
@@ -655,19 +655,31 @@ func TestBulkUpdateWorksAsLongAsTheLastBulkCommitTookBeforeItYields(t *testing.T
 			t.Fatal(err)
 		}
 		if worked != 30*time.Millisecond {
-			t.Errorf("the apply yielded after %s of work, want 30ms (the last bulk commit's time)", worked)
+			t.Errorf("the apply yielded after %s of work, want 30ms (what bulk commits lately took)", worked)
 		}
 	})
 }
 
-// A bulk transaction's commit time is measured, for the next one to go by.
+// A bulk transaction's commit time is measured and averaged in, a quarter
+// weight, for the next ones to go by: one quick commit after slow ones
+// does not bring applies down to their minimum at once.
 func TestABulkCommitsTimeIsKept(t *testing.T) {
 	db := openTemp(t)
+	const slow = int64(time.Hour) // far more than any commit here
+	db.bulkCommit.Store(slow)
 	if err := db.UpdateBulk(t.Context(), bulkFn(putAlert("apply"))); err != nil {
 		t.Fatal(err)
 	}
+	if got := db.bulkCommit.Load(); got <= slow*3/4 || got >= slow {
+		t.Fatalf("after slow commits of 1h and a quick one, the average is %s, want just over 45m",
+			time.Duration(got))
+	}
+	db.bulkCommit.Store(0)
+	if err := db.UpdateBulk(t.Context(), bulkFn(putAlert("apply-2"))); err != nil {
+		t.Fatal(err)
+	}
 	if got := time.Duration(db.bulkCommit.Load()); got <= 0 {
-		t.Fatalf("last bulk commit took %s, want it measured", got)
+		t.Fatalf("a bulk commit's time = %s, want it measured", got)
 	}
 	// A small transaction's commit is not a bulk one's.
 	db.bulkCommit.Store(0)

@@ -58,7 +58,7 @@ type Options struct {
 	ObserveCommit func(d time.Duration, callers int)
 	// BulkYield is how long a bulk transaction (UpdateBulk) works at
 	// least before it is asked to yield to callers waiting for the writer
-	// (longer when the last bulk commit took longer); zero means
+	// (longer when bulk commits lately took longer); zero means
 	// DefaultBulkYield.
 	BulkYield time.Duration
 }
@@ -95,9 +95,9 @@ type DB struct {
 	// writer: what a bulk transaction yields to.
 	waiting   atomic.Int32
 	bulkYield time.Duration
-	// bulkCommit is how long the last bulk transaction took to commit
-	// once its fn returned (nanoseconds): a bulk fn works at least as long
-	// before it yields.
+	// bulkCommit is how long bulk transactions have lately taken to
+	// commit once their fn returned (nanoseconds, a moving average of a
+	// quarter weight): a bulk fn works at least as long before it yields.
 	bulkCommit atomic.Int64
 }
 
