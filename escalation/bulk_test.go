@@ -2,7 +2,6 @@ package escalation_test
 
 import (
 	"context"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -10,16 +9,6 @@ import (
 	"github.com/klaxonhq/klaxon/escalation"
 	"github.com/klaxonhq/klaxon/store"
 )
-
-func openDB(t *testing.T) *store.DB {
-	t.Helper()
-	db, err := store.Open(filepath.Join(t.TempDir(), "k.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
 
 // bulkEngine is an engine on st (a store.DB with its UpdateBulk wrapped:
 // the record fixture's wrapper hides it) and a manual clock.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	"github.com/klaxonhq/klaxon/escalation"
-	"github.com/klaxonhq/klaxon/store"
 )
 
 // faultyStore counts write transactions, and those that recorded pages
@@ -107,12 +105,7 @@ type recordFixture struct {
 // pager is pager; without one, tests make the outcomes themselves.
 func newRecordFixture(t *testing.T, m *countMetrics, pager escalation.Pager) *recordFixture {
 	t.Helper()
-	db, err := store.Open(filepath.Join(t.TempDir(), "k.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	st := &faultyStore{Store: db}
+	st := &faultyStore{Store: openDB(t)}
 	clock := escalation.NewManualClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	var pagers map[escalation.Channel]escalation.Pager
 	if pager != nil {
@@ -372,11 +365,7 @@ func (quietChat) Reply(context.Context, string, *escalation.Incident, escalation
 // in the same transaction, as outcomes recorded alone do.
 func TestRecordBatchMarksChatPosts(t *testing.T) {
 	ctx := t.Context()
-	db, err := store.Open(filepath.Join(t.TempDir(), "k.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openDB(t)
 	eng, err := escalation.New(escalation.Options{Store: db, Catalog: catalog(),
 		Clock: escalation.NewManualClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)),
 		Chats: map[string]escalation.Chat{"ops": quietChat{}}})

@@ -30,6 +30,17 @@ func catalog() *escalation.Catalog {
 	}
 }
 
+// openDB opens a store on a temp file, closed when the test ends.
+func openDB(t *testing.T) *store.DB {
+	t.Helper()
+	db, err := store.Open(filepath.Join(t.TempDir(), "k.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
 // settle lets the runner make the passes it has work for, paced
 // (Runner.Pace), and the recorder commit: a second of the bubble's time,
 // then every goroutine blocked again.

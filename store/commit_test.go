@@ -418,15 +418,11 @@ func TestBulkUpdateCommitsAloneAfterTheSmallOnesWaitingWithIt(t *testing.T) {
 		var mu sync.Mutex
 		var rounds []int // callers per commit
 		var order []string
-		db, err := Open(filepath.Join(t.TempDir(), "klaxon.db"), Options{ObserveCommit: func(_ time.Duration, callers int) {
+		db := openWith(t, filepath.Join(t.TempDir(), "klaxon.db"), Options{ObserveCommit: func(_ time.Duration, callers int) {
 			mu.Lock()
 			defer mu.Unlock()
 			rounds = append(rounds, callers)
 		}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
 		ran := func(name string) func(escalation.Tx) error {
 			return func(tx escalation.Tx) error {
 				mu.Lock()
@@ -523,11 +519,7 @@ func TestCloseAnswersAHeldBulkUpdate(t *testing.T) {
 // what it did, and the tick commits next.
 func TestBulkUpdateYieldsToAWaitingTickAfterItsMinimumWork(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		db, err := Open(filepath.Join(t.TempDir(), "klaxon.db"), Options{BulkYield: 10 * time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
+		db := openWith(t, filepath.Join(t.TempDir(), "klaxon.db"), Options{BulkYield: 10 * time.Millisecond})
 		var mu sync.Mutex
 		var order []string
 		note := func(s string) {
@@ -537,7 +529,7 @@ func TestBulkUpdateYieldsToAWaitingTickAfterItsMinimumWork(t *testing.T) {
 		}
 		tick := make(chan error, 1)
 		var asked []bool // yield's answer after each millisecond of work
-		err = db.UpdateBulk(t.Context(), func(tx escalation.Tx, yield func() bool) error {
+		err := db.UpdateBulk(t.Context(), func(tx escalation.Tx, yield func() bool) error {
 			for ms := 1; ms <= 30; ms++ {
 				time.Sleep(time.Millisecond) // a delivery's work
 				if err := putAlert(fmt.Sprintf("apply-%02d", ms))(tx); err != nil {
@@ -592,11 +584,7 @@ func TestBulkUpdateYieldsToAWaitingTickAfterItsMinimumWork(t *testing.T) {
 // long it works: a drain of the journal goes in its largest transactions.
 func TestBulkUpdateAloneIsNeverAskedToYield(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		db, err := Open(filepath.Join(t.TempDir(), "klaxon.db"), Options{BulkYield: time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
+		db := openWith(t, filepath.Join(t.TempDir(), "klaxon.db"), Options{BulkYield: time.Millisecond})
 		// A caller that gave up while parked is not waiting any more.
 		release, first := blockWriter(t, db, "first")
 		ctx, cancel := context.WithCancel(t.Context())
@@ -611,7 +599,7 @@ func TestBulkUpdateAloneIsNeverAskedToYield(t *testing.T) {
 		if err := <-first; err != nil {
 			t.Fatal(err)
 		}
-		err = db.UpdateBulk(t.Context(), func(tx escalation.Tx, yield func() bool) error {
+		err := db.UpdateBulk(t.Context(), func(tx escalation.Tx, yield func() bool) error {
 			for range 100 {
 				time.Sleep(time.Millisecond)
 				if yield() {
@@ -631,15 +619,11 @@ func TestBulkUpdateAloneIsNeverAskedToYield(t *testing.T) {
 // commit.
 func TestBulkUpdateWorksAsLongAsBulkCommitsTakeBeforeItYields(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		db, err := Open(filepath.Join(t.TempDir(), "klaxon.db"), Options{BulkYield: 5 * time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
+		db := openWith(t, filepath.Join(t.TempDir(), "klaxon.db"), Options{BulkYield: 5 * time.Millisecond})
 		db.bulkCommit.Store(int64(30 * time.Millisecond)) // as if applies' commits lately took that
 		tick := make(chan error, 1)
 		var worked time.Duration
-		err = db.UpdateBulk(t.Context(), func(tx escalation.Tx, yield func() bool) error {
+		err := db.UpdateBulk(t.Context(), func(tx escalation.Tx, yield func() bool) error {
 			go func() { tick <- db.Update(t.Context(), putAlert("tick")) }()
 			synctest.Wait() // a page's tick waits for the writer from the start
 			for !yield() {

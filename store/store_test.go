@@ -18,7 +18,14 @@ import (
 
 func openAt(t testing.TB, path string) *DB {
 	t.Helper()
-	db, err := Open(path, Options{})
+	return openWith(t, path, Options{})
+}
+
+// openWith opens the database at path with opts, closed when the test
+// ends (inside a synctest bubble too: its cleanups run in the bubble).
+func openWith(t testing.TB, path string, opts Options) *DB {
+	t.Helper()
+	db, err := Open(path, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -231,6 +231,15 @@ func (t *tx) get(bucket string, key []byte, v any) (ok bool, err error) {
 	return true, json.Unmarshal(b, v)
 }
 
+// getRecord is get for a record kept in the wire form (decodeRecord).
+func getRecord[T any](t *tx, bucket string, key []byte, out *T, decode func([]byte) (T, error)) (ok bool, err error) {
+	b := t.bucket(bucket).Get(key)
+	if b == nil {
+		return false, nil
+	}
+	return true, decodeRecord(b, out, decode)
+}
+
 func (t *tx) NextIncidentID() (int64, error) {
 	n, err := t.bucket(bucketIncidents).NextSequence()
 	if err != nil {
@@ -244,13 +253,13 @@ func (t *tx) Incident(id int64) (*escalation.Incident, error) {
 		inc := cloneIncident(&c.inc)
 		return &inc, nil
 	}
-	v := t.bucket(bucketIncidents).Get(idKey(id))
-	if v == nil {
-		return nil, fmt.Errorf("incident %d: %w", id, escalation.ErrNotFound)
-	}
 	var inc escalation.Incident
-	if err := decodeRecord(v, &inc, wire.DecodeIncident); err != nil {
+	ok, err := getRecord(t, bucketIncidents, idKey(id), &inc, wire.DecodeIncident)
+	if err != nil {
 		return nil, fmt.Errorf("store: read incident %d: %w", id, err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("incident %d: %w", id, escalation.ErrNotFound)
 	}
 	t.incidents[id] = &cachedIncident{inc: cloneIncident(&inc)}
 	return &inc, nil
@@ -535,13 +544,13 @@ func (t *tx) NextPageID() (int64, error) {
 }
 
 func (t *tx) Page(id int64) (*escalation.Page, error) {
-	v := t.bucket(bucketPages).Get(idKey(id))
-	if v == nil {
-		return nil, fmt.Errorf("page %d: %w", id, escalation.ErrNotFound)
-	}
 	var p escalation.Page
-	if err := decodeRecord(v, &p, wire.DecodePage); err != nil {
+	ok, err := getRecord(t, bucketPages, idKey(id), &p, wire.DecodePage)
+	if err != nil {
 		return nil, fmt.Errorf("store: read page %d: %w", id, err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("page %d: %w", id, escalation.ErrNotFound)
 	}
 	return &p, nil
 }
