@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/klaxonhq/klaxon/escalation"
@@ -45,7 +46,9 @@ type world struct {
 	logs  *syncBuffer
 	// wrap, when set, stands between the journal and the engine.
 	wrap func(Engine) Engine
-	stop func()
+	// flush, when set, stands in for the journal's fdatasync.
+	flush func(*os.File) error
+	stop  func()
 }
 
 func newWorld(t *testing.T, o Options) *world {
@@ -72,7 +75,11 @@ func (w *world) open() {
 	if w.wrap != nil {
 		e = w.wrap(eng)
 	}
-	j, err := Open(w.t.Context(), e, o)
+	flush := fdatasync
+	if w.flush != nil {
+		flush = w.flush
+	}
+	j, err := open(w.t.Context(), e, o, flush)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -618,6 +625,64 @@ func TestAStormOfSingleAlertWebhooksIsOneTimelineEntry(t *testing.T) {
 		attached[1].Count != 4 || !strings.HasPrefix(attached[1].Message, "4 alerts attached: disk full on b;") {
 		t.Fatalf("alert entries %+v; want a, then one entry of 4", attached)
 	}
+}
+
+// Sixteen senders at once cost the journal a flush each unless they share
+// them. Here each flush takes 2 ms (a slow disk; Gather caps any wait at
+// 1 ms): deliveries that arrive during one flush share the next; after a
+// flush of three, the writer waits for as many again, but no longer than
+// Gather; and once a flush carried one, a lone delivery goes at once.
+func TestDeliveriesArrivingTogetherShareAFlushAndALoneOneGoesAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const flushTakes = 2 * time.Millisecond
+		w := newWorld(t, Options{})
+		w.flush = func(f *os.File) error {
+			time.Sleep(flushTakes)
+			return fdatasync(f)
+		}
+		w.open()
+		start := time.Now()
+		// send ingests one alert in the background; the channel gives
+		// the time since start at which it was answered.
+		send := func(key string) <-chan time.Duration {
+			answered := make(chan time.Duration, 1)
+			go func() {
+				w.ingest(firing(key, "disk full on "+key))
+				answered <- time.Since(start)
+			}()
+			return answered
+		}
+		at := func(what string, answered <-chan time.Duration, want time.Duration) {
+			t.Helper()
+			if got := <-answered; got != want {
+				t.Errorf("%s answered at %v; want %v", what, got, want)
+			}
+		}
+
+		first := send("a") // flushed alone: 0-2 ms
+		synctest.Wait()
+		b, c, d := send("b"), send("c"), send("d") // arrive during it
+		at("the first", first, 2*time.Millisecond)
+		at("b", b, 4*time.Millisecond) // all three in the next flush
+		at("c", c, 4*time.Millisecond)
+		at("d", d, 4*time.Millisecond)
+
+		// The last flush carried three: e waits for two more, which come
+		// half a millisecond later, and the three share a flush.
+		e := send("e")
+		time.Sleep(500 * time.Microsecond)
+		f, g := send("f"), send("g")
+		at("e", e, 6500*time.Microsecond)
+		at("f", f, 6500*time.Microsecond)
+		at("g", g, 6500*time.Microsecond)
+
+		// After a quiet spell, h waits for company, but only Gather's
+		// millisecond; then i, after a flush of one, waits not at all.
+		time.Sleep(time.Second)
+		quiet := time.Since(start)
+		at("h", send("h"), quiet+time.Millisecond+flushTakes)
+		at("i", send("i"), quiet+time.Millisecond+2*flushTakes)
+	})
 }
 
 // Someone deletes klaxon.db to start afresh and leaves the journal: its
