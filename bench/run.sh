@@ -7,7 +7,9 @@
 #
 # Env: ROUNDS (5), DURATION (10s, measured per scenario), WARMUP (1s),
 # SENDERS (16), SOLO (0; 1 adds klaxon-*-solo: every alert its own incident),
-# RESULTS (bench/out/results-<time>.jsonl).
+# BASE (a git revision: adds klaxon-*-base, Klaxon built from it, each run
+# right after the same scenario of this tree, for a change's effect in the
+# same rounds), RESULTS (bench/out/results-<time>.jsonl).
 #
 # Each round starts with an fsync probe of the disk (bench/fsyncprobe), since
 # Klaxon's figures move with its fsync latency and Alertmanager's do not.
@@ -22,6 +24,7 @@ DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-1s}
 SENDERS=${SENDERS:-16}
 SOLO=${SOLO:-0}
+BASE=${BASE:-}
 RESULTS=${RESULTS:-bench/out/results-$(date -u +%Y%m%dT%H%M%SZ).jsonl}
 KLAXON_ADDR=127.0.0.1:18080
 AM_ADDR=127.0.0.1:19093
@@ -57,6 +60,12 @@ go build -o "$tmp/klaxon" ./cmd/klaxon
 go build -o "$tmp/loadgen" ./bench/loadgen
 go build -o "$tmp/summarize" ./bench/summarize
 go build -o "$tmp/fsyncprobe" ./bench/fsyncprobe
+if [ -n "$BASE" ]; then
+	echo "building klaxon-base from $BASE" >&2
+	mkdir "$tmp/base-src"
+	git archive "$BASE" | tar -x -C "$tmp/base-src"
+	(cd "$tmp/base-src" && go build -o "$tmp/klaxon-base" ./cmd/klaxon)
+fi
 
 # Klaxon: one person with contact rules on one policy; bench groups by
 # Alertmanager's groupKey (all alerts join one incident), bench-solo by the
@@ -117,9 +126,9 @@ wait_http() { # wait_http URL PID: poll until 200, at most 10 s
 	return 1
 }
 
-start_klaxon() {
+start_klaxon() { # start_klaxon BINARY
 	rm -rf "$tmp/klaxon.db" "$tmp/klaxon.db.intake" "$tmp"/klaxon.db.intake.other-*
-	"$tmp/klaxon" serve --config "$tmp/klaxon.yaml" --db "$tmp/klaxon.db" --listen "$KLAXON_ADDR" \
+	"$1" serve --config "$tmp/klaxon.yaml" --db "$tmp/klaxon.db" --listen "$KLAXON_ADDR" \
 		2>>"$tmp/klaxon.log" &
 	klaxon_pid=$!
 	wait_http "http://$KLAXON_ADDR/healthz" "$klaxon_pid"
@@ -158,13 +167,14 @@ drain() {
 mkdir -p "$(dirname "$RESULTS")"
 : >"$RESULTS"
 
-# scenario NAME ROUND TARGET ALERTS [INTEGRATION]: one run on a fresh server.
+# scenario NAME ROUND TARGET ALERTS [INTEGRATION]: one run on a fresh server;
+# TARGET is klaxon, klaxon-base (built from BASE) or alertmanager.
 scenario() {
 	local name=$1 round=$2 target=$3 alerts=$4 integration=${5:-am-bench} out rc=0
 	local args=(-scenario "$name" -round "$round" -senders "$SENDERS" -alerts "$alerts"
 		-duration "$DURATION" -warmup "$WARMUP")
-	if [ "$target" = klaxon ]; then
-		start_klaxon
+	if [ "$target" != alertmanager ]; then
+		start_klaxon "$tmp/$target"
 		out=$("$tmp/loadgen" -target klaxon -url "http://$KLAXON_ADDR" -integration "$integration" \
 			-token "$TOKEN" "${args[@]}") || rc=$?
 		drain "$name" "$round" | tee -a "$RESULTS" >&2
@@ -186,8 +196,10 @@ for round in $(seq "$ROUNDS"); do
 	# How fast durable writes are right now, on the disk Klaxon's file is on.
 	"$tmp/fsyncprobe" -dir "$tmp" | tee -a "$RESULTS" >&2
 	scenario klaxon-1 "$round" klaxon 1
+	[ -z "$BASE" ] || scenario klaxon-1-base "$round" klaxon-base 1
 	scenario alertmanager-1 "$round" alertmanager 1
 	scenario klaxon-100 "$round" klaxon 100
+	[ -z "$BASE" ] || scenario klaxon-100-base "$round" klaxon-base 100
 	scenario alertmanager-100 "$round" alertmanager 100
 	if [ "$SOLO" = 1 ]; then
 		scenario klaxon-1-solo "$round" klaxon 1 am-solo

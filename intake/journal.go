@@ -507,39 +507,36 @@ func (j *Journal) writer() {
 // delayed by no more than one more flush.
 func (j *Journal) gather(batch []*appendReq, want int, wait time.Duration, timer *time.Timer) []*appendReq {
 	want = min(want, maxGroup)
-	waiting := false
-	defer func() {
-		if waiting {
-			timer.Stop()
-		}
-	}()
-	for {
-	drain:
-		for len(batch) < maxGroup {
-			select {
-			case r := <-j.reqs:
-				batch = append(batch, r)
-			default:
-				break drain
-			}
-		}
-		if len(batch) >= want || wait <= 0 {
-			return batch
-		}
-		if !waiting {
-			timer.Reset(wait)
-			waiting = true
-		}
+	batch = j.drain(batch)
+	if len(batch) >= want || wait <= 0 {
+		return batch
+	}
+	timer.Reset(wait)
+	defer timer.Stop()
+	for len(batch) < want {
 		select {
 		case r := <-j.reqs:
-			batch = append(batch, r)
+			batch = j.drain(append(batch, r))
 		case <-timer.C:
-			waiting = false
 			return batch
 		case <-j.quit:
 			return batch
 		}
 	}
+	return batch
+}
+
+// drain adds to batch the deliveries waiting, up to maxGroup.
+func (j *Journal) drain(batch []*appendReq) []*appendReq {
+	for len(batch) < maxGroup {
+		select {
+		case r := <-j.reqs:
+			batch = append(batch, r)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 // write appends batch as records and fsyncs them, then queues them for the

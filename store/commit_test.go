@@ -183,18 +183,18 @@ func blockWriter(t *testing.T, db *DB, key string) (release chan struct{}, resul
 	return release, result
 }
 
-func TestUpdateCancelledWhileQueued(t *testing.T) {
-	db := openTemp(t)
+// giveUpWhileQueued calls Update with fn while the writer is busy with
+// another, cancels it once it is queued, checks that its caller got
+// ctx.Err() without waiting for the writer, and lets the writer go on.
+// It runs in a synctest bubble.
+func giveUpWhileQueued(t *testing.T, db *DB, fn func(escalation.Tx) error) {
+	t.Helper()
 	release, first := blockWriter(t, db, "first")
-	ctx, cancel := context.WithCancel(context.Background())
-	var ran atomic.Bool
+	ctx, cancel := context.WithCancel(t.Context())
 	queued := make(chan error, 1)
-	go func() {
-		queued <- db.Update(ctx, func(tx escalation.Tx) error { ran.Store(true); return putAlert("queued")(tx) })
-	}()
+	go func() { queued <- db.Update(ctx, fn) }()
+	synctest.Wait()
 	cancel()
-	// The writer is busy with the first fn, so the queued one cannot have
-	// started: its caller gets ctx.Err() without waiting for the writer.
 	if err := <-queued; !errors.Is(err, context.Canceled) {
 		t.Errorf("queued Update = %v, want context.Canceled", err)
 	}
@@ -202,10 +202,20 @@ func TestUpdateCancelledWhileQueued(t *testing.T) {
 	if err := <-first; err != nil {
 		t.Fatal(err)
 	}
-	update(t, db, putAlert("after")) // the abandoned request was skipped
-	if ran.Load() || hasAlert(t, db, "queued") {
-		t.Error("cancelled fn ran")
-	}
+}
+
+func TestUpdateCancelledWhileQueued(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		db := openTemp(t)
+		var ran atomic.Bool
+		// The writer is busy with the first fn, so the queued one cannot
+		// have started.
+		giveUpWhileQueued(t, db, func(tx escalation.Tx) error { ran.Store(true); return putAlert("queued")(tx) })
+		update(t, db, putAlert("after")) // the abandoned request was skipped
+		if ran.Load() || hasAlert(t, db, "queued") {
+			t.Error("cancelled fn ran")
+		}
+	})
 }
 
 func TestCloseWithPendingUpdates(t *testing.T) {
@@ -586,19 +596,7 @@ func TestBulkUpdateAloneIsNeverAskedToYield(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		db := openWith(t, filepath.Join(t.TempDir(), "klaxon.db"), Options{BulkYield: time.Millisecond})
 		// A caller that gave up while parked is not waiting any more.
-		release, first := blockWriter(t, db, "first")
-		ctx, cancel := context.WithCancel(t.Context())
-		gaveUp := make(chan error, 1)
-		go func() { gaveUp <- db.Update(ctx, putAlert("gave-up")) }()
-		synctest.Wait()
-		cancel()
-		if err := <-gaveUp; !errors.Is(err, context.Canceled) {
-			t.Fatalf("parked Update after cancel = %v, want context.Canceled", err)
-		}
-		close(release)
-		if err := <-first; err != nil {
-			t.Fatal(err)
-		}
+		giveUpWhileQueued(t, db, putAlert("gave-up"))
 		err := db.UpdateBulk(t.Context(), func(tx escalation.Tx, yield func() bool) error {
 			for range 100 {
 				time.Sleep(time.Millisecond)
