@@ -61,7 +61,7 @@ func ParseAlertmanager(body []byte) (Batch, error) {
 }
 
 // alert converts one Alertmanager alert, adding its problems under path.
-func (a amAlert) alert(path string, probs *problems) (escalation.Alert, bool) {
+func (a amAlert) alert(path alertPath, probs *problems) (escalation.Alert, bool) {
 	n := len(*probs)
 	var out escalation.Alert
 	switch a.Status {

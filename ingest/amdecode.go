@@ -2,7 +2,7 @@ package ingest
 
 import (
 	"bytes"
-	"io"
+	"encoding/binary"
 	"strconv"
 	"strings"
 	"sync"
@@ -12,12 +12,13 @@ import (
 )
 
 // decodeAlertmanager fills m from an Alertmanager webhook body, as
-// decodeJSON would. A webhook as Alertmanager writes it is read token by
-// token, with no reflection: in an alert flood this parse is the largest
-// share of the request path. Anything off that path (a null, a number
-// that is not an int, a field name in other case, a repeated name,
-// invalid UTF-8, a syntax error) is decoded by decodeJSON instead, so the
-// values and errors are encoding/json's whatever the body
+// decodeJSON would. A webhook as Alertmanager writes it is read by a
+// scanner over the bytes, with no reflection and no token objects: in an
+// alert flood this parse is the largest share of the request path that is
+// Klaxon's own. Anything off that path (a null, a number that is not an
+// int, a field name in other case, a repeated name, invalid UTF-8, deep
+// nesting, a syntax error) is decoded by decodeJSON instead, so the values
+// and errors are encoding/json's whatever the body
 // (FuzzDecodeJSONIsEncodingJSON holds them to it).
 func decodeAlertmanager(body []byte, m *amMessage) error {
 	if readAlertmanager(body, m) {
@@ -27,35 +28,30 @@ func decodeAlertmanager(body []byte, m *amMessage) error {
 	return decodeJSON(body, m)
 }
 
-// readAlertmanager reads body with the token reader; false means the body
-// left its path, and m holds anything.
+// readAlertmanager reads body with the scanner; false means the body left
+// its path, and m holds anything.
 func readAlertmanager(body []byte, m *amMessage) bool {
-	r := amReaders.Get().(*amReader)
-	r.d.Reset(bytes.NewBuffer(body), jsontext.AllowDuplicateNames(true))
-	ok := r.message(m)
-	r.d.Reset(r.idle) // not to keep the body alive in the pool
-	if cap(r.name) > 64<<10 {
-		r.name = nil // nor one huge escaped string
+	s := amScanners.Get().(*amScanner)
+	s.b, s.i = body, 0
+	ok := s.message(m) && s.end()
+	s.b = nil // not to keep the body alive in the pool
+	if cap(s.buf) > 64<<10 {
+		s.buf = nil // nor one huge escaped string
 	}
-	amReaders.Put(r)
+	amScanners.Put(s)
 	return ok
 }
 
-// amReaders keeps decoders for reuse: a new one allocates about 80 KB of
-// buffers and state, and took 32 µs a webhook against 8 µs reused.
-var amReaders = sync.Pool{New: func() any {
-	idle := new(bytes.Buffer)
-	return &amReader{d: jsontext.NewDecoder(idle), idle: idle}
-}}
+// amScanners keeps scanners for reuse, for their interned names.
+var amScanners = sync.Pool{New: func() any { return new(amScanner) }}
 
-// amReader reads the common shape of a webhook; each method reports false
-// as soon as the input leaves it. Repeated names are its own to spot
-// (jsontext's check allocates per object): encoding/json keeps the last
-// of them, or merges maps, so they go to it.
-type amReader struct {
-	d    *jsontext.Decoder
-	idle *bytes.Buffer     // empty: what d reads between uses
-	name []byte            // an escaped string, unquoted
+// amScanner reads the common shape of a webhook; each method reports false
+// as soon as the input leaves it. It accepts only what encoding/json
+// accepts and reads the same way, and leaves the rest to it.
+type amScanner struct {
+	b    []byte
+	i    int               // the next byte to read
+	buf  []byte            // an escaped string, unquoted
 	strs map[string]string // see intern
 }
 
@@ -64,58 +60,65 @@ var (
 	amAlertFields   = []string{"status", "labels", "annotations", "startsAt", "endsAt", "generatorURL", "fingerprint"}
 )
 
-func (r *amReader) message(m *amMessage) bool {
-	ok := r.object(amMessageFields, func(field int) bool {
+// maxSkipDepth bounds the nesting of a value the scanner skips; deeper
+// ones go to encoding/json, which has its own limit.
+const maxSkipDepth = 64
+
+func (s *amScanner) message(m *amMessage) bool {
+	return s.object(amMessageFields, func(field int) bool {
 		switch field {
 		case 0:
-			return r.string(&m.Version)
+			return s.string(&m.Version)
 		case 1:
-			return r.string(&m.GroupKey)
+			return s.string(&m.GroupKey)
 		case 2:
-			return r.int(&m.TruncatedAlerts)
+			return s.int(&m.TruncatedAlerts)
 		default:
-			return r.alerts(&m.Alerts)
+			return s.alerts(&m.Alerts)
 		}
 	})
-	if !ok {
-		return false
-	}
-	_, err := r.d.ReadToken()
-	return err == io.EOF // one value, nothing after it
 }
 
-func (r *amReader) alerts(out *[]amAlert) bool {
-	if !r.open('[') {
+// end reports whether nothing but whitespace follows the value.
+func (s *amScanner) end() bool { return s.peek() == 0 && s.i == len(s.b) }
+
+func (s *amScanner) alerts(out *[]amAlert) bool {
+	if !s.take('[') {
 		return false
 	}
 	as := []amAlert{}
-	for r.d.PeekKind() == '{' {
-		as = append(as, amAlert{})
-		a := &as[len(as)-1]
-		ok := r.object(amAlertFields, func(field int) bool {
-			switch field {
-			case 0:
-				return r.string(&a.Status)
-			case 1:
-				return r.stringMap(&a.Labels)
-			case 2:
-				return r.stringMap(&a.Annotations)
-			case 3:
-				return r.string(&a.StartsAt)
-			case 4:
-				return r.string(&a.EndsAt)
-			case 5:
-				return r.string(&a.GeneratorURL)
-			default:
-				return r.string(&a.Fingerprint)
+	if !s.take(']') {
+		for {
+			as = append(as, amAlert{})
+			a := &as[len(as)-1]
+			ok := s.object(amAlertFields, func(field int) bool {
+				switch field {
+				case 0:
+					return s.string(&a.Status)
+				case 1:
+					return s.stringMap(&a.Labels)
+				case 2:
+					return s.stringMap(&a.Annotations)
+				case 3:
+					return s.string(&a.StartsAt)
+				case 4:
+					return s.string(&a.EndsAt)
+				case 5:
+					return s.string(&a.GeneratorURL)
+				default:
+					return s.string(&a.Fingerprint)
+				}
+			})
+			if !ok {
+				return false
 			}
-		})
-		if !ok {
-			return false
+			if s.take(']') {
+				break
+			}
+			if !s.take(',') {
+				return false
+			}
 		}
-	}
-	if !r.close(']') {
-		return false
 	}
 	*out = as
 	return true
@@ -123,63 +126,216 @@ func (r *amReader) alerts(out *[]amAlert) bool {
 
 // object reads an object whose names are fields (field reads the value of
 // fields[i]) or names encoding/json ignores, whose values are skipped.
-func (r *amReader) object(fields []string, field func(i int) bool) bool {
-	if !r.open('{') {
-		return false
-	}
+func (s *amScanner) object(fields []string, field func(i int) bool) bool {
 	var seen uint32
-	for r.d.PeekKind() == '"' {
-		name, ok := r.unquoted()
-		if !ok {
-			return false
-		}
+	return s.members(func(name []byte) bool {
 		switch i, other := match(name, fields); {
 		case i >= 0:
 			if seen&(1<<i) != 0 || !field(i) {
 				return false
 			}
 			seen |= 1 << i
+			return true
 		case other:
 			return false
 		default:
-			if r.d.SkipValue() != nil {
-				return false
-			}
+			return s.skip(0)
 		}
-	}
-	return r.close('}')
+	})
 }
 
-// open reads the start of an array or object ('[' or '{').
-func (r *amReader) open(k jsontext.Kind) bool {
-	if r.d.PeekKind() != k {
+// members reads an object, calling value with each name (valid until the
+// next read) to read its value.
+func (s *amScanner) members(value func(name []byte) bool) bool {
+	if !s.take('{') {
 		return false
 	}
-	_, err := r.d.ReadToken()
-	return err == nil
+	if s.take('}') {
+		return true
+	}
+	for {
+		name, ok := s.unquoted()
+		if !ok || !s.take(':') || !value(name) {
+			return false
+		}
+		if s.take('}') {
+			return true
+		}
+		if !s.take(',') {
+			return false
+		}
+	}
 }
 
-// close reads the end of an array or object (']' or '}').
-func (r *amReader) close(k jsontext.Kind) bool {
-	tok, err := r.d.ReadToken()
-	return err == nil && tok.Kind() == k
+// peek skips whitespace and returns the next byte, 0 at the end.
+func (s *amScanner) peek() byte {
+	for ; s.i < len(s.b); s.i++ {
+		switch c := s.b[s.i]; c {
+		case ' ', '\t', '\n', '\r':
+		default:
+			return c
+		}
+	}
+	return 0
+}
+
+// take reads c if it comes next (after whitespace).
+func (s *amScanner) take(c byte) bool {
+	if s.peek() != c {
+		return false
+	}
+	s.i++
+	return true
 }
 
 // unquoted reads a string (an object name or a value), unquoted; the
-// bytes are valid until the next read.
-func (r *amReader) unquoted() ([]byte, bool) {
-	if r.d.PeekKind() != '"' {
+// bytes are valid until the next read. Control characters, invalid UTF-8
+// and bad escapes leave the path.
+func (s *amScanner) unquoted() ([]byte, bool) {
+	if !s.take('"') {
 		return nil, false
 	}
-	v, err := r.d.ReadValue()
-	if err != nil || len(v) < 2 {
+	start, escaped, ascii := s.i, false, true
+	for {
+		// Eight plain bytes at a time, then one at a time up to the
+		// next byte that is not plain.
+		for s.i+8 <= len(s.b) && !notPlain(binary.LittleEndian.Uint64(s.b[s.i:])) {
+			s.i += 8
+		}
+		for s.i < len(s.b) && plain[s.b[s.i]] {
+			s.i++
+		}
+		if s.i >= len(s.b) {
+			return nil, false
+		}
+		switch c := s.b[s.i]; {
+		case c == '"':
+			v := s.b[start:s.i]
+			s.i++
+			if !ascii && !utf8.Valid(v) {
+				return nil, false
+			}
+			if !escaped {
+				return v, true
+			}
+			var err error
+			s.buf, err = jsontext.AppendUnquote(s.buf[:0], s.b[start-1:s.i])
+			return s.buf, err == nil
+		case c == '\\':
+			escaped = true
+			s.i += 2 // the escaped byte cannot end the string
+		case c < 0x20:
+			return nil, false
+		default: // the start of a multi-byte UTF-8 sequence, or invalid
+			ascii = false
+			s.i++
+		}
+	}
+}
+
+// plain is true for the bytes a string holds as they are: ASCII, neither
+// a quote nor a backslash nor a control character.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// notPlain reports whether any of the eight bytes in w is not plain: below
+// 0x20, a quote, a backslash, or not ASCII (bit tricks from "Bit
+// Twiddling Hacks": a byte is zero or below n where its high bit is set in
+// (x - n·0x01..01) &^ x).
+func notPlain(w uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	below := func(x uint64, n uint64) uint64 { return (x - n*ones) &^ x & highs }
+	return (below(w, 0x20) | below(w^('"'*ones), 1) | below(w^('\\'*ones), 1) | w&highs) != 0
+}
+
+// skip reads a value of any kind, checking its syntax.
+func (s *amScanner) skip(depth int) bool {
+	if depth > maxSkipDepth {
+		return false
+	}
+	switch s.peek() {
+	case '"':
+		_, ok := s.unquoted()
+		return ok
+	case '{':
+		return s.members(func([]byte) bool { return s.skip(depth + 1) })
+	case '[':
+		s.i++
+		if s.take(']') {
+			return true
+		}
+		for {
+			if !s.skip(depth + 1) {
+				return false
+			}
+			if s.take(']') {
+				return true
+			}
+			if !s.take(',') {
+				return false
+			}
+		}
+	case 't':
+		return s.literal("true")
+	case 'f':
+		return s.literal("false")
+	case 'n':
+		return s.literal("null")
+	default:
+		_, ok := s.number()
+		return ok
+	}
+}
+
+func (s *amScanner) literal(lit string) bool {
+	if !bytes.HasPrefix(s.b[s.i:], []byte(lit)) {
+		return false
+	}
+	s.i += len(lit)
+	return true
+}
+
+// number reads a number as JSON writes it and returns its text.
+func (s *amScanner) number() ([]byte, bool) {
+	start := s.i
+	if s.i < len(s.b) && s.b[s.i] == '-' {
+		s.i++
+	}
+	switch {
+	case s.i < len(s.b) && s.b[s.i] == '0':
+		s.i++
+	case s.digits() == 0:
 		return nil, false
 	}
-	if bytes.IndexByte(v, '\\') < 0 {
-		return v[1 : len(v)-1], true
+	if s.i < len(s.b) && s.b[s.i] == '.' {
+		s.i++
+		if s.digits() == 0 {
+			return nil, false
+		}
 	}
-	r.name, err = jsontext.AppendUnquote(r.name[:0], v)
-	return r.name, err == nil
+	if s.i < len(s.b) && (s.b[s.i] == 'e' || s.b[s.i] == 'E') {
+		s.i++
+		if s.i < len(s.b) && (s.b[s.i] == '+' || s.b[s.i] == '-') {
+			s.i++
+		}
+		if s.digits() == 0 {
+			return nil, false
+		}
+	}
+	return s.b[start:s.i], true
+}
+
+// digits reads a run of decimal digits and returns its length.
+func (s *amScanner) digits() int {
+	start := s.i
+	for s.i < len(s.b) && '0' <= s.b[s.i] && s.b[s.i] <= '9' {
+		s.i++
+	}
+	return s.i - start
 }
 
 // match finds name among fields (i < 0: not there), or else reports
@@ -198,23 +354,23 @@ func match(name []byte, fields []string) (i int, other bool) {
 		}
 	}
 	for _, f := range fields {
-		if strings.EqualFold(string(name), f) {
+		if len(name) == len(f) && strings.EqualFold(string(name), f) {
 			return -1, true
 		}
 	}
 	return -1, false
 }
 
-func (r *amReader) string(out *string) bool { return r.text(out, false) }
+func (s *amScanner) string(out *string) bool { return s.text(out, false) }
 
 // text reads a string into out, interned if asked (see intern).
-func (r *amReader) text(out *string, interned bool) bool {
-	b, ok := r.unquoted()
+func (s *amScanner) text(out *string, interned bool) bool {
+	b, ok := s.unquoted()
 	if !ok {
 		return false
 	}
 	if interned {
-		*out = r.intern(b)
+		*out = s.intern(b)
 	} else {
 		*out = string(b)
 	}
@@ -224,19 +380,19 @@ func (r *amReader) text(out *string, interned bool) bool {
 // intern returns b as a string, shared with earlier ones if short: label
 // and annotation names recur in every webhook, from a small set. The
 // table is emptied when full, so odd names cannot grow it.
-func (r *amReader) intern(b []byte) string {
+func (s *amScanner) intern(b []byte) string {
 	if len(b) > maxInterned {
 		return string(b)
 	}
-	if s, ok := r.strs[string(b)]; ok {
-		return s
+	if v, ok := s.strs[string(b)]; ok {
+		return v
 	}
-	if r.strs == nil || len(r.strs) >= maxInternedStrings {
-		r.strs = make(map[string]string, maxInternedStrings)
+	if s.strs == nil || len(s.strs) >= maxInternedStrings {
+		s.strs = make(map[string]string, maxInternedStrings)
 	}
-	s := string(b)
-	r.strs[s] = s
-	return s
+	v := string(b)
+	s.strs[v] = v
+	return v
 }
 
 const (
@@ -246,15 +402,15 @@ const (
 
 // int reads a number encoding/json would put in an int: an integer
 // literal in range (it refuses 1.0 and 1e3 for an int).
-func (r *amReader) int(out *int) bool {
-	if r.d.PeekKind() != '0' {
+func (s *amScanner) int(out *int) bool {
+	if c := s.peek(); c != '-' && (c < '0' || c > '9') {
 		return false
 	}
-	tok, err := r.d.ReadToken()
-	if err != nil {
+	text, ok := s.number()
+	if !ok {
 		return false
 	}
-	n, err := strconv.ParseInt(tok.String(), 10, strconv.IntSize)
+	n, err := strconv.ParseInt(string(text), 10, strconv.IntSize)
 	if err != nil {
 		return false
 	}
@@ -262,22 +418,21 @@ func (r *amReader) int(out *int) bool {
 	return true
 }
 
-func (r *amReader) stringMap(out *map[string]string) bool {
-	if !r.open('{') {
-		return false
-	}
+func (s *amScanner) stringMap(out *map[string]string) bool {
 	m := make(map[string]string)
-	for r.d.PeekKind() == '"' {
-		var k, v string
-		if !r.text(&k, true) || !r.string(&v) {
-			return false
-		}
+	ok := s.members(func(name []byte) bool {
+		k := s.intern(name)
 		if _, dup := m[k]; dup {
 			return false
 		}
+		var v string
+		if !s.string(&v) {
+			return false
+		}
 		m[k] = v
-	}
-	if !r.close('}') {
+		return true
+	})
+	if !ok {
 		return false
 	}
 	*out = m

@@ -219,8 +219,8 @@ func FuzzDecodeJSONIsEncodingJSON(f *testing.F) {
 	}
 	f.Add([]byte(`{"Version":"4","alerts":[{"labels":{"a":"b","a":"c"},"status":"firing\xff"}]}`))
 	f.Add([]byte(`{"alerts":[{"labels":{"a":1}}]}`))
-	// At the edges of the Alertmanager token reader's path.
-	for _, body := range slices.Concat(offTokenPath, []string{
+	// At the edges of the Alertmanager scanner's path.
+	for _, body := range slices.Concat(offScannerPath, onScannerPath, []string{
 		`{"version":"4","ALERTS":[{"status":"firing"}]}`,
 		`{"version":"4","alerts":[{"\u212aey":"x","fingerprint":"f"}],"truncatedAlerts":1}`,
 		`{"version":"4","alerts":[{"Fingerprint":"f","labels":null}]}`,

@@ -58,7 +58,7 @@ func ParseGrafana(body []byte) (Batch, error) {
 
 // alert converts one Grafana alert: Alertmanager's checks, times, severity,
 // labels and links, with Grafana's summary, values and extra links.
-func (a grafanaAlert) alert(path string, probs *problems) (escalation.Alert, bool) {
+func (a grafanaAlert) alert(path alertPath, probs *problems) (escalation.Alert, bool) {
 	out, ok := a.amAlert.alert(path, probs)
 	if !ok {
 		return out, false

@@ -157,10 +157,16 @@ func clipRaw(s string) string {
 	return s
 }
 
+// alertPath names a delivery's i-th alert in its problems ("alerts[i]"),
+// formatted only when there is a problem to report.
+type alertPath int
+
+func (p alertPath) String() string { return "alerts[" + strconv.Itoa(int(p)) + "]" }
+
 // groupAlert is one alert of a grouped notification (Alertmanager, Grafana)
 // that converts itself, adding its problems under path.
 type groupAlert interface {
-	alert(path string, probs *problems) (escalation.Alert, bool)
+	alert(path alertPath, probs *problems) (escalation.Alert, bool)
 }
 
 // groupBatch converts a grouped notification's alerts, all with the group's
@@ -169,7 +175,7 @@ func groupBatch[A groupAlert](items []A, groupKey string, truncated int) (Batch,
 	var probs problems
 	alerts := make([]escalation.Alert, 0, len(items))
 	for i, a := range items {
-		alert, ok := a.alert(fmt.Sprintf("alerts[%d]", i), &probs)
+		alert, ok := a.alert(alertPath(i), &probs)
 		if ok {
 			alert.GroupKey = groupKey
 			alerts = append(alerts, alert)
