@@ -11,6 +11,9 @@
 # right after the same scenario of this tree, for a change's effect in the
 # same rounds), RESULTS (bench/out/results-<time>.jsonl).
 #
+# The load generator also reads each server's CPU time and the machine's
+# idle and stolen time over the measured seconds (/proc).
+#
 # Each round starts with an fsync probe of the disk (bench/fsyncprobe), since
 # Klaxon's figures move with its fsync latency and Alertmanager's do not.
 #
@@ -149,20 +152,26 @@ backlog() {
 	curl -fsS --max-time 2 "http://$KLAXON_ADDR/metrics" | awk '/^klaxon_intake_backlog_alerts /{printf "%d", $2}'
 }
 
-# drain NAME ROUND: the backlog when the load stops, and how long Klaxon
-# then takes to apply it (polled every 50 ms), as a JSON line.
+# drain NAME ROUND: the backlog when the load stops, how long Klaxon then
+# takes to apply it (polled every 50 ms), and the CPU time that took
+# (utime + stime, in /proc's hundredths of a second), as a JSON line.
 drain() {
-	local first n start end
+	local first n start end cpu0 cpu1
 	start=$(date +%s%N)
+	cpu0=$(cpu_ticks "$klaxon_pid")
 	first=$(backlog) n=$first
 	while [ "${n:-0}" -gt 0 ]; do
 		sleep 0.05
 		n=$(backlog)
 	done
 	end=$(date +%s%N)
-	printf '{"drain":"%s","round":%d,"backlog_alerts":%d,"drain_s":%.3f}\n' "$1" "$2" "${first:-0}" \
-		"$(awk -v a="$start" -v b="$end" 'BEGIN{print (b-a)/1e9}')"
+	cpu1=$(cpu_ticks "$klaxon_pid")
+	printf '{"drain":"%s","round":%d,"backlog_alerts":%d,"drain_s":%.3f,"drain_cpu_s":%.2f}\n' "$1" "$2" "${first:-0}" \
+		"$(awk -v a="$start" -v b="$end" 'BEGIN{print (b-a)/1e9}')" "$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN{print (b-a)/100}')"
 }
+
+# cpu_ticks PID: the process's user + system time in /proc's ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 mkdir -p "$(dirname "$RESULTS")"
 : >"$RESULTS"
@@ -176,12 +185,12 @@ scenario() {
 	if [ "$target" != alertmanager ]; then
 		start_klaxon "$tmp/$target"
 		out=$("$tmp/loadgen" -target klaxon -url "http://$KLAXON_ADDR" -integration "$integration" \
-			-token "$TOKEN" "${args[@]}") || rc=$?
+			-token "$TOKEN" -pid "$klaxon_pid" "${args[@]}") || rc=$?
 		drain "$name" "$round" | tee -a "$RESULTS" >&2
 		stop "$klaxon_pid"; klaxon_pid=
 	else
 		start_am
-		out=$("$tmp/loadgen" -target alertmanager -url "http://$AM_ADDR" "${args[@]}") || rc=$?
+		out=$("$tmp/loadgen" -target alertmanager -url "http://$AM_ADDR" -pid "$am_pid" "${args[@]}") || rc=$?
 		stop "$am_pid"; am_pid=
 	fi
 	if [ -z "$out" ]; then

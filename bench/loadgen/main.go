@@ -41,6 +41,7 @@ type config struct {
 	requests                        int64
 	duration, warmup, timeout       time.Duration
 	groupKey                        string
+	pid                             int
 }
 
 // result is the JSON line loadgen prints.
@@ -60,6 +61,12 @@ type result struct {
 	P90ms            float64 `json:"p90_ms"`
 	P99ms            float64 `json:"p99_ms"`
 	MaxMs            float64 `json:"max_ms"`
+	// With -pid, over the measured time: the server's CPU (user + system)
+	// per alert, and the shares of the machine's CPU time that were idle
+	// (or waiting on the disk) and stolen by the host.
+	ServerCPUusPerAlert float64 `json:"server_cpu_us_per_alert,omitempty"`
+	MachineIdle         float64 `json:"machine_idle,omitempty"`
+	Steal               float64 `json:"steal,omitempty"`
 }
 
 func main() {
@@ -77,6 +84,7 @@ func main() {
 	flag.DurationVar(&c.duration, "duration", 10*time.Second, "measured time (an upper bound when -requests is set)")
 	flag.DurationVar(&c.warmup, "warmup", time.Second, "unmeasured sending before the measured time")
 	flag.DurationVar(&c.timeout, "timeout", 10*time.Second, "per-request timeout")
+	flag.IntVar(&c.pid, "pid", 0, "the server's process ID: report its CPU per alert (Linux /proc)")
 	flag.Parse()
 	if err := c.check(); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
@@ -162,6 +170,21 @@ func run(c config) (result, error) {
 	ctx, cancel := context.WithDeadline(context.Background(), deadline.Add(c.timeout))
 	defer cancel()
 
+	// The CPU samples bracket the measured time: one when it starts, one
+	// when the last sender stops.
+	var cpuFrom cpuSample
+	var cpuErr error
+	cpuTaken := make(chan struct{})
+	if c.pid > 0 {
+		go func() {
+			defer close(cpuTaken)
+			time.Sleep(time.Until(measureFrom))
+			cpuFrom, cpuErr = sampleCPU(c.pid)
+		}()
+	} else {
+		close(cpuTaken)
+	}
+
 	senders := make([]*sender, c.senders)
 	var wg sync.WaitGroup
 	for i := range senders {
@@ -211,6 +234,14 @@ func run(c config) (result, error) {
 	if !measuring.Load() {
 		return result{}, errors.New("no measured requests")
 	}
+	<-cpuTaken
+	var cpuTo cpuSample
+	if c.pid > 0 && cpuErr == nil {
+		cpuTo, cpuErr = sampleCPU(c.pid)
+	}
+	if cpuErr != nil {
+		fmt.Fprintln(os.Stderr, "loadgen: no CPU figures:", cpuErr)
+	}
 
 	var lat []time.Duration
 	var errs int64
@@ -221,14 +252,20 @@ func run(c config) (result, error) {
 	slices.Sort(lat)
 	n := int64(len(lat))
 	secs := elapsed.Seconds()
-	return result{
+	res := result{
 		Scenario: c.scenario, Round: c.round, Target: c.target, Senders: c.senders,
 		AlertsPerRequest: c.alerts, Requests: n, Alerts: n * int64(c.alerts), Errors: errs,
 		DurationS: round3(secs), RequestsPerS: round3(float64(n) / secs),
 		AlertsPerS: round3(float64(n*int64(c.alerts)) / secs),
 		P50ms:      ms(quantile(lat, 0.50)), P90ms: ms(quantile(lat, 0.90)),
 		P99ms: ms(quantile(lat, 0.99)), MaxMs: ms(quantile(lat, 1)),
-	}, nil
+	}
+	if c.pid > 0 && cpuErr == nil {
+		res.ServerCPUusPerAlert, res.MachineIdle, res.Steal = cpuUse(cpuFrom, cpuTo, res.Alerts)
+		res.ServerCPUusPerAlert = round3(res.ServerCPUusPerAlert)
+		res.MachineIdle, res.Steal = round3(res.MachineIdle), round3(res.Steal)
+	}
+	return res, nil
 }
 
 // post sends one request and reads the whole response.

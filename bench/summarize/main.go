@@ -43,11 +43,17 @@ type line struct {
 	MaxMs            float64 `json:"max_ms"`
 	DurationS        float64 `json:"duration_s"`
 	Alerts           float64 `json:"alerts"`
+	// loadgen -pid: the server's CPU per alert, the machine's idle and
+	// stolen shares, over the measured time.
+	ServerCPUusPerAlert float64 `json:"server_cpu_us_per_alert"`
+	MachineIdle         float64 `json:"machine_idle"`
+	Steal               float64 `json:"steal"`
 	// drain lines (run.sh): Klaxon's intake backlog when the load stopped
 	// and the time it took to apply it.
 	Drain         string  `json:"drain"`
 	BacklogAlerts float64 `json:"backlog_alerts"`
 	DrainS        float64 `json:"drain_s"`
+	DrainCPUs     float64 `json:"drain_cpu_s"`
 	// fsync probe lines (bench/fsyncprobe)
 	Pages int     `json:"pages"`
 	P50us float64 `json:"p50_us"`
@@ -195,6 +201,7 @@ func report(w io.Writer, scs []*scenario) bool {
 	}
 
 	drains(w, scs)
+	cpu(w, scs)
 
 	base := map[int]*scenario{}
 	for _, s := range scs {
@@ -282,4 +289,44 @@ func verdict(ok bool) string {
 		return "met"
 	}
 	return "NOT met"
+}
+
+// cpu prints, where the load generator read them, each scenario's server
+// CPU per alert and the machine's idle and stolen shares (medians). For
+// Klaxon the CPU of applying the backlog after the load (its drain line)
+// counts too: Alertmanager does all of its work while answering.
+func cpu(w io.Writer, scs []*scenario) {
+	drainCPU := map[string]map[int]float64{}
+	for _, d := range scs {
+		if d.drain {
+			m := map[int]float64{}
+			for _, l := range d.runs {
+				m[l.Round] = l.DrainCPUs
+			}
+			drainCPU[strings.TrimPrefix(d.name, "drain:")] = m
+		}
+	}
+	header := false
+	for _, s := range scs {
+		if s.probe || s.drain || s.med(func(l line) float64 { return l.ServerCPUusPerAlert }) == 0 {
+			continue
+		}
+		if !header {
+			fmt.Fprintln(w, "\n| scenario | server CPU per alert (µs) | machine idle or waiting on disk | stolen by the host |")
+			fmt.Fprintln(w, "|---|---:|---:|---:|")
+			header = true
+		}
+		perAlert := s.med(func(l line) float64 {
+			if l.Alerts <= 0 {
+				return l.ServerCPUusPerAlert
+			}
+			return l.ServerCPUusPerAlert + drainCPU[s.name][l.Round]*1e6/l.Alerts
+		})
+		fmt.Fprintf(w, "| %s | %.1f | %.1f%% | %.1f%% |\n", s.name, perAlert,
+			100*s.med(func(l line) float64 { return l.MachineIdle }),
+			100*s.med(func(l line) float64 { return l.Steal }))
+	}
+	if header {
+		fmt.Fprintln(w, "\n(Klaxon's CPU includes applying the backlog left when the load stopped)")
+	}
 }
