@@ -242,10 +242,11 @@ var plain = func() (t [256]bool) {
 	return t
 }()
 
-// notPlain reports whether any of the eight bytes in w is not plain: below
-// 0x20, a quote, a backslash, or not ASCII (bit tricks from "Bit
-// Twiddling Hacks": a byte is zero or below n where its high bit is set in
-// (x - n·0x01..01) &^ x).
+// notPlain reports whether any of the eight bytes of w is not plain: below
+// 0x20, a quote, a backslash, or not ASCII. below(x, n) is non-zero if and
+// only if some byte of x is below n, for n ≤ 0x80 ("hasless" in Bit
+// Twiddling Hacks); a quote or a backslash is a zero byte of w xor copies
+// of it.
 func notPlain(w uint64) bool {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	below := func(x uint64, n uint64) uint64 { return (x - n*ones) &^ x & highs }
