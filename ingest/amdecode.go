@@ -202,7 +202,7 @@ func (s *amScanner) unquoted() ([]byte, bool) {
 		for s.i+8 <= len(s.b) && !notPlain(binary.LittleEndian.Uint64(s.b[s.i:])) {
 			s.i += 8
 		}
-		for s.i < len(s.b) && plain[s.b[s.i]] {
+		for s.i < len(s.b) && plain(s.b[s.i]) {
 			s.i++
 		}
 		if s.i >= len(s.b) {
@@ -233,14 +233,9 @@ func (s *amScanner) unquoted() ([]byte, bool) {
 	}
 }
 
-// plain is true for the bytes a string holds as they are: ASCII, neither
-// a quote nor a backslash nor a control character.
-var plain = func() (t [256]bool) {
-	for c := 0x20; c < utf8.RuneSelf; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
+// plain reports whether a string holds c as it is: ASCII, neither a
+// quote nor a backslash nor a control character.
+func plain(c byte) bool { return 0x20 <= c && c < utf8.RuneSelf && c != '"' && c != '\\' }
 
 // notPlain reports whether any of the eight bytes of w is not plain: below
 // 0x20, a quote, a backslash, or not ASCII. below(x, n) is non-zero if and
