@@ -83,45 +83,37 @@ func (s *amScanner) message(m *amMessage) bool {
 func (s *amScanner) end() bool { return s.peek() == 0 && s.i == len(s.b) }
 
 func (s *amScanner) alerts(out *[]amAlert) bool {
-	if !s.take('[') {
-		return false
-	}
 	as := []amAlert{}
-	if !s.take(']') {
-		for {
-			as = append(as, amAlert{})
-			a := &as[len(as)-1]
-			ok := s.object(amAlertFields, func(field int) bool {
-				switch field {
-				case 0:
-					return s.string(&a.Status)
-				case 1:
-					return s.stringMap(&a.Labels)
-				case 2:
-					return s.stringMap(&a.Annotations)
-				case 3:
-					return s.string(&a.StartsAt)
-				case 4:
-					return s.string(&a.EndsAt)
-				case 5:
-					return s.string(&a.GeneratorURL)
-				default:
-					return s.string(&a.Fingerprint)
-				}
-			})
-			if !ok {
-				return false
-			}
-			if s.take(']') {
-				break
-			}
-			if !s.take(',') {
-				return false
-			}
-		}
+	ok := s.elements(func() bool {
+		as = append(as, amAlert{})
+		return s.alert(&as[len(as)-1])
+	})
+	if !ok {
+		return false
 	}
 	*out = as
 	return true
+}
+
+func (s *amScanner) alert(a *amAlert) bool {
+	return s.object(amAlertFields, func(field int) bool {
+		switch field {
+		case 0:
+			return s.string(&a.Status)
+		case 1:
+			return s.stringMap(&a.Labels)
+		case 2:
+			return s.stringMap(&a.Annotations)
+		case 3:
+			return s.string(&a.StartsAt)
+		case 4:
+			return s.string(&a.EndsAt)
+		case 5:
+			return s.string(&a.GeneratorURL)
+		default:
+			return s.string(&a.Fingerprint)
+		}
+	})
 }
 
 // object reads an object whose names are fields (field reads the value of
@@ -159,6 +151,27 @@ func (s *amScanner) members(value func(name []byte) bool) bool {
 			return false
 		}
 		if s.take('}') {
+			return true
+		}
+		if !s.take(',') {
+			return false
+		}
+	}
+}
+
+// elements reads an array, calling value to read each element.
+func (s *amScanner) elements(value func() bool) bool {
+	if !s.take('[') {
+		return false
+	}
+	if s.take(']') {
+		return true
+	}
+	for {
+		if !value() {
+			return false
+		}
+		if s.take(']') {
 			return true
 		}
 		if !s.take(',') {
@@ -260,21 +273,7 @@ func (s *amScanner) skip(depth int) bool {
 	case '{':
 		return s.members(func([]byte) bool { return s.skip(depth + 1) })
 	case '[':
-		s.i++
-		if s.take(']') {
-			return true
-		}
-		for {
-			if !s.skip(depth + 1) {
-				return false
-			}
-			if s.take(']') {
-				return true
-			}
-			if !s.take(',') {
-				return false
-			}
-		}
+		return s.elements(func() bool { return s.skip(depth + 1) })
 	case 't':
 		return s.literal("true")
 	case 'f':
@@ -399,9 +398,7 @@ const (
 // int reads a number encoding/json would put in an int: an integer
 // literal in range (it refuses 1.0 and 1e3 for an int).
 func (s *amScanner) int(out *int) bool {
-	if c := s.peek(); c != '-' && (c < '0' || c > '9') {
-		return false
-	}
+	s.peek() // the whitespace before it
 	text, ok := s.number()
 	if !ok {
 		return false

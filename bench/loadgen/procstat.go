@@ -43,33 +43,39 @@ func parseCPU(stat, all []byte) (s cpuSample, err error) {
 	if i < 0 || len(fields) < 13 {
 		return s, errors.New("process stat: unexpected format")
 	}
-	for _, f := range fields[11:13] {
-		n, err := strconv.ParseInt(f, 10, 64)
-		if err != nil {
-			return s, fmt.Errorf("process stat: %w", err)
-		}
-		s.process += n
+	times, err := ticks(fields[11:13])
+	if err != nil {
+		return s, fmt.Errorf("process stat: %w", err)
 	}
+	s.process = times[0] + times[1]
 	line, _, _ := bytes.Cut(all, []byte("\n"))
 	fields = strings.Fields(string(line))
 	if len(fields) < 9 || fields[0] != "cpu" {
 		return s, errors.New("/proc/stat: unexpected format")
 	}
 	// user nice system idle iowait irq softirq steal
-	for j, f := range fields[1:9] {
+	m, err := ticks(fields[1:9])
+	if err != nil {
+		return s, fmt.Errorf("/proc/stat: %w", err)
+	}
+	for _, n := range m {
+		s.total += n
+	}
+	s.idle, s.steal = m[3]+m[4], m[7]
+	return s, nil
+}
+
+// ticks parses fields of CPU times.
+func ticks(fields []string) ([]int64, error) {
+	out := make([]int64, len(fields))
+	for i, f := range fields {
 		n, err := strconv.ParseInt(f, 10, 64)
 		if err != nil {
-			return s, fmt.Errorf("/proc/stat: %w", err)
+			return nil, err
 		}
-		s.total += n
-		switch j {
-		case 3, 4:
-			s.idle += n
-		case 7:
-			s.steal += n
-		}
+		out[i] = n
 	}
-	return s, nil
+	return out, nil
 }
 
 // cpuUse is the server's CPU per alert between two samples, and the shares

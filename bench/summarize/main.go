@@ -146,6 +146,15 @@ func (s *scenario) values(f func(line) float64) []float64 {
 
 func (s *scenario) med(f func(line) float64) float64 { return median(s.values(f)) }
 
+// byRound maps each round of s to f of its line.
+func (s *scenario) byRound(f func(line) float64) map[int]float64 {
+	m := make(map[int]float64, len(s.runs))
+	for _, l := range s.runs {
+		m[l.Round] = f(l)
+	}
+	return m
+}
+
 func (s *scenario) errors() int64 {
 	var n int64
 	for _, l := range s.runs {
@@ -157,10 +166,7 @@ func (s *scenario) errors() int64 {
 // ratio is the median over rounds of s's alert rate over base's, taking only
 // rounds that have both; rounds lists those ratios in round order.
 func ratio(s, base *scenario) (med float64, rounds []float64) {
-	baseRate := map[int]float64{}
-	for _, l := range base.runs {
-		baseRate[l.Round] = l.AlertsPerS
-	}
+	baseRate := base.byRound(func(l line) float64 { return l.AlertsPerS })
 	for _, l := range s.runs {
 		if b, ok := baseRate[l.Round]; ok && b > 0 {
 			rounds = append(rounds, l.AlertsPerS/b)
@@ -269,10 +275,7 @@ func drains(w io.Writer, scs []*scenario) {
 			fmt.Fprintln(w, "|---|---:|---:|---:|")
 			header = true
 		}
-		drainOf := map[int]float64{}
-		for _, l := range d.runs {
-			drainOf[l.Round] = l.DrainS
-		}
+		drainOf := d.byRound(func(l line) float64 { return l.DrainS })
 		var applied []float64
 		for _, l := range run.runs {
 			if ds, ok := drainOf[l.Round]; ok && l.DurationS+ds > 0 {
@@ -299,11 +302,7 @@ func cpu(w io.Writer, scs []*scenario) {
 	drainCPU := map[string]map[int]float64{}
 	for _, d := range scs {
 		if d.drain {
-			m := map[int]float64{}
-			for _, l := range d.runs {
-				m[l.Round] = l.DrainCPUs
-			}
-			drainCPU[strings.TrimPrefix(d.name, "drain:")] = m
+			drainCPU[strings.TrimPrefix(d.name, "drain:")] = d.byRound(func(l line) float64 { return l.DrainCPUs })
 		}
 	}
 	header := false
