@@ -152,9 +152,20 @@ backlog() {
 	curl -fsS --max-time 2 "http://$KLAXON_ADDR/metrics" | awk '/^klaxon_intake_backlog_alerts /{printf "%d", $2}'
 }
 
+# flushes: the intake journal's flushes over the whole run (warm-up
+# included), from /metrics: their mean duration in µs, and the deliveries
+# that shared each, as JSON fields.
+flushes() {
+	curl -fsS --max-time 2 "http://$KLAXON_ADDR/metrics" | awk '
+		/^klaxon_intake_flush_seconds_sum /{s=$2} /^klaxon_intake_flush_seconds_count /{c=$2}
+		/^klaxon_intake_flush_deliveries_sum /{d=$2}
+		END{if (c > 0) printf "\"flush_mean_us\":%.1f,\"deliveries_per_flush\":%.2f", s/c*1e6, d/c; else printf "\"flush_mean_us\":0,\"deliveries_per_flush\":0"}'
+}
+
 # drain NAME ROUND: the backlog when the load stops, how long Klaxon then
-# takes to apply it (polled every 50 ms), and the CPU time that took
-# (utime + stime, in /proc's hundredths of a second), as a JSON line.
+# takes to apply it (polled every 50 ms), the CPU time that took (utime +
+# stime, in /proc's hundredths of a second), and the run's journal
+# flushes, as a JSON line.
 drain() {
 	local first n start end cpu0 cpu1
 	start=$(date +%s%N)
@@ -166,8 +177,9 @@ drain() {
 	done
 	end=$(date +%s%N)
 	cpu1=$(cpu_ticks "$klaxon_pid")
-	printf '{"drain":"%s","round":%d,"backlog_alerts":%d,"drain_s":%.3f,"drain_cpu_s":%.2f}\n' "$1" "$2" "${first:-0}" \
-		"$(awk -v a="$start" -v b="$end" 'BEGIN{print (b-a)/1e9}')" "$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN{print (b-a)/100}')"
+	printf '{"drain":"%s","round":%d,"backlog_alerts":%d,"drain_s":%.3f,"drain_cpu_s":%.2f,%s}\n' "$1" "$2" "${first:-0}" \
+		"$(awk -v a="$start" -v b="$end" 'BEGIN{print (b-a)/1e9}')" "$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN{print (b-a)/100}')" \
+		"$(flushes)"
 }
 
 # cpu_ticks PID: the process's user + system time in /proc's ticks.

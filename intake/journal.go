@@ -22,6 +22,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/klaxonhq/klaxon/escalation"
@@ -63,9 +64,11 @@ type Options struct {
 	// store asks it to yield to a waiting transaction
 	// (escalation.BulkUpdater); the budget keeps it from starting long.
 	Budget time.Duration
-	// Prefill zero-fills the first segment when there is no applied one to
-	// reuse (one segment's worth of writes at the first start), so that
-	// appends never allocate blocks.
+	// Prefill zero-fills segments before appends reach them, so that an
+	// append never allocates blocks: the first at Open when there is no
+	// applied one to reuse (one segment's worth of writes at the first
+	// start), and later ones in the background whenever the open segment
+	// is half full and no applied segment is waiting to be reused.
 	Prefill bool
 	// ApplyEvery spaces apply transactions while deliveries keep coming
 	// (default 500 ms), so that each carries many; a full one (MaxApply)
@@ -81,7 +84,11 @@ type Options struct {
 	// no longer than that flush took: many senders then share fewer
 	// fsyncs, and a lone delivery after a quiet spell goes at once.
 	Gather time.Duration
-	Logger *slog.Logger
+	// ObserveFlush, when set, is told how long each append and its
+	// fdatasync took and how many deliveries shared it: the wait every
+	// sender's 2xx includes.
+	ObserveFlush func(d time.Duration, deliveries int)
+	Logger       *slog.Logger
 }
 
 // minTimed is the fewest alerts a budgeted apply takes (Options.Budget),
@@ -144,6 +151,14 @@ type Journal struct {
 	// fileMu orders the renames of the spare segment.
 	fileMu sync.Mutex
 	spare  bool // spareName exists
+
+	// preparing is set while a goroutine zero-fills a spare (Prefill);
+	// prepared is done when it has stopped; failedFor is the first
+	// sequence number of the segment during which one failed, so that a
+	// full disk costs one attempt a segment, not one a flush.
+	preparing atomic.Bool
+	prepared  sync.WaitGroup
+	failedFor atomic.Uint64
 }
 
 // entry is an accepted delivery waiting for the applier. It is kept
@@ -244,6 +259,10 @@ func open(ctx context.Context, eng Engine, o Options, flush func(*os.File) error
 	j.closed = slices.DeleteFunc(j.closed, func(s span) bool { return s.first == j.next })
 	_, err = os.Stat(filepath.Join(o.Dir, spareName))
 	j.spare = err == nil
+	// A spare whose zero-fill a crash cut short.
+	if err := os.Remove(filepath.Join(o.Dir, preparingName)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("intake: %w", err)
+	}
 	// An applied segment of the last run becomes the spare, and the new
 	// segment is written over it.
 	j.removeApplied()
@@ -303,6 +322,9 @@ func claim(ctx context.Context, eng Engine, o Options) error {
 // block allocation to journal, which costs the disk about a third less.
 const spareName = "spare.seg"
 
+// preparingName is a spare being zero-filled (Options.Prefill).
+const preparingName = "spare.seg.tmp"
+
 // openSegment starts the segment whose first record is j.next, in the
 // spare when there is one. Without one it starts an empty file, zero-filled
 // first when prefill is set (at Open: later, the writer must not stall).
@@ -323,7 +345,7 @@ func (j *Journal) openSegment(prefill bool) error {
 		return fmt.Errorf("intake: %w", err)
 	}
 	if !recycled && prefill && j.o.Prefill {
-		err = zeroFill(f, j.o.SegmentBytes)
+		err = zeroFill(f, j.o.SegmentBytes, nil)
 	}
 	if err == nil {
 		err = fsx.SyncDir(j.o.Dir)
@@ -336,9 +358,16 @@ func (j *Journal) openSegment(prefill bool) error {
 	return nil
 }
 
-func zeroFill(f *os.File, n int64) error {
+// zeroFill writes n zero bytes to f and fsyncs them; it gives up when
+// stop is closed.
+func zeroFill(f *os.File, n int64, stop <-chan struct{}) error {
 	zeros := make([]byte, 1<<20)
 	for off := int64(0); off < n; off += int64(len(zeros)) {
+		select {
+		case <-stop:
+			return errClosed
+		default:
+		}
 		if _, err := f.WriteAt(zeros[:min(int64(len(zeros)), n-off)], off); err != nil {
 			return fmt.Errorf("intake: zero-fill segment: %w", err)
 		}
@@ -461,6 +490,7 @@ func (j *Journal) Backlog() (alerts int, oldest time.Time) {
 func (j *Journal) Close() error {
 	j.once.Do(func() { close(j.quit) })
 	<-j.done
+	j.prepared.Wait()
 	return nil
 }
 
@@ -491,6 +521,9 @@ func (j *Journal) writer() {
 		began := time.Now()
 		err := j.write(batch)
 		lastN, lastTook = len(batch), time.Since(began)
+		if j.o.ObserveFlush != nil && err == nil {
+			j.o.ObserveFlush(lastTook, lastN)
+		}
 		for _, r := range batch {
 			r.done <- err
 		}
@@ -584,8 +617,66 @@ func (j *Journal) write(batch []*appendReq) error {
 	}
 	if j.size >= j.o.SegmentBytes {
 		j.rotate()
+	} else if j.size >= j.o.SegmentBytes/2 {
+		j.prepareSpare()
 	}
 	return nil
+}
+
+// prepareSpare zero-fills a spare in the background, unless one is
+// waiting or on its way. Without one, the next segment would be a new
+// file that each append grows, and an fdatasync that must also journal
+// the file's size and new blocks takes the disk longer. The open segment
+// is half full by then: the applier has had that long to free an applied
+// segment instead, which costs no writes.
+func (j *Journal) prepareSpare() {
+	if !j.o.Prefill || j.preparing.Load() || j.failedFor.Load() == j.first {
+		return
+	}
+	j.fileMu.Lock()
+	spare := j.spare
+	j.fileMu.Unlock()
+	if spare {
+		return
+	}
+	j.preparing.Store(true)
+	j.prepared.Add(1)
+	first := j.first
+	go func() {
+		defer j.prepared.Done()
+		defer j.preparing.Store(false)
+		if err := j.zeroFillSpare(); err != nil && !errors.Is(err, errClosed) {
+			j.failedFor.Store(first)
+			j.log.Warn("intake: cannot prepare the next journal segment; appends will grow a new file", "err", err)
+		}
+	}()
+}
+
+// zeroFillSpare writes a zero-filled segment and makes it the spare, unless
+// an applied segment became the spare meanwhile.
+func (j *Journal) zeroFillSpare() error {
+	tmp := filepath.Join(j.o.Dir, preparingName)
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("intake: %w", err)
+	}
+	err = zeroFill(f, j.o.SegmentBytes, j.quit)
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("intake: %w", cerr)
+	}
+	j.fileMu.Lock()
+	defer j.fileMu.Unlock()
+	if err == nil && !j.spare {
+		if err = os.Rename(tmp, filepath.Join(j.o.Dir, spareName)); err == nil {
+			j.spare = true
+			return fsx.SyncDir(j.o.Dir)
+		}
+		err = fmt.Errorf("intake: %w", err)
+	}
+	if rerr := os.Remove(tmp); err == nil && rerr != nil {
+		err = fmt.Errorf("intake: %w", rerr)
+	}
+	return err
 }
 
 // rotate closes the full segment and starts the next. If the next cannot be

@@ -602,6 +602,118 @@ func TestAZeroFilledFirstSegmentReadsBack(t *testing.T) {
 	}
 }
 
+// Under a flood the applier lags and no applied segment is free when the
+// open one fills: the next segment is zero-filled in the background while
+// the open one fills, so that no append ever grows a file (an fdatasync
+// that must also journal a new size and blocks takes the disk longer).
+func TestTheNextSegmentIsZeroFilledBeforeTheOpenOneIsFull(t *testing.T) {
+	const seg = 16 << 10
+	w := newWorld(t, Options{SegmentBytes: seg, Prefill: true})
+	w.open() // not applying: the flood outruns the applier
+	dir := filepath.Join(w.dir, "klaxon.db.intake")
+	spare := filepath.Join(dir, spareName)
+	body := strings.Repeat("x", 1000)
+	n := 0
+	for w.j.size < seg/2 {
+		n++
+		w.ingest(firing(fmt.Sprint("a", n), body))
+	}
+	w.j.prepared.Wait() // started by the write that passed half
+	if fi, err := os.Stat(spare); err != nil || fi.Size() != seg {
+		t.Fatalf("spare: %v %v; want %d zero bytes waiting", fi, err, seg)
+	}
+	if _, err := os.Stat(filepath.Join(dir, preparingName)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the zero-fill left its temporary file: %v", err)
+	}
+	for len(w.segments()) == 1 {
+		n++
+		w.ingest(firing(fmt.Sprint("a", n), body))
+	}
+	if _, err := os.Stat(spare); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the spare was not taken as the next segment: %v", err)
+	}
+	second := w.segments()[1]
+	if fi, err := os.Stat(second); err != nil || fi.Size() != seg || w.j.size >= seg {
+		t.Fatalf("second segment %v %v, %d bytes written; want the zero-filled %d bytes", fi, err, w.j.size, seg)
+	}
+	// Everything accepted reads back after a kill, zeros and all.
+	w.crash()
+	w.open()
+	if got, _ := w.j.Backlog(); got != n {
+		t.Fatalf("backlog %d after the restart; want all %d alerts", got, n)
+	}
+	w.run()
+	w.wait()
+	if inc, _ := w.incident(1); inc.Alerts != n {
+		t.Fatalf("incident holds %d alerts; want %d", inc.Alerts, n)
+	}
+}
+
+// When the spare cannot be made (a full disk, say), appends go on into a
+// file that grows, and the attempt is not repeated at every flush.
+func TestASpareThatCannotBeMadeIsTriedOnceASegment(t *testing.T) {
+	const seg = 16 << 10
+	w := newWorld(t, Options{SegmentBytes: seg, Prefill: true})
+	w.open()
+	// Something the zero-fill cannot open as a file stands in its way.
+	if err := os.Mkdir(filepath.Join(w.dir, "klaxon.db.intake", preparingName), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	body := strings.Repeat("x", 1000)
+	n := 0
+	for len(w.segments()) == 1 {
+		n++
+		w.ingest(firing(fmt.Sprint("a", n), body))
+		w.j.prepared.Wait()
+	}
+	if got := strings.Count(w.logs.String(), "cannot prepare the next journal segment"); got != 1 {
+		t.Fatalf("%d warnings of a failed zero-fill over one segment; want 1:\n%s", got, w.logs)
+	}
+	w.run()
+	w.wait()
+	if inc, _ := w.incident(1); inc.Alerts != n {
+		t.Fatalf("incident holds %d alerts; want all %d accepted", inc.Alerts, n)
+	}
+}
+
+// A zero-fill that a kill cut short is not left to take up the disk.
+func TestAHalfPreparedSpareIsRemovedAtStart(t *testing.T) {
+	w := newWorld(t, Options{})
+	w.open()
+	w.crash()
+	tmp := filepath.Join(w.dir, "klaxon.db.intake", preparingName)
+	if err := os.WriteFile(tmp, make([]byte, 4096), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w.open()
+	if _, err := os.Stat(tmp); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("half-prepared spare still there: %v", err)
+	}
+}
+
+// Each flush is reported with the deliveries that shared it: the wait in
+// every sender's 2xx, for /metrics.
+func TestEachFlushIsObservedWithTheDeliveriesItCarried(t *testing.T) {
+	var mu sync.Mutex
+	var carried []int
+	w := newWorld(t, Options{ObserveFlush: func(d time.Duration, deliveries int) {
+		mu.Lock()
+		defer mu.Unlock()
+		if d <= 0 {
+			t.Errorf("flush observed as taking %v", d)
+		}
+		carried = append(carried, deliveries)
+	}})
+	w.open()
+	w.ingest(firing("a", "x"))
+	w.ingest(firing("b", "x"), firing("c", "x"))
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(carried, []int{1, 1}) {
+		t.Fatalf("flushes observed %v; want two of one delivery each", carried)
+	}
+}
+
 // Single-alert webhooks arriving together read as one timeline entry, not
 // a line each.
 func TestAStormOfSingleAlertWebhooksIsOneTimelineEntry(t *testing.T) {

@@ -29,6 +29,8 @@ type Exporter struct {
 	panics  *prometheus.CounterVec
 	commit  prometheus.Histogram
 	callers prometheus.Histogram
+	flush   prometheus.Histogram
+	flushed prometheus.Histogram
 }
 
 // New builds an exporter whose gauges read stats at each scrape (nil:
@@ -54,8 +56,14 @@ func New(stats StatsSource) *Exporter {
 		callers: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "klaxon_store_commit_callers",
 			Help:    "Callers sharing one group commit.",
 			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256}}),
+		flush: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "klaxon_intake_flush_seconds",
+			Help:    "Intake journal flushes: an append and its fdatasync, which every accepted delivery waits for before its 2xx.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1}}),
+		flushed: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "klaxon_intake_flush_deliveries",
+			Help:    "Deliveries sharing one intake journal flush.",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 1024}}),
 	}
-	x.reg.MustRegister(x.alerts, x.pages, x.lag, x.panics, x.commit, x.callers,
+	x.reg.MustRegister(x.alerts, x.pages, x.lag, x.panics, x.commit, x.callers, x.flush, x.flushed,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if stats != nil {
 		x.reg.MustRegister(newGauges(stats))
@@ -89,6 +97,12 @@ func (x *Exporter) HTTPPanic() { x.Panic("http") }
 func (x *Exporter) ObserveCommit(d time.Duration, callers int) {
 	x.commit.Observe(d.Seconds())
 	x.callers.Observe(float64(callers))
+}
+
+// ObserveFlush is the intake journal's flush hook.
+func (x *Exporter) ObserveFlush(d time.Duration, deliveries int) {
+	x.flush.Observe(d.Seconds())
+	x.flushed.Observe(float64(deliveries))
 }
 
 // IntakeBacklog reports the alerts accepted and not yet applied, and when

@@ -53,6 +53,7 @@ func TestCountersAndGaugesOfANight(t *testing.T) {
 	x.Page(escalation.ChannelVoice, "", "retry")
 	x.Lag(1500 * time.Millisecond)
 	x.ObserveCommit(3*time.Millisecond, 12)
+	x.ObserveFlush(400*time.Microsecond, 8)
 
 	h := web.RecoverCounting(slog.New(slog.DiscardHandler), x.HTTPPanic, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
 		panic("boom")
@@ -69,6 +70,10 @@ func TestCountersAndGaugesOfANight(t *testing.T) {
 		`klaxon_escalation_lag_seconds_bucket{le="1"} 0`,
 		`klaxon_store_commit_seconds_count 1`,
 		`klaxon_store_commit_callers_bucket{le="16"} 1`,
+		`klaxon_intake_flush_seconds_bucket{le="0.00025"} 0`,
+		`klaxon_intake_flush_seconds_bucket{le="0.0005"} 1`,
+		`klaxon_intake_flush_deliveries_bucket{le="4"} 0`,
+		`klaxon_intake_flush_deliveries_bucket{le="8"} 1`,
 		`klaxon_recovered_panics_total{where="http"} 1`,
 		`klaxon_incidents_open{priority="P1",status="triggered"} 2`,
 		`klaxon_incidents_open{priority="P0",status="acknowledged"} 0`,

@@ -49,11 +49,14 @@ type line struct {
 	MachineIdle         float64 `json:"machine_idle"`
 	Steal               float64 `json:"steal"`
 	// drain lines (run.sh): Klaxon's intake backlog when the load stopped
-	// and the time it took to apply it.
-	Drain         string  `json:"drain"`
-	BacklogAlerts float64 `json:"backlog_alerts"`
-	DrainS        float64 `json:"drain_s"`
-	DrainCPUs     float64 `json:"drain_cpu_s"`
+	// and the time it took to apply it; the run's journal flushes (0: the
+	// build had no flush metrics).
+	Drain              string  `json:"drain"`
+	BacklogAlerts      float64 `json:"backlog_alerts"`
+	DrainS             float64 `json:"drain_s"`
+	DrainCPUs          float64 `json:"drain_cpu_s"`
+	FlushMeanUs        float64 `json:"flush_mean_us"`
+	DeliveriesPerFlush float64 `json:"deliveries_per_flush"`
 	// fsync probe lines (bench/fsyncprobe)
 	Pages int     `json:"pages"`
 	P50us float64 `json:"p50_us"`
@@ -254,8 +257,9 @@ func report(w io.Writer, scs []*scenario) bool {
 }
 
 // drains prints, for each Klaxon scenario, what was accepted and not yet
-// applied when the load stopped, how long applying it took, and the rate
-// of alerts applied: the run's alerts over its measured time plus that.
+// applied when the load stopped, how long applying it took, the rate of
+// alerts applied (the run's alerts over its measured time plus that), and
+// its journal flushes: how long one took and how many deliveries shared it.
 func drains(w io.Writer, scs []*scenario) {
 	byName := map[string]*scenario{}
 	for _, s := range scs {
@@ -271,8 +275,8 @@ func drains(w io.Writer, scs []*scenario) {
 			continue
 		}
 		if !header {
-			fmt.Fprintln(w, "\n| Klaxon scenario | backlog when the load stopped (alerts) | time to apply it (s) | alerts applied per s, measured time + that |")
-			fmt.Fprintln(w, "|---|---:|---:|---:|")
+			fmt.Fprintln(w, "\n| Klaxon scenario | backlog when the load stopped (alerts) | time to apply it (s) | alerts applied per s, measured time + that | journal flush, mean (µs) | deliveries per flush |")
+			fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|")
 			header = true
 		}
 		drainOf := d.byRound(func(l line) float64 { return l.DrainS })
@@ -282,9 +286,19 @@ func drains(w io.Writer, scs []*scenario) {
 				applied = append(applied, l.Alerts/(l.DurationS+ds))
 			}
 		}
-		fmt.Fprintf(w, "| %s | %.0f | %.2f | %.0f |\n", run.name,
-			d.med(func(l line) float64 { return l.BacklogAlerts }), d.med(func(l line) float64 { return l.DrainS }), median(applied))
+		fmt.Fprintf(w, "| %s | %.0f | %.2f | %.0f | %s | %s |\n", run.name,
+			d.med(func(l line) float64 { return l.BacklogAlerts }), d.med(func(l line) float64 { return l.DrainS }), median(applied),
+			known(d.med(func(l line) float64 { return l.FlushMeanUs }), "%.0f"),
+			known(d.med(func(l line) float64 { return l.DeliveriesPerFlush }), "%.1f"))
 	}
+}
+
+// known formats x, or a dash for a figure the run did not report.
+func known(x float64, format string) string {
+	if x == 0 {
+		return "–"
+	}
+	return fmt.Sprintf(format, x)
 }
 
 func verdict(ok bool) string {

@@ -97,7 +97,8 @@ func newApp(cfg *config.Config, clock escalation.Clock, log *slog.Logger, httpCl
 		return nil, err
 	}
 	runner := escalation.NewRunner(eng)
-	journal, err := intake.Open(context.Background(), eng, intake.Options{Dir: intakeDir(cfg.Database), Prefill: true, Logger: log})
+	journal, err := intake.Open(context.Background(), eng, intake.Options{Dir: intakeDir(cfg.Database), Prefill: true,
+		ObserveFlush: exp.ObserveFlush, Logger: log})
 	if err != nil {
 		return nil, err
 	}
