@@ -132,6 +132,7 @@ type Journal struct {
 	f      *os.File
 	first  uint64 // sequence number of f's first record
 	size   int64
+	writes int64  // appends to f
 	next   uint64 // sequence number of the next record
 	broken error  // a failed write could not be undone: refuse appends
 	buf    []byte
@@ -354,7 +355,7 @@ func (j *Journal) openSegment(prefill bool) error {
 		f.Close()
 		return err
 	}
-	j.f, j.first, j.size = f, j.next, 0
+	j.f, j.first, j.size, j.writes = f, j.next, 0, 0
 	return nil
 }
 
@@ -600,6 +601,7 @@ func (j *Journal) write(batch []*appendReq) error {
 		return fmt.Errorf("intake: write journal: %w", err)
 	}
 	j.size += int64(len(buf))
+	j.writes++
 	j.mu.Lock()
 	for i, r := range batch {
 		e := r.entry
@@ -617,11 +619,20 @@ func (j *Journal) write(batch []*appendReq) error {
 	}
 	if j.size >= j.o.SegmentBytes {
 		j.rotate()
-	} else if j.size >= j.o.SegmentBytes/2 {
+	} else if j.size >= j.o.SegmentBytes/2 && j.size < smallAppend*j.writes {
 		j.prepareSpare()
 	}
 	return nil
 }
+
+// smallAppend is the mean append below which a zero-filled spare pays for
+// its writes. An fdatasync of a growing file costs the disk about 120 µs
+// more (BENCHMARKS.md); at 2.5 KB an append (single-alert webhooks) a
+// 16 MiB segment takes some 6,700 of them, and zero-filling it ahead
+// saves most of a second of the disk's time. At 77 KB an append
+// (100-alert webhooks) it takes 220, and the zero-fill's writes cost the
+// applier more than they save: its sustained rate fell by a tenth.
+const smallAppend = 8 << 10
 
 // prepareSpare zero-fills a spare in the background, unless one is
 // waiting or on its way. Without one, the next segment would be a new

@@ -649,6 +649,23 @@ func TestTheNextSegmentIsZeroFilledBeforeTheOpenOneIsFull(t *testing.T) {
 	}
 }
 
+// Large appends (a flood of 100-alert webhooks) take few fdatasyncs a
+// segment: zero-filling one ahead would cost more writes than it saves,
+// so the next segment is a new file unless an applied one is free.
+func TestLargeAppendsDoNotZeroFillASpare(t *testing.T) {
+	const seg = 64 << 10
+	w := newWorld(t, Options{SegmentBytes: seg, Prefill: true})
+	w.open()
+	body := strings.Repeat("x", 10_000)
+	for n := 0; len(w.segments()) == 1; n++ {
+		w.ingest(firing(fmt.Sprint("a", n), body))
+		w.j.prepared.Wait()
+	}
+	if fi, err := os.Stat(w.segments()[1]); err != nil || fi.Size() >= seg {
+		t.Fatalf("second segment %v %v; want a new file, not a zero-filled spare", fi, err)
+	}
+}
+
 // When the spare cannot be made (a full disk, say), appends go on into a
 // file that grows, and the attempt is not repeated at every flush.
 func TestASpareThatCannotBeMadeIsTriedOnceASegment(t *testing.T) {
