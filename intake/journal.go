@@ -625,13 +625,13 @@ func (j *Journal) write(batch []*appendReq) error {
 	return nil
 }
 
-// smallAppend is the mean append below which a zero-filled spare pays for
-// its writes. An fdatasync of a growing file costs the disk about 120 µs
-// more (BENCHMARKS.md); at 2.5 KB an append (single-alert webhooks) a
-// 16 MiB segment takes some 6,700 of them, and zero-filling it ahead
-// saves most of a second of the disk's time. At 77 KB an append
-// (100-alert webhooks) it takes 220, and the zero-fill's writes cost the
-// applier more than they save: its sustained rate fell by a tenth.
+// smallAppend is the mean append below which a zero-filled spare surely
+// pays for its writes. Zero-filling 16 MiB costs the disk about 15 ms; an
+// fdatasync of a growing file, about 100 µs more than of a filled one
+// (BENCHMARKS.md). Below 8 KiB an append a segment takes over 2,000 of
+// them (single-alert webhooks, at 2.5 KB: some 6,700), and the zero-fill
+// repays itself more than tenfold. A flood's 100-alert appends (75 KB)
+// take some 220, about even, on a disk already busy with the applier.
 const smallAppend = 8 << 10
 
 // prepareSpare zero-fills a spare in the background, unless one is
