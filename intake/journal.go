@@ -128,8 +128,11 @@ type Journal struct {
 	done  chan struct{} // closed when the writer has stopped
 
 	// Owned by the writer goroutine.
-	flush  func(*os.File) error // fdatasync
+	disk   disk
 	f      *os.File
+	direct bool   // f takes direct writes (direct.go)
+	tail   []byte // with direct: f's bytes from the last aligned offset
+	abuf   []byte // with direct: the aligned buffer of the last append
 	first  uint64 // sequence number of f's first record
 	size   int64
 	writes int64  // appends to f
@@ -180,12 +183,12 @@ type span struct{ first, last uint64 }
 // Open reads the journal in o.Dir, queues every delivery the store has not
 // applied yet, and starts a new segment for appends.
 func Open(ctx context.Context, eng Engine, o Options) (*Journal, error) {
-	return open(ctx, eng, o, fdatasync)
+	return open(ctx, eng, o, systemDisk())
 }
 
-// open is Open with the flush of appended records given: tests stand in
-// a flush that takes a known time.
-func open(ctx context.Context, eng Engine, o Options, flush func(*os.File) error) (*Journal, error) {
+// open is Open with the disk given: tests stand in a flush that takes a
+// known time, or a direct write that fails.
+func open(ctx context.Context, eng Engine, o Options, dk disk) (*Journal, error) {
 	if o.Dir == "" {
 		return nil, errors.New("intake: Dir is required")
 	}
@@ -229,7 +232,7 @@ func open(ctx context.Context, eng Engine, o Options, flush func(*os.File) error
 	if err != nil {
 		return nil, err
 	}
-	j := &Journal{eng: eng, log: o.Logger, o: o, flush: flush, reqs: make(chan *appendReq), wake: make(chan struct{}, 1),
+	j := &Journal{eng: eng, log: o.Logger, o: o, disk: dk, reqs: make(chan *appendReq), wake: make(chan struct{}, 1),
 		hurry: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{}), progress: make(chan struct{})}
 	top := mark
 	for _, first := range firsts {
@@ -355,7 +358,7 @@ func (j *Journal) openSegment(prefill bool) error {
 		f.Close()
 		return err
 	}
-	j.f, j.first, j.size, j.writes = f, j.next, 0, 0
+	j.f, j.first, j.size, j.writes = j.openDirect(f, path), j.next, 0, 0
 	return nil
 }
 
@@ -586,11 +589,7 @@ func (j *Journal) write(batch []*appendReq) error {
 	if cap(buf) <= 4<<20 {
 		j.buf = buf
 	}
-	_, err := j.f.WriteAt(buf, j.size)
-	if err == nil {
-		err = j.flush(j.f)
-	}
-	if err != nil {
+	if err := j.appendAt(buf); err != nil {
 		// Later records must not follow a torn one: cut it off, or stop
 		// accepting if that fails too.
 		if terr := j.f.Truncate(j.size); terr != nil {

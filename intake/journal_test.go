@@ -46,9 +46,12 @@ type world struct {
 	logs  *syncBuffer
 	// wrap, when set, stands between the journal and the engine.
 	wrap func(Engine) Engine
-	// flush, when set, stands in for the journal's fdatasync.
+	// flush, when set, stands in for the journal's fdatasync, and
+	// appends are buffered writes it flushes.
 	flush func(*os.File) error
-	stop  func()
+	// writeDirect, when set, stands in for a direct write.
+	writeDirect func(f *os.File, b []byte, off int64) (int, error)
+	stop        func()
 }
 
 func newWorld(t *testing.T, o Options) *world {
@@ -75,11 +78,14 @@ func (w *world) open() {
 	if w.wrap != nil {
 		e = w.wrap(eng)
 	}
-	flush := fdatasync
+	dk := systemDisk()
 	if w.flush != nil {
-		flush = w.flush
+		dk.flush, dk.direct = w.flush, false
 	}
-	j, err := open(w.t.Context(), e, o, flush)
+	if w.writeDirect != nil {
+		dk.writeDirect = w.writeDirect
+	}
+	j, err := open(w.t.Context(), e, o, dk)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -145,13 +151,23 @@ func (w *world) segments() []string {
 	return names
 }
 
-// appendToSegment writes b at the end of the first segment, as a killed
-// Klaxon (or an earlier one) would have left it.
+// appendToSegment writes b after the first segment's records (over the
+// zeros a direct write pads its last block with), as a killed Klaxon (or
+// an earlier one) would have left it.
 func (w *world) appendToSegment(b []byte) {
 	w.t.Helper()
-	f, err := os.OpenFile(w.segments()[0], os.O_APPEND|os.O_WRONLY, 0)
+	path := w.segments()[0]
+	var first uint64
+	if _, err := fmt.Sscanf(filepath.Base(path), "%d.log", &first); err != nil {
+		w.t.Fatal(err)
+	}
+	_, _, end, err := readSegment(path, first, 0)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
 	if err == nil {
-		_, err = f.Write(b)
+		_, err = f.WriteAt(b, end)
 		err = errors.Join(err, f.Close())
 	}
 	if err != nil {

@@ -1,0 +1,147 @@
+package intake
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/klaxonhq/klaxon/escalation"
+)
+
+// directWorks reports whether dir's filesystem takes direct writes.
+func directWorks(t *testing.T, dir string) bool {
+	t.Helper()
+	if directFlags == 0 {
+		return false
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "probe"), os.O_CREATE|os.O_WRONLY|directFlags, 0o600)
+	if err != nil {
+		return false
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return true
+}
+
+// ingestVaried sends n deliveries whose records straddle the 4 KiB
+// blocks of direct writes in every way: one well inside a block, one
+// across a boundary, one of several blocks.
+func (w *world) ingestVaried(n int) {
+	w.t.Helper()
+	for i := range n {
+		w.ingest(firing(fmt.Sprint("db", i), strings.Repeat("disk full ", 1+(i*i*37)%900)))
+	}
+}
+
+// The journal's bytes are the same whether appends go straight to the
+// disk, each rewriting the last partial block in front of it, or
+// through the page cache and fdatasync; and every record reads back.
+func TestDirectAppendsWriteWhatBufferedOnesWrite(t *testing.T) {
+	direct := newWorld(t, Options{})
+	if !directWorks(t, direct.dir) {
+		t.Skip("the temp directory's filesystem takes no direct writes")
+	}
+	direct.open()
+	if !direct.j.direct {
+		t.Fatal("the segment was not opened for direct writes")
+	}
+	direct.ingestVaried(40)
+	direct.crash()
+
+	buffered := newWorld(t, Options{})
+	buffered.flush = fdatasync
+	buffered.open()
+	buffered.ingestVaried(40)
+	buffered.crash()
+
+	read := func(w *world) []byte {
+		t.Helper()
+		path := w.segments()[0]
+		_, last, end, err := readSegment(path, 1, 0)
+		if err != nil || last != 40 {
+			t.Fatalf("%s: %d records (%v); want 40", path, last, err)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rest := b[end:]; len(rest) > 0 && !bytes.Equal(rest, make([]byte, len(rest))) {
+			t.Fatalf("%s: bytes after the records are not zeros", path)
+		}
+		return b[:end]
+	}
+	if !bytes.Equal(read(direct), read(buffered)) {
+		t.Fatal("direct and buffered appends wrote different records")
+	}
+	direct.open()
+	if n, _ := direct.j.Backlog(); n != 40 {
+		t.Fatalf("backlog %d after the restart; want 40", n)
+	}
+}
+
+// A filesystem that opens a file for direct writes and then refuses one
+// (it wants a larger alignment, say) costs nothing: that delivery and
+// every later one go through the page cache and fdatasync.
+func TestARefusedDirectWriteFallsBackToFlushedWrites(t *testing.T) {
+	w := newWorld(t, Options{SegmentBytes: 8 << 10})
+	if !directWorks(t, w.dir) {
+		t.Skip("the temp directory's filesystem takes no direct writes")
+	}
+	refused := 0
+	w.writeDirect = func(*os.File, []byte, int64) (int, error) {
+		refused++
+		return 0, syscall.EINVAL
+	}
+	w.open()
+	w.ingestVaried(20) // several segments
+	if refused != 1 || w.j.direct || len(w.segments()) < 2 {
+		t.Fatalf("%d direct writes refused, direct %v, %d segments; want one refusal, then buffered segments",
+			refused, w.j.direct, len(w.segments()))
+	}
+	if !strings.Contains(w.logs.String(), "refused a direct write") {
+		t.Errorf("the fallback was not logged:\n%s", w.logs)
+	}
+	w.crash()
+	w.open()
+	if n, _ := w.j.Backlog(); n != 20 {
+		t.Fatalf("backlog %d after the restart; want 20", n)
+	}
+}
+
+// A direct write that fails halfway (a disk error) answers that delivery
+// with an error and leaves nothing of it: the next delivery's record
+// follows the last one acknowledged, and after a kill exactly the
+// acknowledged ones replay.
+func TestAFailedDirectWriteLeavesNoHalfRecord(t *testing.T) {
+	w := newWorld(t, Options{})
+	if !directWorks(t, w.dir) {
+		t.Skip("the temp directory's filesystem takes no direct writes")
+	}
+	fail := false
+	w.writeDirect = func(f *os.File, b []byte, off int64) (int, error) {
+		if fail {
+			fail = false
+			n, _ := f.WriteAt(b[:len(b)/2&^(directAlign-1)], off)
+			return n, syscall.EIO
+		}
+		return f.WriteAt(b, off)
+	}
+	w.open()
+	w.ingestVaried(5)
+	fail = true
+	lost := firing("lost", strings.Repeat("x", 9000)) // its write spans blocks: half lands
+	if _, err := w.j.Ingest(t.Context(), "am", []escalation.Alert{lost}); !errors.Is(err, syscall.EIO) {
+		t.Fatalf("a failed write answered %v; want the disk's error", err)
+	}
+	w.ingest(firing("after", "disk full"))
+	w.crash()
+	w.open()
+	if n, _ := w.j.Backlog(); n != 6 {
+		t.Fatalf("backlog %d after the restart; want the 5 before and the one after", n)
+	}
+}
