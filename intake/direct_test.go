@@ -28,6 +28,16 @@ func directWorks(t *testing.T, dir string) bool {
 	return true
 }
 
+// restart kills and starts Klaxon again, and returns the alerts it found
+// accepted and not yet applied.
+func (w *world) restart() int {
+	w.t.Helper()
+	w.crash()
+	w.open()
+	n, _ := w.j.Backlog()
+	return n
+}
+
 // ingestVaried sends n deliveries whose records straddle the 4 KiB
 // blocks of direct writes in every way: one well inside a block, one
 // across a boundary, one of several blocks.
@@ -78,8 +88,7 @@ func TestDirectAppendsWriteWhatBufferedOnesWrite(t *testing.T) {
 	if !bytes.Equal(read(direct), read(buffered)) {
 		t.Fatal("direct and buffered appends wrote different records")
 	}
-	direct.open()
-	if n, _ := direct.j.Backlog(); n != 40 {
+	if n := direct.restart(); n != 40 {
 		t.Fatalf("backlog %d after the restart; want 40", n)
 	}
 }
@@ -106,9 +115,7 @@ func TestARefusedDirectWriteFallsBackToFlushedWrites(t *testing.T) {
 	if !strings.Contains(w.logs.String(), "refused a direct write") {
 		t.Errorf("the fallback was not logged:\n%s", w.logs)
 	}
-	w.crash()
-	w.open()
-	if n, _ := w.j.Backlog(); n != 20 {
+	if n := w.restart(); n != 20 {
 		t.Fatalf("backlog %d after the restart; want 20", n)
 	}
 }
@@ -139,9 +146,7 @@ func TestAFailedDirectWriteLeavesNoHalfRecord(t *testing.T) {
 		t.Fatalf("a failed write answered %v; want the disk's error", err)
 	}
 	w.ingest(firing("after", "disk full"))
-	w.crash()
-	w.open()
-	if n, _ := w.j.Backlog(); n != 6 {
+	if n := w.restart(); n != 6 {
 		t.Fatalf("backlog %d after the restart; want the 5 before and the one after", n)
 	}
 }

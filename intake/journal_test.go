@@ -653,9 +653,7 @@ func TestTheNextSegmentIsZeroFilledBeforeTheOpenOneIsFull(t *testing.T) {
 		t.Fatalf("second segment %v %v, %d bytes written; want the zero-filled %d bytes", fi, err, w.j.size, seg)
 	}
 	// Everything accepted reads back after a kill, zeros and all.
-	w.crash()
-	w.open()
-	if got, _ := w.j.Backlog(); got != n {
+	if got := w.restart(); got != n {
 		t.Fatalf("backlog %d after the restart; want all %d alerts", got, n)
 	}
 	w.run()
