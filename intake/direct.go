@@ -33,9 +33,9 @@ const directAlign = 4096
 // A segment opened with directFlags takes each append as one system call
 // that returns once the bytes are on the disk: no copy into the page
 // cache to be written back, and no second system call to flush it, after
-// which the writer would queue once more for a Go processor. On this
-// project's test machine that made a flush under load about a fifth
-// quicker and cost 5 µs less CPU an alert (BENCHMARKS.md). Direct writes
+// which the writer would queue once more for a Go processor. Measured
+// alone on a virtual machine, an append took about a fifth less time and
+// CPU (BENCHMARKS.md). Direct writes
 // must start and end on directAlign, so the last partial block written
 // (tail) is written again, unchanged, in front of the next append: its
 // acknowledged bytes are the same in the old and the new block, so a
