@@ -35,11 +35,11 @@ const directAlign = 4096
 // cache to be written back, and no second system call to flush it, after
 // which the writer would queue once more for a Go processor. Measured
 // alone on a virtual machine, an append took about a fifth less time and
-// CPU (BENCHMARKS.md). Direct writes
-// must start and end on directAlign, so the last partial block written
-// (tail) is written again, unchanged, in front of the next append: its
-// acknowledged bytes are the same in the old and the new block, so a
-// torn write can only lose the new records, which were never answered.
+// CPU (BENCHMARKS.md). Direct writes must start and end on directAlign,
+// so the last partial block written (tail) is written again, unchanged,
+// in front of the next append: its acknowledged bytes are the same in
+// the old and the new block, so a torn write can only lose the new
+// records, which were never answered.
 
 // openDirect reopens the segment at path for direct writes, when the disk
 // allows them; otherwise appends go on through f and its flush.

@@ -1,9 +1,10 @@
 // Package intake accepts alert deliveries into a durable journal and applies
 // them to the store right after.
 //
-// A webhook is answered once its delivery is in the journal and fsynced:
-// one fdatasync of an append, shared by every delivery that arrived during
-// the previous one. Applying deliveries to incidents (a bbolt commit with
+// A webhook is answered once its delivery is in the journal and on the
+// disk: one durable append (a direct synchronous write, or a write and its
+// fdatasync), shared by every delivery that arrived during the previous
+// one. Applying deliveries to incidents (a bbolt commit with
 // two fsyncs) runs behind it, many deliveries per transaction, and records
 // the last applied sequence number in that same transaction. After a crash,
 // Open hands the journal's unapplied deliveries back to the applier, so an
@@ -84,9 +85,9 @@ type Options struct {
 	// no longer than that flush took: many senders then share fewer
 	// fsyncs, and a lone delivery after a quiet spell goes at once.
 	Gather time.Duration
-	// ObserveFlush, when set, is told how long each append and its
-	// fdatasync took and how many deliveries shared it: the wait every
-	// sender's 2xx includes.
+	// ObserveFlush, when set, is told how long each durable append took
+	// and how many deliveries shared it: the wait every sender's 2xx
+	// includes.
 	ObserveFlush func(d time.Duration, deliveries int)
 	Logger       *slog.Logger
 }

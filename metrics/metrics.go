@@ -57,7 +57,7 @@ func New(stats StatsSource) *Exporter {
 			Help:    "Callers sharing one group commit.",
 			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256}}),
 		flush: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "klaxon_intake_flush_seconds",
-			Help:    "Intake journal flushes: an append and its fdatasync, which every accepted delivery waits for before its 2xx.",
+			Help:    "Intake journal flushes: an append made durable, which every accepted delivery waits for before its 2xx.",
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1}}),
 		flushed: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "klaxon_intake_flush_deliveries",
 			Help:    "Deliveries sharing one intake journal flush.",
