@@ -14,15 +14,18 @@ type disk struct {
 	// flush makes a buffered write durable (fdatasync).
 	flush func(*os.File) error
 	// direct opens segments for direct, synchronous writes where the
-	// filesystem allows them (directFlags).
+	// filesystem allows them (openDirect).
 	direct bool
-	// writeDirect writes to a segment opened so.
+	// openDirect opens a segment for them; writeDirect writes to one.
+	openDirect  func(path string) (*os.File, error)
 	writeDirect func(f *os.File, b []byte, off int64) (int, error)
 }
 
 // systemDisk is the disk as the operating system gives it.
 func systemDisk() disk {
-	return disk{flush: fdatasync, direct: directFlags != 0, writeDirect: (*os.File).WriteAt}
+	return disk{flush: fdatasync, direct: directFlags != 0,
+		openDirect:  func(path string) (*os.File, error) { return os.OpenFile(path, os.O_WRONLY|directFlags, 0) },
+		writeDirect: (*os.File).WriteAt}
 }
 
 // directAlign is the offset and length alignment of a direct write, and
@@ -48,7 +51,7 @@ func (j *Journal) openDirect(f *os.File, path string) *os.File {
 	if !j.disk.direct {
 		return f
 	}
-	d, err := os.OpenFile(path, os.O_WRONLY|directFlags, 0)
+	d, err := j.disk.openDirect(path)
 	if err != nil {
 		// EINVAL: the filesystem has no direct I/O (tmpfs, some network
 		// filesystems).

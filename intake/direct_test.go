@@ -120,6 +120,30 @@ func TestARefusedDirectWriteFallsBackToFlushedWrites(t *testing.T) {
 	}
 }
 
+// A filesystem without direct writes (tmpfs on older kernels, some network
+// filesystems) refuses to open a file for them: the journal says so once
+// and goes on through the page cache and fdatasync.
+func TestAFilesystemWithoutDirectWritesGetsFlushedWrites(t *testing.T) {
+	w := newWorld(t, Options{SegmentBytes: 8 << 10})
+	opens := 0
+	w.openDirect = func(string) (*os.File, error) {
+		opens++
+		return nil, &os.PathError{Op: "open", Path: "segment", Err: syscall.EINVAL}
+	}
+	w.open()
+	w.ingestVaried(20) // several segments
+	if opens != 1 || w.j.direct || len(w.segments()) < 2 {
+		t.Fatalf("%d direct opens tried, direct %v, %d segments; want one try, then buffered segments",
+			opens, w.j.direct, len(w.segments()))
+	}
+	if got := strings.Count(w.logs.String(), "does not take direct writes"); got != 1 {
+		t.Errorf("%d notes of the fallback; want 1:\n%s", got, w.logs)
+	}
+	if n := w.restart(); n != 20 {
+		t.Fatalf("backlog %d after the restart; want 20", n)
+	}
+}
+
 // A direct write that fails halfway (a disk error) answers that delivery
 // with an error and leaves nothing of it: the next delivery's record
 // follows the last one acknowledged, and after a kill exactly the

@@ -49,7 +49,9 @@ type world struct {
 	// flush, when set, stands in for the journal's fdatasync, and
 	// appends are buffered writes it flushes.
 	flush func(*os.File) error
-	// writeDirect, when set, stands in for a direct write.
+	// openDirect and writeDirect, when set, stand in for opening a
+	// segment for direct writes and for a direct write.
+	openDirect  func(path string) (*os.File, error)
 	writeDirect func(f *os.File, b []byte, off int64) (int, error)
 	stop        func()
 }
@@ -81,6 +83,9 @@ func (w *world) open() {
 	dk := systemDisk()
 	if w.flush != nil {
 		dk.flush, dk.direct = w.flush, false
+	}
+	if w.openDirect != nil {
+		dk.openDirect = w.openDirect
 	}
 	if w.writeDirect != nil {
 		dk.writeDirect = w.writeDirect
