@@ -59,9 +59,7 @@ func (j *Journal) openDirect(f *os.File, path string) *os.File {
 		j.log.Info("intake: the journal's filesystem does not take direct writes; using fdatasync", "err", err)
 		return f
 	}
-	if err := f.Close(); err != nil {
-		j.log.Warn("intake: close journal segment", "err", err)
-	}
+	j.closeSegment(f)
 	j.direct = true
 	return d
 }
@@ -113,7 +111,7 @@ func (j *Journal) aligned(n int) []byte {
 	raw := make([]byte, n+directAlign)
 	off := (directAlign - int(uintptr(unsafe.Pointer(unsafe.SliceData(raw)))%directAlign)) % directAlign
 	a := raw[off : off+n : off+n]
-	if n <= 4<<20 {
+	if n <= keepBuf {
 		j.abuf = a
 	}
 	return a
@@ -125,9 +123,7 @@ func (j *Journal) reopenBuffered() error {
 	if err != nil {
 		return fmt.Errorf("intake: %w", err)
 	}
-	if err := j.f.Close(); err != nil {
-		j.log.Warn("intake: close journal segment", "err", err)
-	}
+	j.closeSegment(j.f)
 	j.f, j.direct, j.tail = f, false, j.tail[:0]
 	j.disk.direct = false
 	return nil

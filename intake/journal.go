@@ -587,7 +587,7 @@ func (j *Journal) write(batch []*appendReq) error {
 	for i, r := range batch {
 		buf = appendRecord(buf, j.next+uint64(i), r.body)
 	}
-	if cap(buf) <= 4<<20 {
+	if cap(buf) <= keepBuf {
 		j.buf = buf
 	}
 	if err := j.appendAt(buf); err != nil {
@@ -690,6 +690,18 @@ func (j *Journal) zeroFillSpare() error {
 	return err
 }
 
+// keepBuf bounds the write buffers the writer keeps for its next append:
+// a flood's rare huge one is left to the collector.
+const keepBuf = 4 << 20
+
+// closeSegment closes a segment file the writer is done with; its
+// records are already durable, so a failure is only logged.
+func (j *Journal) closeSegment(f *os.File) {
+	if err := f.Close(); err != nil {
+		j.log.Warn("intake: close journal segment", "err", err)
+	}
+}
+
 // rotate closes the full segment and starts the next. If the next cannot be
 // created, appends go on in the full one.
 func (j *Journal) rotate() {
@@ -699,9 +711,7 @@ func (j *Journal) rotate() {
 		j.log.Warn("intake: cannot start a new journal segment", "err", err)
 		return
 	}
-	if err := old.Close(); err != nil {
-		j.log.Warn("intake: close journal segment", "err", err)
-	}
+	j.closeSegment(old)
 	j.mu.Lock()
 	j.closed = append(j.closed, span{first, j.next - 1})
 	j.mu.Unlock()
