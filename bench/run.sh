@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Ingest benchmark: Klaxon (every 2xx fsynced to bbolt) against Prometheus
 # Alertmanager (alerts kept in memory), both on 127.0.0.1, in interleaved
-# rounds so that machine noise hits both alike.
+# rounds so that machine noise hits both alike (which goes first
+# alternates by round).
 #
 #   bash bench/run.sh
 #
-# Env: ROUNDS (5), DURATION (10s, measured per scenario), WARMUP (1s),
+# Env: ROUNDS (6: each server first in half of them), DURATION (10s, measured per scenario), WARMUP (1s),
 # SENDERS (16), SOLO (0; 1 adds klaxon-*-solo: every alert its own incident),
 # BASE (a git revision: adds klaxon-*-base, Klaxon built from it, each run
 # right after the same scenario of this tree, for a change's effect in the
@@ -22,7 +23,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ROUNDS=${ROUNDS:-5}
+ROUNDS=${ROUNDS:-6}
 DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-1s}
 SENDERS=${SENDERS:-16}
@@ -212,16 +213,28 @@ scenario() {
 	echo "$out" | tee -a "$RESULTS" >&2
 }
 
+# side ROUND ALERTS: Klaxon (and the BASE build) and Alertmanager at one
+# size. Who goes first alternates by round: the host carries load over
+# from whatever ran just before (a flood saturating both cores, the build,
+# the probe) as stolen time, and it must fall on both servers alike.
+side() {
+	local round=$1 alerts=$2 who order=(klaxon base alertmanager)
+	[ $((round % 2)) = 1 ] || order=(alertmanager klaxon base)
+	for who in "${order[@]}"; do
+		case $who in
+		klaxon) scenario "klaxon-$alerts" "$round" klaxon "$alerts" ;;
+		base) [ -z "$BASE" ] || scenario "klaxon-$alerts-base" "$round" klaxon-base "$alerts" ;;
+		alertmanager) scenario "alertmanager-$alerts" "$round" alertmanager "$alerts" ;;
+		esac
+	done
+}
+
 for round in $(seq "$ROUNDS"); do
 	echo "round $round/$ROUNDS" >&2
 	# How fast durable writes are right now, on the disk Klaxon's file is on.
 	"$tmp/fsyncprobe" -dir "$tmp" | tee -a "$RESULTS" >&2
-	scenario klaxon-1 "$round" klaxon 1
-	[ -z "$BASE" ] || scenario klaxon-1-base "$round" klaxon-base 1
-	scenario alertmanager-1 "$round" alertmanager 1
-	scenario klaxon-100 "$round" klaxon 100
-	[ -z "$BASE" ] || scenario klaxon-100-base "$round" klaxon-base 100
-	scenario alertmanager-100 "$round" alertmanager 100
+	side "$round" 1
+	side "$round" 100
 	if [ "$SOLO" = 1 ]; then
 		scenario klaxon-1-solo "$round" klaxon 1 am-solo
 		scenario klaxon-100-solo "$round" klaxon 100 am-solo

@@ -2,7 +2,12 @@
 // medians across rounds, the Klaxon/Alertmanager rate ratio from side-by-side
 // rounds, and whether the ingest targets are met.
 //
-//	go run ./bench/summarize results.jsonl
+//	go run ./bench/summarize results.jsonl [more.jsonl ...]
+//
+// Given several runs' results, it pools their rounds: one run's five rounds
+// move with the host's load for minutes at a time, and a target met by a
+// median over many runs is a steadier claim than one met by any one run.
+// Each Klaxon scenario's ratio is then also printed run by run.
 package main
 
 import (
@@ -62,7 +67,14 @@ type line struct {
 	P50us float64 `json:"p50_us"`
 	P90us float64 `json:"p90_us"`
 	P99us float64 `json:"p99_us"`
+
+	run int // which results file (from 0), so rounds of runs stay apart
 }
+
+// roundKey names one round of one run.
+type roundKey struct{ run, round int }
+
+func (l line) key() roundKey { return roundKey{l.run, l.Round} }
 
 type scenario struct {
 	probe  bool // fsync probe lines, not a load scenario
@@ -74,17 +86,21 @@ type scenario struct {
 }
 
 func main() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: summarize RESULTS.jsonl")
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: summarize RESULTS.jsonl [MORE.jsonl ...]")
 		os.Exit(2)
 	}
-	f, err := os.Open(os.Args[1])
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "summarize:", err)
-		os.Exit(1)
+	var rs []io.Reader
+	for _, name := range os.Args[1:] {
+		f, err := os.Open(name)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "summarize:", err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		rs = append(rs, f)
 	}
-	defer f.Close()
-	scs, err := read(f)
+	scs, err := read(rs...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "summarize:", err)
 		os.Exit(1)
@@ -94,10 +110,25 @@ func main() {
 	}
 }
 
-// read groups the lines by scenario, in order of first appearance.
-func read(r io.Reader) ([]*scenario, error) {
+// read groups the lines of one or more runs by scenario, in order of first
+// appearance.
+func read(runs ...io.Reader) ([]*scenario, error) {
 	var out []*scenario
 	byName := map[string]*scenario{}
+	for run, r := range runs {
+		var err error
+		if out, err = readRun(r, run, out, byName); err != nil {
+			if len(runs) > 1 {
+				err = fmt.Errorf("results %d: %w", run+1, err)
+			}
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// readRun adds the lines of one run to out.
+func readRun(r io.Reader, run int, out []*scenario, byName map[string]*scenario) ([]*scenario, error) {
 	sc := bufio.NewScanner(r)
 	for n := 1; sc.Scan(); n++ {
 		text := strings.TrimSpace(sc.Text())
@@ -108,6 +139,7 @@ func read(r io.Reader) ([]*scenario, error) {
 		if err := json.Unmarshal([]byte(text), &l); err != nil {
 			return nil, fmt.Errorf("line %d: %v", n, err)
 		}
+		l.run = run
 		switch {
 		case l.Probe != "":
 			l.Scenario = "probe:" + l.Probe
@@ -150,10 +182,10 @@ func (s *scenario) values(f func(line) float64) []float64 {
 func (s *scenario) med(f func(line) float64) float64 { return median(s.values(f)) }
 
 // byRound maps each round of s to f of its line.
-func (s *scenario) byRound(f func(line) float64) map[int]float64 {
-	m := make(map[int]float64, len(s.runs))
+func (s *scenario) byRound(f func(line) float64) map[roundKey]float64 {
+	m := make(map[roundKey]float64, len(s.runs))
 	for _, l := range s.runs {
-		m[l.Round] = f(l)
+		m[l.key()] = f(l)
 	}
 	return m
 }
@@ -167,15 +199,61 @@ func (s *scenario) errors() int64 {
 }
 
 // ratio is the median over rounds of s's alert rate over base's, taking only
-// rounds that have both; rounds lists those ratios in round order.
-func ratio(s, base *scenario) (med float64, rounds []float64) {
+// rounds that have both; rounds lists those ratios in round order, and runs
+// the run of each.
+func ratio(s, base *scenario) (med float64, rounds []float64, runs []int) {
 	baseRate := base.byRound(func(l line) float64 { return l.AlertsPerS })
 	for _, l := range s.runs {
-		if b, ok := baseRate[l.Round]; ok && b > 0 {
+		if b, ok := baseRate[l.key()]; ok && b > 0 {
 			rounds = append(rounds, l.AlertsPerS/b)
+			runs = append(runs, l.run)
 		}
 	}
-	return median(rounds), rounds
+	return median(rounds), rounds, runs
+}
+
+// byRun is the median ratio of each run's rounds, in run order.
+func byRun(rounds []float64, runs []int) []float64 {
+	var out []float64
+	for i := 0; i < len(rounds); {
+		j := i
+		for j < len(rounds) && runs[j] == runs[i] {
+			j++
+		}
+		out = append(out, median(rounds[i:j]))
+		i = j
+	}
+	return out
+}
+
+// steadier reports, over the rounds where s and base both ran and the
+// load generator read the machine's times (a run's server CPU is then
+// set), in how many the host stole more of the machine during s's run,
+// and the median stolen share of each. Where a disk is virtual, its writes
+// cost the host CPU time that the guest sees as stolen, so a durable
+// server pays in stolen time what a server keeping alerts in memory does
+// not.
+func steadier(s, base *scenario) (more, pairs int, sMed, baseMed float64) {
+	read := func(l line) bool { return l.ServerCPUusPerAlert > 0 }
+	baseSteal := map[roundKey]float64{}
+	for _, l := range base.runs {
+		if read(l) {
+			baseSteal[l.key()] = l.Steal
+		}
+	}
+	var ss, bs []float64
+	for _, l := range s.runs {
+		b, ok := baseSteal[l.key()]
+		if !ok || !read(l) {
+			continue
+		}
+		pairs++
+		if l.Steal > b {
+			more++
+		}
+		ss, bs = append(ss, l.Steal), append(bs, b)
+	}
+	return more, pairs, median(ss), median(bs)
 }
 
 // report prints the tables; it returns false when any run had errors.
@@ -221,18 +299,36 @@ func report(w io.Writer, scs []*scenario) bool {
 	fmt.Fprintln(w, "\n| Klaxon scenario | vs | median rate ratio (side-by-side rounds) | pairs | per round |")
 	fmt.Fprintln(w, "|---|---|---:|---:|---|")
 	ratios := map[string]float64{}
+	var pooled, stolen []string
 	for _, s := range scs {
 		b := base[s.alerts]
 		if s.target != "klaxon" || b == nil {
 			continue
 		}
-		r, rounds := ratio(s, b)
+		r, rounds, runs := ratio(s, b)
 		ratios[s.name] = r
-		each := make([]string, len(rounds))
-		for i, x := range rounds {
-			each[i] = fmt.Sprintf("%.3f", x)
+		fmt.Fprintf(w, "| %s | %s | %.3f× | %d | %s |\n", s.name, b.name, r, len(rounds), joined(rounds))
+		if per := byRun(rounds, runs); len(per) > 1 {
+			atLeast := 0
+			for _, x := range rounds {
+				if x >= targetRatio1 {
+					atLeast++
+				}
+			}
+			pooled = append(pooled, fmt.Sprintf("- %s: by run %s; %d rounds of %d at or above %.1f×", s.name, joined(per), atLeast, len(rounds), targetRatio1))
 		}
-		fmt.Fprintf(w, "| %s | %s | %.3f× | %d | %s |\n", s.name, b.name, r, len(rounds), strings.Join(each, ", "))
+		if more, pairs, sm, bm := steadier(s, b); pairs > 0 {
+			stolen = append(stolen, fmt.Sprintf("- %s: the host stole more during it than during %s beside it in %d rounds of %d (median %.1f%% against %.1f%%)",
+				s.name, b.name, more, pairs, 100*sm, 100*bm))
+		}
+	}
+	if len(pooled) > 0 {
+		fmt.Fprintln(w, "\nRatios of the pooled runs, each run's median:")
+		fmt.Fprintln(w, strings.Join(pooled, "\n"))
+	}
+	if len(stolen) > 0 {
+		fmt.Fprintln(w, "\nStolen time, side by side:")
+		fmt.Fprintln(w, strings.Join(stolen, "\n"))
 	}
 
 	fmt.Fprintln(w, "\nTargets:")
@@ -282,7 +378,7 @@ func drains(w io.Writer, scs []*scenario) {
 		drainOf := d.byRound(func(l line) float64 { return l.DrainS })
 		var applied []float64
 		for _, l := range run.runs {
-			if ds, ok := drainOf[l.Round]; ok && l.DurationS+ds > 0 {
+			if ds, ok := drainOf[l.key()]; ok && l.DurationS+ds > 0 {
 				applied = append(applied, l.Alerts/(l.DurationS+ds))
 			}
 		}
@@ -291,6 +387,15 @@ func drains(w io.Writer, scs []*scenario) {
 			known(d.med(func(l line) float64 { return l.FlushMeanUs }), "%.0f"),
 			known(d.med(func(l line) float64 { return l.DeliveriesPerFlush }), "%.1f"))
 	}
+}
+
+// joined formats ratios to three places, comma separated.
+func joined(xs []float64) string {
+	each := make([]string, len(xs))
+	for i, x := range xs {
+		each[i] = fmt.Sprintf("%.3f", x)
+	}
+	return strings.Join(each, ", ")
 }
 
 // known formats x, or a dash for a figure the run did not report.
@@ -313,7 +418,7 @@ func verdict(ok bool) string {
 // Klaxon the CPU of applying the backlog after the load (its drain line)
 // counts too: Alertmanager does all of its work while answering.
 func cpu(w io.Writer, scs []*scenario) {
-	drainCPU := map[string]map[int]float64{}
+	drainCPU := map[string]map[roundKey]float64{}
 	for _, d := range scs {
 		if d.drain {
 			drainCPU[strings.TrimPrefix(d.name, "drain:")] = d.byRound(func(l line) float64 { return l.DrainCPUs })
@@ -333,7 +438,7 @@ func cpu(w io.Writer, scs []*scenario) {
 			if l.Alerts <= 0 {
 				return l.ServerCPUusPerAlert
 			}
-			return l.ServerCPUusPerAlert + drainCPU[s.name][l.Round]*1e6/l.Alerts
+			return l.ServerCPUusPerAlert + drainCPU[s.name][l.key()]*1e6/l.Alerts
 		})
 		fmt.Fprintf(w, "| %s | %.1f | %.1f%% | %.1f%% |\n", s.name, perAlert,
 			100*s.med(func(l line) float64 { return l.MachineIdle }),
