@@ -4,7 +4,7 @@
 //
 //	go run ./bench/summarize results.jsonl [more.jsonl ...]
 //
-// Given several runs' results, it pools their rounds: one run's five rounds
+// Given several runs' results, it pools their rounds: one run's rounds
 // move with the host's load for minutes at a time, and a target met by a
 // median over many runs is a steadier claim than one met by any one run.
 // Each Klaxon scenario's ratio is then also printed run by run.
@@ -226,14 +226,13 @@ func byRun(rounds []float64, runs []int) []float64 {
 	return out
 }
 
-// steadier reports, over the rounds where s and base both ran and the
+// stolenBeside reports, over the rounds where s and base both ran and the
 // load generator read the machine's times (a run's server CPU is then
 // set), in how many the host stole more of the machine during s's run,
-// and the median stolen share of each. Where a disk is virtual, its writes
-// cost the host CPU time that the guest sees as stolen, so a durable
-// server pays in stolen time what a server keeping alerts in memory does
-// not.
-func steadier(s, base *scenario) (more, pairs int, sMed, baseMed float64) {
+// and the median stolen share of each. Where the disk is virtual, the host
+// does each durable write's work on its own CPUs, which the guest may see
+// as stolen time: a cost a server keeping alerts in memory does not have.
+func stolenBeside(s, base *scenario) (more, pairs int, sMed, baseMed float64) {
 	read := func(l line) bool { return l.ServerCPUusPerAlert > 0 }
 	baseSteal := map[roundKey]float64{}
 	for _, l := range base.runs {
@@ -317,7 +316,7 @@ func report(w io.Writer, scs []*scenario) bool {
 			}
 			pooled = append(pooled, fmt.Sprintf("- %s: by run %s; %d rounds of %d at or above %.1f×", s.name, joined(per), atLeast, len(rounds), targetRatio1))
 		}
-		if more, pairs, sm, bm := steadier(s, b); pairs > 0 {
+		if more, pairs, sm, bm := stolenBeside(s, b); pairs > 0 {
 			stolen = append(stolen, fmt.Sprintf("- %s: the host stole more during it than during %s beside it in %d rounds of %d (median %.1f%% against %.1f%%)",
 				s.name, b.name, more, pairs, 100*sm, 100*bm))
 		}
