@@ -6,8 +6,9 @@
 #
 #   bash bench/run.sh
 #
-# Env: ROUNDS (6: each server first in half of them), DURATION (10s, measured per scenario), WARMUP (1s),
-# SENDERS (16), SOLO (0; 1 adds klaxon-*-solo: every alert its own incident),
+# Env: ROUNDS (6: each server first in half of them), DURATION (10s,
+# measured per scenario), WARMUP (1s), SENDERS (16), SOLO (0; 1 adds
+# klaxon-*-solo: every alert its own incident),
 # BASE (a git revision: adds klaxon-*-base, Klaxon built from it, each run
 # right after the same scenario of this tree, for a change's effect in the
 # same rounds), RESULTS (bench/out/results-<time>.jsonl).

@@ -13,8 +13,9 @@ import (
 type disk struct {
 	// flush makes a buffered write durable (fdatasync).
 	flush func(*os.File) error
-	// direct opens segments for direct, synchronous writes where the
-	// filesystem allows them (openDirect).
+	// direct opens segments for direct, synchronous writes, and while it
+	// holds the open segment takes them; it is cleared for good when the
+	// filesystem refuses one (openDirect, appendAt).
 	direct bool
 	// openDirect opens a segment for them; writeDirect writes to one.
 	openDirect  func(path string) (*os.File, error)
@@ -47,7 +48,7 @@ const directAlign = 4096
 // openDirect reopens the segment at path for direct writes, when the disk
 // allows them; otherwise appends go on through f and its flush.
 func (j *Journal) openDirect(f *os.File, path string) *os.File {
-	j.direct, j.tail = false, j.tail[:0]
+	j.tail = j.tail[:0]
 	if !j.disk.direct {
 		return f
 	}
@@ -60,13 +61,12 @@ func (j *Journal) openDirect(f *os.File, path string) *os.File {
 		return f
 	}
 	j.closeSegment(f)
-	j.direct = true
 	return d
 }
 
 // appendAt writes buf at the segment's end, durably.
 func (j *Journal) appendAt(buf []byte) error {
-	if j.direct {
+	if j.disk.direct {
 		err := j.appendDirect(buf)
 		if !errors.Is(err, syscall.EINVAL) {
 			return err
@@ -124,7 +124,7 @@ func (j *Journal) reopenBuffered() error {
 		return fmt.Errorf("intake: %w", err)
 	}
 	j.closeSegment(j.f)
-	j.f, j.direct, j.tail = f, false, j.tail[:0]
+	j.f, j.tail = f, j.tail[:0]
 	j.disk.direct = false
 	return nil
 }

@@ -13,19 +13,19 @@ import (
 	"github.com/klaxonhq/klaxon/escalation"
 )
 
-// directWorks reports whether dir's filesystem takes direct writes.
-func directWorks(t *testing.T, dir string) bool {
+// requireDirect skips the test unless dir's filesystem takes direct
+// writes.
+func requireDirect(t *testing.T, dir string) {
 	t.Helper()
-	if directFlags == 0 {
-		return false
+	if directFlags != 0 {
+		f, err := os.OpenFile(filepath.Join(dir, "probe"), os.O_CREATE|os.O_WRONLY|directFlags, 0o600)
+		if err == nil {
+			f.Close()
+			os.Remove(f.Name())
+			return
+		}
 	}
-	f, err := os.OpenFile(filepath.Join(dir, "probe"), os.O_CREATE|os.O_WRONLY|directFlags, 0o600)
-	if err != nil {
-		return false
-	}
-	f.Close()
-	os.Remove(f.Name())
-	return true
+	t.Skip("the temp directory's filesystem takes no direct writes")
 }
 
 // restart kills and starts Klaxon again, and returns the alerts it found
@@ -53,11 +53,9 @@ func (w *world) ingestVaried(n int) {
 // through the page cache and fdatasync; and every record reads back.
 func TestDirectAppendsWriteWhatBufferedOnesWrite(t *testing.T) {
 	direct := newWorld(t, Options{})
-	if !directWorks(t, direct.dir) {
-		t.Skip("the temp directory's filesystem takes no direct writes")
-	}
+	requireDirect(t, direct.dir)
 	direct.open()
-	if !direct.j.direct {
+	if !direct.j.disk.direct {
 		t.Fatal("the segment was not opened for direct writes")
 	}
 	direct.ingestVaried(40)
@@ -98,9 +96,7 @@ func TestDirectAppendsWriteWhatBufferedOnesWrite(t *testing.T) {
 // every later one go through the page cache and fdatasync.
 func TestARefusedDirectWriteFallsBackToFlushedWrites(t *testing.T) {
 	w := newWorld(t, Options{SegmentBytes: 8 << 10})
-	if !directWorks(t, w.dir) {
-		t.Skip("the temp directory's filesystem takes no direct writes")
-	}
+	requireDirect(t, w.dir)
 	refused := 0
 	w.writeDirect = func(*os.File, []byte, int64) (int, error) {
 		refused++
@@ -108,9 +104,9 @@ func TestARefusedDirectWriteFallsBackToFlushedWrites(t *testing.T) {
 	}
 	w.open()
 	w.ingestVaried(20) // several segments
-	if refused != 1 || w.j.direct || len(w.segments()) < 2 {
+	if refused != 1 || w.j.disk.direct || len(w.segments()) < 2 {
 		t.Fatalf("%d direct writes refused, direct %v, %d segments; want one refusal, then buffered segments",
-			refused, w.j.direct, len(w.segments()))
+			refused, w.j.disk.direct, len(w.segments()))
 	}
 	if !strings.Contains(w.logs.String(), "refused a direct write") {
 		t.Errorf("the fallback was not logged:\n%s", w.logs)
@@ -132,9 +128,9 @@ func TestAFilesystemWithoutDirectWritesGetsFlushedWrites(t *testing.T) {
 	}
 	w.open()
 	w.ingestVaried(20) // several segments
-	if opens != 1 || w.j.direct || len(w.segments()) < 2 {
+	if opens != 1 || w.j.disk.direct || len(w.segments()) < 2 {
 		t.Fatalf("%d direct opens tried, direct %v, %d segments; want one try, then buffered segments",
-			opens, w.j.direct, len(w.segments()))
+			opens, w.j.disk.direct, len(w.segments()))
 	}
 	if got := strings.Count(w.logs.String(), "does not take direct writes"); got != 1 {
 		t.Errorf("%d notes of the fallback; want 1:\n%s", got, w.logs)
@@ -150,9 +146,7 @@ func TestAFilesystemWithoutDirectWritesGetsFlushedWrites(t *testing.T) {
 // acknowledged ones replay.
 func TestAFailedDirectWriteLeavesNoHalfRecord(t *testing.T) {
 	w := newWorld(t, Options{})
-	if !directWorks(t, w.dir) {
-		t.Skip("the temp directory's filesystem takes no direct writes")
-	}
+	requireDirect(t, w.dir)
 	fail := false
 	w.writeDirect = func(f *os.File, b []byte, off int64) (int, error) {
 		if fail {

@@ -131,9 +131,8 @@ type Journal struct {
 	// Owned by the writer goroutine.
 	disk   disk
 	f      *os.File
-	direct bool   // f takes direct writes (direct.go)
-	tail   []byte // with direct: f's bytes from the last aligned offset
-	abuf   []byte // with direct: the aligned buffer of the last append
+	tail   []byte // with disk.direct: f's bytes from the last aligned offset
+	abuf   []byte // with disk.direct: the aligned buffer of the last append
 	first  uint64 // sequence number of f's first record
 	size   int64
 	writes int64  // appends to f
