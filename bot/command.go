@@ -66,6 +66,18 @@ type Command struct {
 	Title  string
 }
 
+// Question reports whether the command only asks something (help, who,
+// oncall, incidents, incident). Its answer is for the person who asked
+// alone: an incident's timeline holds internal notes, and a failed page's
+// reason can hold a phone number, so no chat shows it to a channel.
+func (c Command) Question() bool {
+	switch c.Verb {
+	case VerbHelp, VerbWho, VerbOnCall, VerbIncidents, VerbIncident:
+		return true
+	}
+	return false
+}
+
 // ParseError explains what was wrong and what to type instead.
 type ParseError struct{ Msg string }
 

@@ -232,8 +232,8 @@ func noPings() *mentions { return &mentions{Parse: []string{}} }
 // outcome is what a command or button came to.
 type outcome struct {
 	text string
-	// private replies (errors, help) are ephemeral: only the person who
-	// acted sees them.
+	// private replies (refusals, answers to questions) are ephemeral:
+	// only the person who acted sees them.
 	private bool
 	// incident is set when a button worked: its message is re-rendered.
 	incident *escalation.Incident
@@ -412,7 +412,9 @@ func (h *Handler) execute(ctx context.Context, in *interaction, person string, c
 	}
 	h.log.InfoContext(ctx, "discord command executed", attrs...)
 	if !isButton || cmd.IncidentID == 0 {
-		return outcome{text: text, private: cmd.Verb == bot.VerbHelp}
+		// A change shows to the channel, so the team sees who took the
+		// incident; a question's answer stays with the person who asked.
+		return outcome{text: text, private: cmd.Question()}
 	}
 	inc, _, err := h.eng.Incident(ctx, cmd.IncidentID)
 	if err != nil {

@@ -49,6 +49,7 @@ type fakeEngine struct {
 	incidents map[int64]*escalation.Incident
 	errs      map[int64]error // from Acknowledge/Resolve
 	lookupErr map[int64]error // from Incident
+	events    map[int64][]escalation.Event
 	// gate, when set, holds Acknowledge and Resolve until it is closed:
 	// the engine is slow.
 	gate chan struct{}
@@ -152,7 +153,7 @@ func (f *fakeEngine) Incident(_ context.Context, id int64) (*escalation.Incident
 		return nil, nil, escalation.Errorf(escalation.CodeNotFound, "incident #%d does not exist", id)
 	}
 	c := *inc
-	return &c, nil, nil
+	return &c, f.events[id], nil
 }
 
 func (f *fakeEngine) slow() chan struct{} {
@@ -595,6 +596,26 @@ func TestSlashCommandActsAsTheDiscordUser(t *testing.T) {
 			likeFixture(t, answer, "discord_response_channel_message.json", false)
 			if calls := env.discord.Calls(); len(calls) != 0 {
 				t.Errorf("a fast command called Discord: %v", calls)
+			}
+		})
+	}
+}
+
+// The channel a responder types in may be the one customers read: an
+// incident's timeline holds internal notes and a failed page's reason,
+// which names the person's phone number, so answers to questions are for
+// the asker alone, as on Slack.
+func TestAnswersToQuestionsStayWithTheAsker(t *testing.T) {
+	for _, line := range []string{"incident 42", "incidents", "help"} {
+		t.Run(line, func(t *testing.T) {
+			env := newHookEnv(t, 0)
+			env.eng.events = map[int64][]escalation.Event{42: {
+				{Kind: escalation.EventNote, Actor: "bob", Message: "rotated the customer db password"},
+				{Kind: escalation.EventPageFailed, Person: "bob", Channel: "sms", Message: "twilio 21211: The 'To' number +46701740606 is not a valid phone number"},
+			}}
+			text, private := reply(t, decode(t, env.post(slashCommand(t, line))))
+			if !private {
+				t.Errorf("answer to %q shows to the channel: %q", line, text)
 			}
 		})
 	}

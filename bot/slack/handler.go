@@ -372,11 +372,7 @@ type outcome struct {
 // asked.
 func (o outcome) slashMessage(cmd bot.Command) *message {
 	msg := ephemeral(o.text)
-	switch cmd.Verb {
-	case bot.VerbHelp, bot.VerbWho, bot.VerbOnCall, bot.VerbIncidents, bot.VerbIncident:
-		return msg
-	}
-	if o.changed {
+	if o.changed && !cmd.Question() {
 		msg.ResponseType = slackgo.ResponseTypeInChannel
 	}
 	return msg
