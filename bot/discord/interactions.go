@@ -97,6 +97,8 @@ type HandlerOptions struct {
 	// Budget is how long a command may run before its answer is deferred
 	// (DefaultBudget when 0).
 	Budget time.Duration
+	// Clock decides the signature's 5-minute window; nil is the wall clock.
+	Clock escalation.Clock
 }
 
 // Handler serves Discord's interactions endpoint: it answers PINGs, runs
@@ -110,6 +112,7 @@ type Handler struct {
 	followups Followups
 	log       *slog.Logger
 	budget    time.Duration
+	clock     escalation.Clock
 	// after starts the budget's timer; tests replace it to decide when the
 	// budget runs out.
 	after func(time.Duration) <-chan time.Time
@@ -144,7 +147,11 @@ func NewHandler(o HandlerOptions) (*Handler, error) {
 		followups: o.Followups,
 		log:       o.Log,
 		budget:    o.Budget,
+		clock:     o.Clock,
 		after:     time.After,
+	}
+	if h.clock == nil {
+		h.clock = escalation.SystemClock{}
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -262,7 +269,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, escalation.ErrorMessage(err), status)
 		return
 	}
-	if err := Verify(h.key, r.Header, body); err != nil {
+	if err := Verify(h.key, r.Header, body, h.clock.Now()); err != nil {
 		// Discord sends bad signatures on purpose and delists endpoints
 		// that accept them: 401, and nothing is executed.
 		h.log.WarnContext(ctx, "discord interaction rejected", "reason", err, "remote_addr", r.RemoteAddr)

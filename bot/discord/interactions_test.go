@@ -185,6 +185,9 @@ type hookEnv struct {
 	discord *fakeDiscord
 	key     ed25519.PrivateKey
 	log     *logBuffer
+	// clock is the endpoint's now, for the signature's window: the
+	// moment testTimestamp was signed.
+	clock *settableClock
 	// budgets records the budget of every timer the handler started;
 	// deadline is the channel those timers fire on. Closed, the budget is
 	// spent at once; left open, it never is.
@@ -192,6 +195,27 @@ type hookEnv struct {
 	budgets  []time.Duration
 	deadline chan time.Time
 }
+
+// settableClock is the endpoint's clock: unlike a manual clock, it may be
+// set back, to when a published vector was signed.
+type settableClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *settableClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *settableClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}
+
+func (c *settableClock) Advance(d time.Duration) { c.Set(c.Now().Add(d)) }
 
 func newHookEnv(t *testing.T, budget time.Duration) *hookEnv {
 	t.Helper()
@@ -213,10 +237,12 @@ func newHookEnvWithKey(t *testing.T, pub ed25519.PublicKey, budget time.Duration
 	env := &hookEnv{
 		mux: http.NewServeMux(), eng: newFakeEngine(), discord: discord,
 		log: &logBuffer{changed: make(chan struct{}, 1)}, deadline: make(chan time.Time),
+		clock: &settableClock{now: unixAt(t, testTimestamp)},
 	}
 	log := slog.New(slog.NewTextHandler(env.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	h, err := NewHandler(HandlerOptions{
 		PublicKey: pub, AppID: testAppID, Engine: env.eng, People: people(), Followups: client, Log: log, Budget: budget,
+		Clock: env.clock,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -470,6 +496,7 @@ func reply(t *testing.T, answer map[string]any) (string, bool) {
 func TestRealDiscordPingIsAnsweredWithPong(t *testing.T) {
 	v := signatureVectors(t)[0]
 	env := newHookEnvWithKey(t, mustKey(t, v.PublicKey), 0)
+	env.clock.Set(unixAt(t, v.Timestamp).Add(3 * time.Second)) // as it arrived
 	w := env.send(readTestdata(t, "discord_ping_signed.json"), signedHeader(v.Timestamp, v.Signature))
 	if w.Code != http.StatusOK {
 		t.Fatalf("status = %d, body %q", w.Code, w.Body)
@@ -505,6 +532,14 @@ func TestBadSignatureIsRejectedSoDiscordKeepsTheEndpoint(t *testing.T) {
 		}},
 		{"other timestamp", func(env *hookEnv) *httptest.ResponseRecorder {
 			return env.send(ack, signedHeader("1700000001", sig(env, testTimestamp, ack)))
+		}},
+		{"captured and replayed six minutes later", func(env *hookEnv) *httptest.ResponseRecorder {
+			env.clock.Advance(6 * time.Minute)
+			return env.send(ack, signedHeader(testTimestamp, sig(env, testTimestamp, ack)))
+		}},
+		{"timestamp from the future", func(env *hookEnv) *httptest.ResponseRecorder {
+			env.clock.Advance(-6 * time.Minute)
+			return env.send(ack, signedHeader(testTimestamp, sig(env, testTimestamp, ack)))
 		}},
 		{"tampered command", func(env *hookEnv) *httptest.ResponseRecorder {
 			return env.send(slashCommand(t, "resolve 42"), signedHeader(testTimestamp, sig(env, testTimestamp, ack)))
@@ -544,6 +579,7 @@ func TestBadSignatureIsRejectedSoDiscordKeepsTheEndpoint(t *testing.T) {
 		}
 		t.Run("vector "+v.Name, func(t *testing.T) {
 			env := newHookEnvWithKey(t, mustKey(t, v.PublicKey), 0)
+			env.clock.Set(unixAt(t, v.Timestamp))
 			w := env.send([]byte(v.Body), signedHeader(v.Timestamp, v.Signature))
 			if w.Code != http.StatusUnauthorized {
 				t.Errorf("status = %d, want 401 (body %q)", w.Code, w.Body)

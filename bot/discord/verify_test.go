@@ -8,8 +8,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func readTestdata(t testing.TB, name string) []byte {
@@ -78,7 +80,7 @@ func TestPublishedSignatureVectors(t *testing.T) {
 					t.Fatalf("%s differs from the vector's body", v.BodyFile)
 				}
 			}
-			err := Verify(mustKey(t, v.PublicKey), signedHeader(v.Timestamp, v.Signature), body)
+			err := Verify(mustKey(t, v.PublicKey), signedHeader(v.Timestamp, v.Signature), body, unixAt(t, v.Timestamp))
 			if v.ExpectValid && err != nil {
 				t.Errorf("valid signature refused: %v", err)
 			}
@@ -110,7 +112,7 @@ func TestMalformedSignaturesAreRefused(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			err := Verify(key, signedHeader(tc.timestamp, tc.sig), body)
+			err := Verify(key, signedHeader(tc.timestamp, tc.sig), body, unixAt(t, ping.Timestamp))
 			if tc.valid != (err == nil) {
 				t.Errorf("Verify = %v, want valid %v", err, tc.valid)
 			}
@@ -118,6 +120,52 @@ func TestMalformedSignaturesAreRefused(t *testing.T) {
 				t.Errorf("err %v does not wrap ErrInvalidSignature", err)
 			}
 		})
+	}
+}
+
+// unixAt is the instant of a Unix-seconds timestamp header.
+func unixAt(t *testing.T, ts string) time.Time {
+	t.Helper()
+	secs, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return time.Unix(secs, 0)
+}
+
+// Discord's real PING, checked as it arrived and as someone who captured
+// it might replay it.
+func TestASignedRequestIsGoodForFiveMinutes(t *testing.T) {
+	ping := signatureVectors(t)[0]
+	key := mustKey(t, ping.PublicKey)
+	body := readTestdata(t, "discord_ping_signed.json")
+	signed := unixAt(t, ping.Timestamp)
+	for _, tc := range []struct {
+		name  string
+		now   time.Time
+		valid bool
+	}{
+		{"as it arrived", signed.Add(time.Second), true},
+		{"with the endpoint's clock a little behind", signed.Add(-4 * time.Minute), true},
+		{"4m59s later", signed.Add(4*time.Minute + 59*time.Second), true},
+		{"replayed 5m01s later", signed.Add(5*time.Minute + time.Second), false},
+		{"replayed a year later", signed.AddDate(1, 0, 0), false},
+		{"signed 6 minutes ahead of the endpoint", signed.Add(-6 * time.Minute), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := Verify(key, signedHeader(ping.Timestamp, ping.Signature), body, tc.now)
+			if tc.valid != (err == nil) {
+				t.Errorf("Verify = %v, want valid %v", err, tc.valid)
+			}
+			if err != nil && !errors.Is(err, ErrInvalidSignature) {
+				t.Errorf("err %v does not wrap ErrInvalidSignature", err)
+			}
+		})
+	}
+	for _, ts := range []string{"soon", "1664386204.5", "99999999999999999999", "-9223372036854775808"} {
+		if err := Verify(key, signedHeader(ts, ping.Signature), body, signed); !errors.Is(err, ErrInvalidSignature) {
+			t.Errorf("timestamp %q: err = %v, want a refusal", ts, err)
+		}
 	}
 }
 
@@ -133,7 +181,7 @@ func flipLastBit(t *testing.T, sigHex string) string {
 func TestVerifyWithABrokenKeyRefusesRatherThanPanics(t *testing.T) {
 	ping := signatureVectors(t)[0]
 	for _, key := range []ed25519.PublicKey{nil, make(ed25519.PublicKey, 31)} {
-		err := Verify(key, signedHeader(ping.Timestamp, ping.Signature), readTestdata(t, "discord_ping_signed.json"))
+		err := Verify(key, signedHeader(ping.Timestamp, ping.Signature), readTestdata(t, "discord_ping_signed.json"), unixAt(t, ping.Timestamp))
 		if !errors.Is(err, ErrInvalidSignature) {
 			t.Errorf("key of %d bytes: err = %v", len(key), err)
 		}

@@ -96,7 +96,7 @@ func (c *chats) handlers(eng *escalation.Engine, clock escalation.Clock) error {
 		people := c.cfg.PeopleByDiscordID()
 		h, err := discord.NewHandler(discord.HandlerOptions{PublicKey: key, AppID: c.cfg.Discord.ApplicationID, Engine: eng,
 			People:    discord.PeopleFunc(func(id string) (string, bool) { p, ok := people[id]; return p, ok }),
-			Followups: c.discord, Log: c.log})
+			Followups: c.discord, Clock: clock, Log: c.log})
 		if err != nil {
 			return fmt.Errorf("discord: %w", err)
 		}
