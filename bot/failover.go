@@ -45,8 +45,11 @@ func (f Failover) Send(ctx context.Context, p escalation.Page) (escalation.Deliv
 		errs = append(errs, err)
 	}
 	if len(f.Providers) == 1 {
-		return escalation.Delivery{}, errs[0] // one provider: its own retry rules apply
+		// One provider: its own retry rules apply.
+		return escalation.Delivery{Provider: f.Providers[0].Name}, errs[0]
 	}
-	return escalation.Delivery{}, escalation.Permanent(fmt.Errorf("every provider failed: %s: %w",
+	// Each provider's failure travels on, so that each is counted against
+	// its provider, not against none.
+	return escalation.Delivery{Failed: failed}, escalation.Permanent(fmt.Errorf("every provider failed: %s: %w",
 		strings.Join(failed, "; "), errors.Join(errs...)))
 }

@@ -40,17 +40,20 @@ func TestFailoverWhenEveryProviderFailsIsPermanent(t *testing.T) {
 		{"twilio", &stubPager{err: errors.New("HTTP 503")}},
 		{"gateway", &stubPager{err: escalation.Permanent(errors.New("HTTP 400 invalid number"))}},
 	}}
-	_, err := f.Send(t.Context(), escalation.Page{ID: 1})
+	d, err := f.Send(t.Context(), escalation.Page{ID: 1})
 	if !escalation.IsPermanent(err) || !strings.Contains(err.Error(), "twilio: HTTP 503; gateway: HTTP 400 invalid number") {
 		t.Fatalf("err = %v (permanent %v)", err, escalation.IsPermanent(err))
+	}
+	if strings.Join(d.Failed, "; ") != "twilio: HTTP 503; gateway: HTTP 400 invalid number" {
+		t.Fatalf("failures carried for the metrics: %q", d.Failed)
 	}
 }
 
 func TestFailoverWithOneProviderKeepsItsRetryRules(t *testing.T) {
 	only := &stubPager{err: errors.New("HTTP 503")}
-	_, err := Failover{Providers: []Provider{{"twilio", only}}}.Send(t.Context(), escalation.Page{ID: 1})
-	if err == nil || escalation.IsPermanent(err) {
-		t.Fatalf("err = %v; want the provider's retryable error", err)
+	d, err := Failover{Providers: []Provider{{"twilio", only}}}.Send(t.Context(), escalation.Page{ID: 1})
+	if err == nil || escalation.IsPermanent(err) || d.Provider != "twilio" {
+		t.Fatalf("Send = %+v, %v; want twilio's retryable error", d, err)
 	}
 }
 

@@ -217,7 +217,7 @@ func (e *Engine) SyncChatPost(ctx context.Context, p ChatPost) error {
 		defer func() {
 			if v := recover(); v != nil {
 				log.Error("panic in chat adapter", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-				e.metrics.Panic("chat")
+				e.metrics.Panic(PanicChat)
 				err = fmt.Errorf("chat adapter panicked: %v", v)
 			}
 		}()

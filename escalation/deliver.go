@@ -87,7 +87,7 @@ func (e *Engine) TickAndClaim(ctx context.Context, claim int) (int, []Page, erro
 			return err
 		})
 		if err != nil {
-			e.metrics.Panic("incident")
+			e.metrics.Panic(PanicIncident)
 			e.log.ErrorContext(ctx, "escalation step failed; retrying in a minute", "incident_id", id, "err", err)
 			e.quarantine(ctx, id, now.Add(time.Minute))
 			continue
@@ -242,7 +242,7 @@ func (e *Engine) send(ctx context.Context, p Page) (d Delivery, err error) {
 		if v := recover(); v != nil {
 			e.log.Error("panic in pager", "page_id", p.ID, "incident_id", p.IncidentID, "channel", p.Channel,
 				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-			e.metrics.Panic("pager")
+			e.metrics.Panic(PanicPager)
 			err = fmt.Errorf("pager panicked: %v", v)
 		}
 	}()
@@ -251,23 +251,34 @@ func (e *Engine) send(ctx context.Context, p Page) (d Delivery, err error) {
 	return pager.Send(ctx, p)
 }
 
-// skipToNextRule makes the person's next contact step due now, unless their
-// run has moved on already.
-func (e *Engine) skipToNextRule(tx Tx, p *Page, now time.Time) error {
+// failedForGood puts a page's last failure (ev) on the timeline and makes
+// the person's next contact step due now, unless their run has moved on
+// already, or the page was the last rule of its round: the next round
+// starts when repeat_every says. Otherwise a person every channel fails
+// for (a wrong number, every provider down) would be tried again and again
+// without pause, flooding the providers and the timeline; one try of each
+// rule a round is enough to learn that it still fails.
+func (e *Engine) failedForGood(tx Tx, p *Page, ev Event, now time.Time) error {
 	inc, err := tx.Incident(p.IncidentID)
 	if err != nil {
 		return err
 	}
-	if inc.Status != StatusTriggered {
-		return nil
+	var run *ContactRun
+	if i := inc.Escalation.run(p.Person); i >= 0 && inc.Status == StatusTriggered {
+		run = &inc.Escalation.Runs[i]
 	}
-	i := inc.Escalation.run(p.Person)
-	if i < 0 {
-		return nil
+	person := e.cat.People[p.Person]
+	switch {
+	case run == nil || person == nil || len(person.Rules) == 0 || run.Step != p.Step+1 || run.NextAt.IsZero():
+		run = nil // acknowledged, or paging has moved on
+	case run.Step%len(person.Rules) == 0:
+		ev.Message += "; the next round of contact rules starts at its time"
+		run = nil
+	default:
+		ev.Message += "; trying the next contact rule"
 	}
-	run := &inc.Escalation.Runs[i]
-	if run.Step != p.Step+1 || run.NextAt.IsZero() {
-		return nil
+	if err := tx.AppendEvent(p.IncidentID, ev); err != nil || run == nil {
+		return err
 	}
 	run.NextAt = now
 	if err := e.advance(tx, inc, now); err != nil {
@@ -415,11 +426,8 @@ func (e *Engine) PageReport(ctx context.Context, pageID int64, delivered bool, d
 		if err := tx.PutPage(p); err != nil || p.Notice() {
 			return err
 		}
-		if err := tx.AppendEvent(p.IncidentID, Event{At: now, Kind: EventPageFailed, Person: p.Person, Channel: p.Channel,
-			Provider: p.Provider, PageID: p.ID, Message: detail + "; trying the next contact rule"}); err != nil {
-			return err
-		}
-		return e.skipToNextRule(tx, p, now)
+		return e.failedForGood(tx, p, Event{At: now, Kind: EventPageFailed, Person: p.Person, Channel: p.Channel,
+			Provider: p.Provider, PageID: p.ID, Message: detail}, now)
 	})
 	if err != nil {
 		return fmt.Errorf("page %d report: %w", pageID, err)

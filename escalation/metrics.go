@@ -15,9 +15,24 @@ type Metrics interface {
 	Page(ch Channel, provider, outcome string)
 	// Lag is how late a page was handed to its provider after it fell due.
 	Lag(d time.Duration)
-	// Panic counts a recovered panic by where it happened: runner, pager,
-	// page (recording an outcome), chat, incident.
+	// Panic counts a recovered panic by where it happened (one of
+	// PanicPlaces).
 	Panic(where string)
+}
+
+// Where the engine recovers panics, as Metrics.Panic names them.
+const (
+	PanicRunner   = "runner"
+	PanicPager    = "pager"
+	PanicPage     = "page" // recording an outcome
+	PanicChat     = "chat"
+	PanicIncident = "incident"
+)
+
+// PanicPlaces lists them, so that an exporter can show each at zero before
+// the first: an alert on the counter's increase then sees the first panic.
+func PanicPlaces() []string {
+	return []string{PanicRunner, PanicPager, PanicPage, PanicChat, PanicIncident}
 }
 
 type noMetrics struct{}

@@ -96,7 +96,7 @@ func (e *Engine) unrecorded(o *Outcome, err error) error {
 	if pe, ok := errors.AsType[*outcomePanic](err); ok {
 		e.log.Error("panic recording a page's outcome", "page_id", o.Page.ID, "incident_id", o.Page.IncidentID,
 			"panic", fmt.Sprint(pe.value), "stack", string(pe.stack))
-		e.metrics.Panic("page")
+		e.metrics.Panic(PanicPage)
 	}
 	return fmt.Errorf("record page %d: %w", o.Page.ID, err)
 }
@@ -152,20 +152,21 @@ func (e *Engine) applyOutcome(tx Tx, o *Outcome, now time.Time) (err error) {
 	if err := tx.PutPage(p); err != nil || p.Notice() {
 		return err
 	}
-	if err := tx.AppendEvent(p.IncidentID, Event{At: now, Kind: EventPageFailed, Person: p.Person,
+	return e.failedForGood(tx, p, Event{At: now, Kind: EventPageFailed, Person: p.Person,
 		Channel: p.Channel, PageID: p.ID, Provider: d.Provider,
-		Message: fmt.Sprintf("attempt %d failed for good: %v; trying the next contact rule", p.Attempts, sendErr)}); err != nil {
-		return err
-	}
-	return e.skipToNextRule(tx, p, now)
+		Message: fmt.Sprintf("attempt %d failed for good: %v", p.Attempts, sendErr)}, now)
 }
 
 // reportOutcome logs and counts a committed outcome.
 func (e *Engine) reportOutcome(o *Outcome) {
 	sent, d := o.Page, o.Delivery
 	log := e.log.With("page_id", sent.ID, "incident_id", sent.IncidentID, "person", sent.Person, "channel", sent.Channel)
+	// A provider that failed before another delivered, or before all the
+	// others failed too ("provider: reason").
 	for _, f := range d.Failed {
-		log.Warn("page provider failed; the next one delivered", "failure", f)
+		if o.Err == nil {
+			log.Warn("page provider failed; the next one delivered", "failure", f)
+		}
 		e.metrics.Page(sent.Channel, strings.SplitN(f, ":", 2)[0], "failed")
 	}
 	if o.Err == nil {
@@ -177,6 +178,8 @@ func (e *Engine) reportOutcome(o *Outcome) {
 	if IsPermanent(o.Err) || sent.Attempts >= e.maxAttempts {
 		outcome = "failed"
 	}
-	e.metrics.Page(sent.Channel, d.Provider, outcome)
+	if len(d.Failed) == 0 {
+		e.metrics.Page(sent.Channel, d.Provider, outcome) // one provider's own failure
+	}
 	log.Warn("page failed", "attempt", sent.Attempts, "permanent", IsPermanent(o.Err), "err", o.Err)
 }

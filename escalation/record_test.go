@@ -233,6 +233,25 @@ func TestRecordBatchInOneTransaction(t *testing.T) {
 	}
 }
 
+// Twilio and the gateway both refused a text: each failure counts against
+// its provider, and none against a provider called "none".
+func TestEveryProviderFailingIsCountedPerProvider(t *testing.T) {
+	f := newRecordFixture(t, &countMetrics{}, nil)
+	f.incidents(t, 1)
+	page := f.claim(t, 1)[0]
+	err := f.eng.Record(t.Context(), []escalation.Outcome{{Page: page,
+		Delivery: escalation.Delivery{Failed: []string{"twilio: HTTP 503", "gateway: HTTP 502"}},
+		Err:      escalation.Permanent(errors.New("every provider failed: twilio: HTTP 503; gateway: HTTP 502"))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := f.metrics.counts()
+	want := map[string]int{"sms/twilio/failed": 1, "sms/gateway/failed": 1}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("page metrics %v, want %v", got, want)
+	}
+}
+
 // An outcome that cannot be recorded, or whose recording panics, fails
 // alone: the others of its batch are recorded in their own transactions.
 func TestRecordFailureOrPanicLosesNoOtherOutcome(t *testing.T) {

@@ -199,7 +199,7 @@ func (r *Runner) record(ctx context.Context, batch []Outcome) {
 		if v := recover(); v != nil {
 			r.e.log.ErrorContext(ctx, "runner: panic recording deliveries", "pages", len(batch),
 				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-			r.e.metrics.Panic("runner")
+			r.e.metrics.Panic(PanicRunner)
 		}
 		for range len(batch) - len(next) {
 			<-r.claimed
@@ -230,7 +230,7 @@ func (r *Runner) pass(ctx context.Context, maxIdle time.Duration) (wait time.Dur
 	defer func() {
 		if v := recover(); v != nil {
 			r.e.log.ErrorContext(ctx, "runner: panic in pass", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-			r.e.metrics.Panic("runner")
+			r.e.metrics.Panic(PanicRunner)
 			wait = time.Second
 		}
 	}()

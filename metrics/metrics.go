@@ -63,6 +63,10 @@ func New(stats StatsSource) *Exporter {
 			Help:    "Deliveries sharing one intake journal flush.",
 			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 1024}}),
 	}
+	// Every place a panic is recovered shows from the start, at zero.
+	for _, where := range append(escalation.PanicPlaces(), panicHTTP) {
+		x.panics.WithLabelValues(where)
+	}
 	x.reg.MustRegister(x.alerts, x.pages, x.lag, x.panics, x.commit, x.callers, x.flush, x.flushed,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if stats != nil {
@@ -90,8 +94,11 @@ func (x *Exporter) Lag(d time.Duration) { x.lag.Observe(max(d, 0).Seconds()) }
 // Panic implements escalation.Metrics; HTTP handlers count as "http".
 func (x *Exporter) Panic(where string) { x.panics.WithLabelValues(where).Inc() }
 
+// panicHTTP is where HTTP handlers' panics are counted.
+const panicHTTP = "http"
+
 // HTTPPanic counts a panic recovered in an HTTP handler.
-func (x *Exporter) HTTPPanic() { x.Panic("http") }
+func (x *Exporter) HTTPPanic() { x.Panic(panicHTTP) }
 
 // ObserveCommit is the store's commit hook.
 func (x *Exporter) ObserveCommit(d time.Duration, callers int) {

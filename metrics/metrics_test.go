@@ -83,6 +83,19 @@ func TestCountersAndGaugesOfANight(t *testing.T) {
 	)
 }
 
+// An alert on increase(klaxon_recovered_panics_total[5m]) must see the
+// first panic, so every place shows at zero before any.
+func TestPanicCountersStartAtZero(t *testing.T) {
+	expectLines(t, scrape(t, New(nil)),
+		`klaxon_recovered_panics_total{where="http"} 0`,
+		`klaxon_recovered_panics_total{where="incident"} 0`,
+		`klaxon_recovered_panics_total{where="page"} 0`,
+		`klaxon_recovered_panics_total{where="pager"} 0`,
+		`klaxon_recovered_panics_total{where="chat"} 0`,
+		`klaxon_recovered_panics_total{where="runner"} 0`,
+	)
+}
+
 func TestAFailedStatsReadIsAGaugeNotAFailedScrape(t *testing.T) {
 	x := New(fixedStats{err: errors.New("store closed")})
 	body := scrape(t, x)

@@ -70,6 +70,56 @@ func TestPagesFailOverToTheSecondProvider(t *testing.T) {
 	}
 }
 
+// Bikram's number was ported away and every provider refuses it. Each of
+// his rules is tried once a round (the text, then at once his two calls),
+// and the next round waits for his repeat_every, as if they had rung out:
+// not a loop of attempts that floods the providers and the timeline until
+// someone happens to acknowledge.
+func TestEveryChannelFailingTriesEachRuleOnceARound(t *testing.T) {
+	h := newHarness(t, team, "2026-03-02T01:00:00Z")
+	attempts := 0
+	refused := func(p escalation.Page) error {
+		attempts++
+		if attempts > 100 {
+			return nil // the loop this test guards against: end it, the count below fails
+		}
+		return escalation.Permanent(errors.New("twilio 21211: The 'To' number +61255501001 is not a valid phone number"))
+	}
+	h.pagers[escalation.ChannelSMS].Fail = refused
+	h.pagers[escalation.ChannelVoice].Fail = refused
+
+	h.Webhook("batch-prometheus", alertmanager("firing", "ImportStuck", "fp1", "error", "import stuck"))
+	h.AdvanceTo(mustTime(t, "2026-03-02T01:04:59Z"))
+	var tried []string
+	for _, ch := range []escalation.Channel{escalation.ChannelSMS, escalation.ChannelVoice} {
+		for _, s := range h.pagers[ch].Sent() {
+			tried = append(tried, s.At.Format("15:04")+" "+string(ch))
+		}
+	}
+	if got := strings.Join(tried, ", "); got != "01:00 sms, 01:00 voice, 01:00 voice" {
+		t.Fatalf("attempts in the first round: %s", got)
+	}
+	_, events := h.Incident(1)
+	var failed []string
+	for _, ev := range events {
+		if ev.Kind == escalation.EventPageFailed {
+			failed = append(failed, ev.Message[strings.LastIndex(ev.Message, "; ")+2:])
+		}
+	}
+	want := "trying the next contact rule, trying the next contact rule, the next round of contact rules starts at its time"
+	if got := strings.Join(failed, ", "); got != want {
+		t.Fatalf("failures on the timeline end:\n%s\nwant:\n%s", got, want)
+	}
+
+	// Level 2 (alice and carmen, whose phones fail the same way) joins at
+	// 01:05 as usual, each text then call tried once; bikram's second
+	// round comes at 01:06 and is tried once more, rule by rule.
+	h.AdvanceTo(mustTime(t, "2026-03-02T01:11:59Z"))
+	if attempts != 3+4+3 {
+		t.Fatalf("%d attempts by 01:11; want 3 for bikram's first round, 4 for level 2 and 3 for his second round", attempts)
+	}
+}
+
 // Twilio took the SMS but could not deliver it (the phone is off): the
 // delivery report moves bikram on to his call at once, not at 2 minutes.
 func TestUndeliveredSMSMovesToTheNextContactRule(t *testing.T) {
