@@ -254,6 +254,27 @@ func (s *Service) groupKey(a Alert) string {
 	return a.DedupKey
 }
 
+// groupKeyOver is the length of a's group key when it is over
+// MaxKeyBytes, else 0. It builds the key only when the labels could make
+// it that long: it is checked for every alert received.
+func (s *Service) groupKeyOver(a Alert) int {
+	if len(s.GroupBy) > 0 {
+		// A quoted byte takes at most 4 (\xff); a label adds its name,
+		// '=', two quotes and a comma.
+		bound := 0
+		for _, l := range s.GroupBy {
+			bound += len(l) + 4 + 4*len(a.Labels[l])
+		}
+		if bound <= MaxKeyBytes {
+			return 0
+		}
+	}
+	if n := len(s.groupKey(a)); n > MaxKeyBytes {
+		return n
+	}
+	return 0
+}
+
 // Integration is an authenticated way for one monitor to send alerts to one
 // service.
 type Integration struct {

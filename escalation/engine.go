@@ -139,16 +139,31 @@ func (e *Engine) Ingest(ctx context.Context, integration string, alerts []Alert)
 	return res, nil
 }
 
+// MaxKeyBytes bounds an alert's dedup key and the group key it is filed
+// under: both are keys of the store's indexes, which take at most 32 KiB,
+// and no monitor sends anything near this (PagerDuty allows 255, Opsgenie
+// 512). A longer one is refused before the delivery is accepted, rather
+// than accepted and then impossible to store.
+const MaxKeyBytes = 4096
+
 // CheckDelivery reports what is wrong with a delivery before anything of
-// it is stored: an unknown integration, an alert without a dedup key or
-// with an unknown state.
+// it is stored: an unknown integration, an alert without a dedup key, with
+// a dedup or group key over MaxKeyBytes, or with an unknown state.
 func (e *Engine) CheckDelivery(integration string, alerts []Alert) error {
-	if _, ok := e.cat.Integrations[integration]; !ok {
+	in, ok := e.cat.Integrations[integration]
+	if !ok {
 		return Errorf(CodeNotFound, "unknown integration %q", integration)
 	}
+	svc := e.cat.Services[in.Service]
 	for i, a := range alerts {
 		if a.DedupKey == "" {
 			return Errorf(CodeInvalid, "alerts[%d]: dedup key is required", i)
+		}
+		if len(a.DedupKey) > MaxKeyBytes {
+			return Errorf(CodeInvalid, "alerts[%d]: dedup key is %d bytes, at most %d", i, len(a.DedupKey), MaxKeyBytes)
+		}
+		if n := svc.groupKeyOver(a); n > 0 {
+			return Errorf(CodeInvalid, "alerts[%d]: group key is %d bytes, at most %d", i, n, MaxKeyBytes)
 		}
 		switch a.State {
 		case AlertFiring, AlertResolved, AlertAcknowledged:

@@ -1,8 +1,10 @@
 package scenario
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
@@ -106,16 +108,23 @@ func TestBadWebhooksChangeNothing(t *testing.T) {
 		header http.Header
 		body   []byte
 		code   int
+		want   string // in the error, when set
 	}{
-		{"malformed JSON", "/hooks/prometheus", auth, []byte(`{"version":"4","alerts":[`), 400},
-		{"missing status", "/hooks/prometheus", auth, []byte(`{"version":"4","alerts":[{"labels":{"a":"b"}}]}`), 400},
-		{"wrong token", "/hooks/prometheus", http.Header{"Authorization": {"Bearer batch-token-0123456789abcdef"}}, good, 401},
-		{"missing token", "/hooks/prometheus", nil, good, 401},
-		{"unknown integration", "/hooks/nagios", auth, good, 404},
-		{"token in URL, wrong", "/hooks/prometheus/not-the-token", nil, good, 401},
-		{"oversized", "/hooks/prometheus", auth, append(append([]byte(`{"version":"4","x":"`), strings.Repeat("x", 1<<20)...), `"}`...), 413},
-		{"pagerduty invalid event", "/v2/enqueue", nil, []byte(`{"routing_key":"e93facc04764012d7bfb002500d5d1a6","event_action":"trigger","payload":{}}`), 400},
-		{"pagerduty unknown routing key", "/v2/enqueue", nil, []byte(`{"routing_key":"nope","event_action":"trigger","payload":{"summary":"s","source":"x","severity":"error"}}`), 400},
+		{"malformed JSON", "/hooks/prometheus", auth, []byte(`{"version":"4","alerts":[`), 400, ""},
+		{"missing status", "/hooks/prometheus", auth, []byte(`{"version":"4","alerts":[{"labels":{"a":"b"}}]}`), 400, ""},
+		{"wrong token", "/hooks/prometheus", http.Header{"Authorization": {"Bearer batch-token-0123456789abcdef"}}, good, 401, ""},
+		{"missing token", "/hooks/prometheus", nil, good, 401, ""},
+		{"unknown integration", "/hooks/nagios", auth, good, 404, ""},
+		{"token in URL, wrong", "/hooks/prometheus/not-the-token", nil, good, 401, ""},
+		{"oversized", "/hooks/prometheus", auth, append(append([]byte(`{"version":"4","x":"`), strings.Repeat("x", 1<<20)...), `"}`...), 413, ""},
+		// Beside a good alert, one whose key no index could hold: the whole
+		// delivery is refused, not accepted and then lost.
+		{"fingerprint of 33,000 bytes", "/hooks/prometheus", auth, bytes.Replace(twoAlerts(t, good), []byte("00000000000000b2"), bytes.Repeat([]byte("f"), 33000), 1), 400,
+			"alerts[1]: dedup key is 33000 bytes, at most 4096"},
+		{"groupKey of 40,000 bytes", "/hooks/prometheus", auth, bytes.Replace(good, []byte(`"groupKey":"`), []byte(`"groupKey":"`+strings.Repeat("g", 40000)), 1), 400,
+			"alerts[0]: group key is 40018 bytes, at most 4096"},
+		{"pagerduty invalid event", "/v2/enqueue", nil, []byte(`{"routing_key":"e93facc04764012d7bfb002500d5d1a6","event_action":"trigger","payload":{}}`), 400, ""},
+		{"pagerduty unknown routing key", "/v2/enqueue", nil, []byte(`{"routing_key":"nope","event_action":"trigger","payload":{"summary":"s","source":"x","severity":"error"}}`), 400, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -123,8 +132,8 @@ func TestBadWebhooksChangeNothing(t *testing.T) {
 			if rec.Code != tt.code {
 				t.Fatalf("%d %s, want %d", rec.Code, rec.Body, tt.code)
 			}
-			if !strings.Contains(rec.Body.String(), "error") {
-				t.Fatalf("no error message: %s", rec.Body)
+			if !strings.Contains(rec.Body.String(), "error") || !strings.Contains(rec.Body.String(), tt.want) {
+				t.Fatalf("error message: %s", rec.Body)
 			}
 		})
 	}
@@ -138,6 +147,25 @@ func TestBadWebhooksChangeNothing(t *testing.T) {
 		t.Fatalf("good webhook with URL token: %d %s", rec.Code, rec.Body)
 	}
 	h.ExpectPages("10:00 bikram sms")
+}
+
+// twoAlerts is an Alertmanager webhook with one alert and a copy of it
+// whose fingerprint is 00000000000000b2.
+func twoAlerts(t *testing.T, webhook []byte) []byte {
+	t.Helper()
+	var msg map[string]any
+	if err := json.Unmarshal(webhook, &msg); err != nil {
+		t.Fatal(err)
+	}
+	alerts := msg["alerts"].([]any)
+	second := maps.Clone(alerts[0].(map[string]any))
+	second["fingerprint"] = "00000000000000b2"
+	msg["alerts"] = append(alerts, second)
+	b, err := json.Marshal(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // People reply by SMS the way they do half asleep.
