@@ -954,9 +954,14 @@ func (j *Journal) applyAlone(ctx context.Context, d escalation.Queued, err error
 	if serr := j.eng.SkipQueued(ctx, d); serr != nil {
 		return fmt.Errorf("intake: delivery %d: %w", d.Seq, err)
 	}
+	// The first ten, each cut short: enough to find them at their source.
 	keys := make([]string, 0, min(len(d.Alerts), 10))
-	for _, a := range d.Alerts[:len(keys)] {
-		keys = append(keys, a.DedupKey)
+	for _, a := range d.Alerts[:cap(keys)] {
+		k := a.DedupKey
+		if len(k) > 100 {
+			k = strings.ToValidUTF8(k[:100], "") + "…"
+		}
+		keys = append(keys, k)
 	}
 	j.log.Error("intake: delivery could not be applied and was skipped", "seq", d.Seq, "integration", d.Integration,
 		"received", d.Received, "alerts", len(d.Alerts), "dedup_keys", keys, "err", err)

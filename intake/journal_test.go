@@ -465,7 +465,7 @@ func TestADeliveryThatCannotBeAppliedHoldsUpNoOther(t *testing.T) {
 	if inc.Alerts != 2 {
 		t.Fatalf("incident holds %d alerts; want db1 and db3", inc.Alerts)
 	}
-	if log := w.logs.String(); !strings.Contains(log, "skipped") || !strings.Contains(log, "poison") {
+	if log := w.logs.String(); !strings.Contains(log, "skipped") || !strings.Contains(log, "dedup_keys=[poison]") {
 		t.Fatalf("the skipped delivery is not in the log:\n%s", log)
 	}
 	w.ingest(firing("db4", "disk full on db-4"))
