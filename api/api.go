@@ -214,7 +214,7 @@ func (h *Handler) action(w http.ResponseWriter, r *http.Request, token string) (
 	if len(raw) > 0 {
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.DisallowUnknownFields()
-		if err := dec.Decode(&body); err != nil {
+		if err := web.DecodeAll(dec, &body); err != nil {
 			web.Error(w, r, h.log, escalation.Errorf(escalation.CodeInvalid, "request body: %v (want {\"as\": \"person\", \"note\": \"...\"})", err))
 			return 0, escalation.Actor{}, actionBody{}, false
 		}

@@ -18,7 +18,7 @@ func (h *Handler) decodeBody(w http.ResponseWriter, r *http.Request, v any, exam
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := web.DecodeAll(dec, v); err != nil {
 		web.Error(w, r, h.log, escalation.Errorf(escalation.CodeInvalid, "request body: %v (want %s)", err, example))
 		return false
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/klaxonhq/klaxon/escalation"
+	"github.com/klaxonhq/klaxon/internal/web"
 )
 
 // FormatGeneric reads any JSON webhook through field paths from the config.
@@ -66,7 +67,7 @@ func ParseGeneric(spec GenericSpec, body []byte) (Batch, error) {
 	var doc any
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
-	if err := dec.Decode(&doc); err != nil {
+	if err := web.DecodeAll(dec, &doc); err != nil {
 		return Batch{}, escalation.Errorf(escalation.CodeInvalid, "%s", jsonProblem(err))
 	}
 	items := []any{doc}

@@ -76,6 +76,8 @@ func TestIncidentsAPI(t *testing.T) {
 		{"unknown person", "POST", "/api/v1/incidents/1/resolve", apiToken, `{"as":"mallory"}`, 403, `unknown person "mallory"`},
 		{"malformed body", "POST", "/api/v1/incidents/1/resolve", apiToken, `{"as":`, 400, "request body"},
 		{"unknown field", "POST", "/api/v1/incidents/1/resolve", apiToken, `{"who":"alice"}`, 400, "unknown field"},
+		{"garbage after the body", "POST", "/api/v1/incidents/1/priority", apiToken, `{"priority":"P0"} this is not json`, 400, "unexpected data after the JSON value at offset 18"},
+		{"a second body after the first", "POST", "/api/v1/incidents/1/resolve", apiToken, `{"as":"alice"}{"as":"mallory"`, 400, "unexpected data after the JSON value"},
 		{"double ack", "POST", "/api/v1/incidents/1/ack", apiToken, "", 409, "already acknowledged by alice"},
 		{"resolve resolved", "POST", "/api/v1/incidents/2/resolve", apiToken, "", 409, "already resolved"},
 	}
@@ -92,6 +94,11 @@ func TestIncidentsAPI(t *testing.T) {
 				t.Fatalf("%s %s: %d %s, want %d containing %q", tt.method, tt.path, rec.Code, rec.Body, tt.code, tt.msg)
 			}
 		})
+	}
+	// The bodies refused changed nothing: still acknowledged by alice, at
+	// the priority its error alert gave it.
+	if inc := h.ExpectStatus(1, escalation.StatusAcknowledged); inc.Priority != escalation.P2 {
+		t.Fatalf("incident 1 is %s after refused requests", inc.Priority)
 	}
 	h.ExpectStatus(1, escalation.StatusAcknowledged)
 }

@@ -177,3 +177,16 @@ func SafePath(r *http.Request) string {
 	}
 	return p
 }
+
+// DecodeAll decodes the one JSON value dec reads into v, and refuses
+// anything after it but white space: a body of a good object followed by
+// garbage is malformed, not the object.
+func DecodeAll(dec *json.Decoder, v any) error {
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("unexpected data after the JSON value at offset %d", dec.InputOffset())
+	}
+	return nil
+}
