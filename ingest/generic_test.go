@@ -39,7 +39,7 @@ func TestGenericRejectsWhatItCannotRead(t *testing.T) {
 		want string
 	}{
 		{GenericSpec{DedupKey: "id"}, `{"id": `, "malformed JSON"},
-		{GenericSpec{DedupKey: "id"}, `{"id": 1} {"id": 2}`, "malformed JSON: unexpected data after the JSON value at offset 10"},
+		{GenericSpec{DedupKey: "id"}, `{"id": 1} {"id": 2}`, "malformed JSON: unexpected data after the JSON value, which ends at offset 9"},
 		{GenericSpec{DedupKey: "id", Alerts: "items"}, `{"items": {"id": 1}}`, "items: want an array"},
 		{GenericSpec{DedupKey: "id"}, `{"title": "no id"}`, "alerts[0]: id: required"},
 		{GenericSpec{DedupKey: "id.nested"}, `{"id": {"nested": {"deeper": 1}}}`, "alerts[0]: id.nested: required"},

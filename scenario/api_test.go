@@ -76,7 +76,7 @@ func TestIncidentsAPI(t *testing.T) {
 		{"unknown person", "POST", "/api/v1/incidents/1/resolve", apiToken, `{"as":"mallory"}`, 403, `unknown person "mallory"`},
 		{"malformed body", "POST", "/api/v1/incidents/1/resolve", apiToken, `{"as":`, 400, "request body"},
 		{"unknown field", "POST", "/api/v1/incidents/1/resolve", apiToken, `{"who":"alice"}`, 400, "unknown field"},
-		{"garbage after the body", "POST", "/api/v1/incidents/1/priority", apiToken, `{"priority":"P0"} this is not json`, 400, "unexpected data after the JSON value at offset 18"},
+		{"garbage after the body", "POST", "/api/v1/incidents/1/priority", apiToken, `{"priority":"P0"} this is not json`, 400, "unexpected data after the JSON value, which ends at offset 17"},
 		{"a second body after the first", "POST", "/api/v1/incidents/1/resolve", apiToken, `{"as":"alice"}{"as":"mallory"`, 400, "unexpected data after the JSON value"},
 		{"double ack", "POST", "/api/v1/incidents/1/ack", apiToken, "", 409, "already acknowledged by alice"},
 		{"resolve resolved", "POST", "/api/v1/incidents/2/resolve", apiToken, "", 409, "already resolved"},

@@ -185,8 +185,9 @@ func DecodeAll(dec *json.Decoder, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return err
 	}
+	end := dec.InputOffset()
 	if _, err := dec.Token(); err != io.EOF {
-		return fmt.Errorf("unexpected data after the JSON value at offset %d", dec.InputOffset())
+		return fmt.Errorf("unexpected data after the JSON value, which ends at offset %d", end)
 	}
 	return nil
 }
