@@ -433,6 +433,12 @@ func (e *Engine) attachFiring(tx *ingestTx, in *Integration, svc *Service, rec *
 		tx.starting = append(tx.starting, inc.ID)
 	case reopened:
 		res.Reopened++
+		// The refire may be louder than the incident was: it raises it
+		// before its escalation starts, on the policy that priority picks.
+		monitor := Actor{Name: in.Name, Via: ViaMonitor}
+		if err := e.raisePriority(tx, inc, svc.PriorityFor(a.Severity), now, monitor, false); err != nil {
+			return 0, err
+		}
 		tx.starting = append(tx.starting, inc.ID)
 	default:
 		res.Updated++

@@ -269,6 +269,26 @@ func TestCriticalAlertRaisesPriorityOfOpenIncident(t *testing.T) {
 	h.ExpectTimeline(1, escalation.EventPriorityChanged, escalation.EventEscalated)
 }
 
+// A warning resolves; ten minutes later the same alert fires again as
+// critical. The incident reopens as what it is now, P0 on the urgent
+// policy, and pages both of that policy's first level, not only the quiet
+// policy's one person.
+func TestCriticalRefireReopensAtItsOwnPriority(t *testing.T) {
+	h := newHarness(t, team, "2025-06-02T09:00:00Z")
+	h.Webhook("prometheus", alertmanager("firing", "Errors", "00000000000000e1", "warning", "error rate 2%"))
+	h.ExpectPages("09:00 bikram sms")
+	h.Webhook("prometheus", alertmanager("resolved", "Errors", "00000000000000e1", "warning", "error rate 2%"))
+	h.ExpectStatus(1, escalation.StatusResolved)
+	h.Advance(10 * time.Minute)
+	h.Webhook("prometheus", alertmanager("firing", "Errors", "00000000000000e1", "critical", "error rate 40%"))
+	inc := h.ExpectStatus(1, escalation.StatusTriggered)
+	if inc.Priority != escalation.P0 || inc.Policy != "urgent" || inc.Reopened != 1 {
+		t.Fatalf("reopened as %s on %s (reopened %d times), want P0 on urgent", inc.Priority, inc.Policy, inc.Reopened)
+	}
+	h.ExpectPages("09:10 bikram sms", "09:10 alice sms")
+	h.ExpectTimeline(1, escalation.EventReopened, escalation.EventPriorityChanged)
+}
+
 // When every alert resolves the incident resolves; a service set to manual
 // keeps it open for a human.
 func TestAutoAndManualResolve(t *testing.T) {
