@@ -205,6 +205,22 @@ func TestDefaults(t *testing.T) {
 	}
 }
 
+// Monitors say "High", "page" or "Warning"; alerts arrive with those read
+// as error, critical and warning, and a service's keys are read the same
+// way, or "High: P1" would never match anything.
+func TestSeverityKeysAreReadAsAlertsAre(t *testing.T) {
+	c, err := Parse([]byte(edit(t, "    policy: default\n", "    policy: default\n    severity_priority: {page: P0, High: P1, Warning: P2, Sev5: P4}\n")), nil)
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	cs := c.Catalog().Services["api"]
+	for sev, want := range map[string]escalation.Priority{"critical": escalation.P0, "error": escalation.P1, "warning": escalation.P2, "sev5": escalation.P4, "info": escalation.P3} {
+		if got := cs.PriorityFor(escalation.NormalizeSeverity(sev)); got != want {
+			t.Errorf("severity %s: %s, want %s", sev, got, want)
+		}
+	}
+}
+
 func TestSetListen(t *testing.T) {
 	c, err := Parse([]byte(base), nil)
 	if err != nil {
@@ -347,14 +363,15 @@ integrations:
 			name: "bad priorities",
 			yaml: edit(t, "    policy: default\n", `    policy: default
     policy_by_priority: {P9: default, p1: default, P1: default, P0: loud}
-    severity_priority: {critical: P0, page: urgent}
+    severity_priority: {critical: P0, sev1: urgent, High: P1, major: P2}
     default_priority: P7
 `),
 			wants: []string{
 				`services[0].policy_by_priority.P0: unknown policy "loud"`,
 				`services[0].policy_by_priority.P9: unknown priority "P9" (want P0 to P4)`,
 				`services[0].policy_by_priority.p1: duplicate priority P1`,
-				`services[0].severity_priority.page: unknown priority "urgent" (want P0 to P4)`,
+				`services[0].severity_priority.major: "High" and "major" are the same severity to Klaxon (error): keep one`,
+				`services[0].severity_priority.sev1: unknown priority "urgent" (want P0 to P4)`,
 				`services[0].default_priority: unknown priority "P7" (want P0 to P4)`,
 			},
 		},

@@ -507,15 +507,24 @@ func (v *validator) services(services []Service, cat *escalation.Catalog) {
 			s.SeverityPriority = DefaultSeverityPriority()
 		}
 		out.SeverityPriority = map[string]escalation.Priority{}
+		// Keys are read as monitors' severities are ("High" is error,
+		// "page" critical), or a key could never match.
+		spelled := map[string]string{}
 		for _, key := range sortedKeys(s.SeverityPriority) {
-			if key == "" {
+			sev := escalation.NormalizeSeverity(key)
+			if sev == "" {
 				v.add(path+".severity_priority", "empty severity name")
 				continue
 			}
+			if other, dup := spelled[sev]; dup {
+				v.add(path+".severity_priority."+key, "%q and %q are the same severity to Klaxon (%s): keep one", other, key, sev)
+				continue
+			}
+			spelled[sev] = key
 			pr, good := v.priority(path+".severity_priority."+key, s.SeverityPriority[key])
 			if good {
 				s.SeverityPriority[key] = pr.String()
-				out.SeverityPriority[key] = pr
+				out.SeverityPriority[sev] = pr
 			}
 		}
 

@@ -3,6 +3,7 @@ package escalation
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/klaxonhq/klaxon/escalation/oncall"
@@ -227,7 +228,27 @@ func (s *Service) PolicyFor(p Priority) string {
 	return s.Policy
 }
 
-// PriorityFor maps an alert severity to a priority.
+// NormalizeSeverity maps the many spellings monitors use onto the four
+// severities services map to priorities (critical, error, warning, info);
+// anything else is kept, trimmed and lowercased, so a service can still
+// map it. Parsers apply it to what arrives, and the config to its keys,
+// so that both sides speak of one severity by one name.
+func NormalizeSeverity(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	switch s {
+	case "critical", "crit", "page", "p1":
+		return "critical"
+	case "error", "high", "major":
+		return "error"
+	case "warning", "warn", "minor", "medium":
+		return "warning"
+	case "info", "low", "none":
+		return "info"
+	}
+	return s
+}
+
+// PriorityFor maps an alert's severity (normalized) to a priority.
 func (s *Service) PriorityFor(severity string) Priority {
 	if p, ok := s.SeverityPriority[severity]; ok {
 		return p

@@ -93,7 +93,7 @@ func (a amAlert) alert(path alertPath, probs *problems) (escalation.Alert, bool)
 	}
 
 	ann := func(k string) string { return strings.TrimSpace(a.Annotations[k]) }
-	out.Severity = normalizeSeverity(a.Labels["severity"])
+	out.Severity = escalation.NormalizeSeverity(a.Labels["severity"])
 	out.Summary, out.Details = ann("summary"), ann("description")
 	if out.Summary == "" {
 		// The description moves up rather than appearing twice.

@@ -130,8 +130,8 @@ func TestNormalizeSeverity(t *testing.T) {
 		"info": "info", "low": "info", "none": "info",
 		"Disaster": "disaster", "": "",
 	} {
-		if got := normalizeSeverity(in); got != want {
-			t.Errorf("normalizeSeverity(%q) = %q, want %q", in, got, want)
+		if got := escalation.NormalizeSeverity(in); got != want {
+			t.Errorf("escalation.NormalizeSeverity(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -235,7 +235,7 @@ func ddSeverity(priority, alertType, transition string) string {
 		return s
 	}
 	if priority != "" {
-		return normalizeSeverity(priority)
+		return escalation.NormalizeSeverity(priority)
 	}
 	switch t := strings.ToLower(alertType); t {
 	case "error", "warning", "info":

@@ -94,7 +94,7 @@ func ParseGeneric(spec GenericSpec, body []byte) (Batch, error) {
 			return scalar(v)
 		}
 		a := escalation.Alert{DedupKey: at(spec.DedupKey), GroupKey: at(spec.GroupKey), Summary: at(spec.Summary),
-			Details: at(spec.Details), Source: at(spec.Source), Severity: normalizeSeverity(at(spec.Severity)), State: escalation.AlertFiring}
+			Details: at(spec.Details), Source: at(spec.Source), Severity: escalation.NormalizeSeverity(at(spec.Severity)), State: escalation.AlertFiring}
 		if a.DedupKey == "" {
 			probs.add("alerts[%d]: %s: required (the alert's identity)", i, spec.DedupKey)
 			continue

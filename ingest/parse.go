@@ -99,24 +99,6 @@ func jsonKind(t reflect.Type) string {
 	return "a different type"
 }
 
-// normalizeSeverity maps the many spellings monitors use onto the four
-// severities services configure priorities for; anything else is kept,
-// lowercased, so a service can still map it explicitly.
-func normalizeSeverity(s string) string {
-	s = strings.ToLower(strings.TrimSpace(s))
-	switch s {
-	case "critical", "crit", "page", "p1":
-		return "critical"
-	case "error", "high", "major":
-		return "error"
-	case "warning", "warn", "minor", "medium":
-		return "warning"
-	case "info", "low", "none":
-		return "info"
-	}
-	return s
-}
-
 // prioritySeverity maps a P1–P5 priority (Opsgenie's, Datadog's) onto the
 // normalised severities: P1 critical, P2 error, P3 warning, P4 and P5 info.
 func prioritySeverity(p string) (string, bool) {
