@@ -139,6 +139,17 @@ func (e *Engine) applyOutcome(tx Tx, o *Outcome, now time.Time) (err error) {
 	}
 	p.Error = sendErr.Error()
 	if !IsPermanent(sendErr) && p.Attempts < e.maxAttempts {
+		// Acknowledged or resolved while this attempt was at the
+		// provider: no retry, and the timeline says why it stops here.
+		if !p.Notice() {
+			inc, err := tx.Incident(p.IncidentID)
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				return err
+			}
+			if inc == nil || inc.Status != StatusTriggered {
+				return e.cancelFailed(tx, p, inc, d.Provider, sendErr, now)
+			}
+		}
 		wait := e.retryBackoff << (p.Attempts - 1)
 		p.Status, p.NotBefore = PageQueued, now.Add(wait)
 		if err := tx.PutPage(p); err != nil || p.Notice() {
@@ -155,6 +166,22 @@ func (e *Engine) applyOutcome(tx Tx, o *Outcome, now time.Time) (err error) {
 	return e.failedForGood(tx, p, Event{At: now, Kind: EventPageFailed, Person: p.Person,
 		Channel: p.Channel, PageID: p.ID, Provider: d.Provider,
 		Message: fmt.Sprintf("attempt %d failed for good: %v", p.Attempts, sendErr)}, now)
+}
+
+// cancelFailed ends a page whose attempt failed after its incident
+// stopped paging (inc nil: it is gone): cancelled, not retried.
+func (e *Engine) cancelFailed(tx Tx, p *Page, inc *Incident, provider string, sendErr error, now time.Time) error {
+	why := "incident no longer triggered"
+	if inc != nil {
+		why = "incident " + string(inc.Status)
+	}
+	p.Status, p.NotBefore = PageCancelled, time.Time{}
+	if err := tx.PutPage(p); err != nil || inc == nil {
+		return err
+	}
+	return tx.AppendEvent(p.IncidentID, Event{At: now, Kind: EventPageCancelled, Person: p.Person,
+		Channel: p.Channel, PageID: p.ID, Provider: provider,
+		Message: fmt.Sprintf("attempt %d failed: %v; not retried: %s", p.Attempts, sendErr, why)})
 }
 
 // reportOutcome logs and counts a committed outcome.

@@ -252,6 +252,32 @@ func TestEveryProviderFailingIsCountedPerProvider(t *testing.T) {
 	}
 }
 
+// Ana acknowledges while her text is at Twilio, which then times out. The
+// page is not retried, and the timeline ends by saying so rather than with
+// a retry that never comes.
+func TestAFailureAfterTheAckIsNotRetried(t *testing.T) {
+	f := newRecordFixture(t, &countMetrics{}, nil)
+	f.incidents(t, 1)
+	page := f.claim(t, 1)[0]
+	if _, err := f.eng.Acknowledge(t.Context(), page.IncidentID, escalation.Actor{Name: "ana", Via: escalation.ViaAPI}); err != nil {
+		t.Fatal(err)
+	}
+	err := f.eng.Record(t.Context(), []escalation.Outcome{{Page: page,
+		Delivery: escalation.Delivery{Provider: "twilio"}, Err: errors.New("timeout")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := f.page(t, page.ID); p.Status != escalation.PageCancelled {
+		t.Fatalf("page after the ack: %+v, want cancelled", p)
+	}
+	evs := f.events(t, page.IncidentID, escalation.EventPageCancelled)
+	if len(evs) != 1 || evs[0].Message != "attempt 1 failed: timeout; not retried: incident acknowledged" || evs[0].Provider != "twilio" {
+		t.Fatalf("cancellations on the timeline: %+v", evs)
+	}
+	f.clock.Advance(time.Hour)
+	f.claim(t, 0)
+}
+
 // An outcome that cannot be recorded, or whose recording panics, fails
 // alone: the others of its batch are recorded in their own transactions.
 func TestRecordFailureOrPanicLosesNoOtherOutcome(t *testing.T) {
