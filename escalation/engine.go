@@ -321,7 +321,7 @@ func (e *Engine) applyAlert(tx *ingestTx, in *Integration, svc *Service, a Alert
 		}
 		inc.UpdatedAt = now
 		if err := tx.AppendEvent(inc.ID, Event{At: now, Kind: EventAlertResolved, Actor: in.Name,
-			Via: ViaMonitor, DedupKey: a.DedupKey, Message: a.Summary}); err != nil {
+			Via: ViaMonitor, DedupKey: a.DedupKey, Message: rec.Alert.Summary}); err != nil {
 			return 0, err
 		}
 		if inc.Firing == 0 && inc.Status.Open() && !svc.ManualResolve {

@@ -339,6 +339,14 @@ func TestPagerDutyEventsLifecycle(t *testing.T) {
 		t.Fatalf("resolve: %d %s", rec.Code, rec.Body)
 	}
 	h.ExpectStatus(1, escalation.StatusResolved)
+	// PagerDuty's resolve carries no summary; the timeline names the alert
+	// by the one it fired with.
+	_, events := h.Incident(1)
+	for _, ev := range events {
+		if ev.Kind == escalation.EventAlertResolved && ev.Message != "DISK at 99% on machine prod-datapipe03.example.com" {
+			t.Fatalf("alert resolved: %q", ev.Message)
+		}
+	}
 }
 
 // A number the provider rejects for good (Twilio 21211) moves on to the
