@@ -381,6 +381,16 @@ integrations:
 			wants: []string{`people[0].contact_rules[1].channel: unknown channel "email" (want sms, voice, slack or discord)`},
 		},
 		{
+			// A DM rule with no chat to send it would fail every page.
+			name: "direct messages with no chat configured",
+			yaml: edit(t, "      - {channel: voice, after: 2m}\n",
+				"      - {channel: slack, after: 2m}\n      - {channel: discord, after: 5m}\n    slack_id: U0ALICE\n    discord_id: \"80351110224678912\"\n"),
+			wants: []string{
+				`people[0].contact_rules[1].channel: slack direct messages need the slack section (bot_token) to send them`,
+				`people[0].contact_rules[2].channel: discord direct messages need the discord section (bot_token) to send them`,
+			},
+		},
+		{
 			name: "negative durations and counts",
 			yaml: edit(t,
 				"{channel: sms, after: 0s}", "{channel: sms, after: -1m}",

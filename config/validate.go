@@ -35,6 +35,9 @@ type validator struct {
 	// so a broken schedule is not also reported as unknown where it is a
 	// target.
 	scheduleNames map[string]bool
+	// slackOn and discordOn: the config enables the chat, so its direct
+	// messages have a pager.
+	slackOn, discordOn bool
 }
 
 func (v *validator) add(path, format string, args ...any) {
@@ -70,6 +73,7 @@ func (v *validator) validate(c *Config) *escalation.Catalog {
 		Notices:      map[string]*escalation.Notices{},
 		Heartbeats:   map[string]*escalation.Heartbeat{},
 	}
+	v.slackOn, v.discordOn = c.SlackEnabled(), c.DiscordEnabled()
 	v.people(c.People, cat)
 	v.schedules(c.Schedules, cat)
 	v.policies(c.Policies, cat)
@@ -353,6 +357,12 @@ func (v *validator) contactRules(path string, p Person) []escalation.ContactRule
 			v.add(rp+".channel", "slack direct messages need this person's slack_id")
 		case ch == escalation.ChannelDiscord && p.DiscordID == "":
 			v.add(rp+".channel", "discord direct messages need this person's discord_id")
+		// Every page on a channel nothing can send fails; the person would
+		// be reached by their other rules only, or never.
+		case ch == escalation.ChannelSlack && !v.slackOn:
+			v.add(rp+".channel", "slack direct messages need the slack section (bot_token) to send them")
+		case ch == escalation.ChannelDiscord && !v.discordOn:
+			v.add(rp+".channel", "discord direct messages need the discord section (bot_token) to send them")
 		}
 		switch {
 		case r.After < 0:

@@ -314,7 +314,12 @@ func TestPagedByASlackDirectMessage(t *testing.T) {
     slack_id: U0BIKRAM
     contact_rules:
       - {channel: slack, after: 0s}
-      - {channel: sms, after: 1m}`, 1)
+      - {channel: sms, after: 1m}`, 1) + `
+slack:
+  signing_secret: ` + slackSecret + `
+  bot_token: xoxb-scenario
+  channel: C0INCIDENTS
+`
 	h, fs, _ := chatHarnessWith(t, cfg)
 	h.Webhook("prometheus", alertmanager("firing", "DiskFull", "fp1", "error", "disk full on db-1"))
 	h.Advance(time.Minute)
