@@ -40,7 +40,7 @@ const (
 type Command struct {
 	Verb Verb
 	// IncidentID is 0 when none was given ("ack" alone means the incident
-	// the person was paged for last).
+	// the person was paged for last; resolve always names one).
 	IncidentID int64
 	// All: "ack all".
 	All bool
@@ -243,8 +243,11 @@ func (p *parser) parse() error {
 		}
 		return nil
 	case VerbResolve:
+		// Unlike ack, a resolve always names its incident: it closes it and
+		// stops its paging for good, and the latest page may be a newer
+		// incident than the one the person has in mind.
 		if len(p.rest) == 0 {
-			return nil
+			return p.fail("resolve needs the incident's ID (R42 in an SMS reply)")
 		}
 		if c.IncidentID, err = p.id(); err != nil {
 			return err
