@@ -14,6 +14,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -311,6 +312,12 @@ func buttonRequest(cb slackgo.InteractionCallback) (req request, ignored string,
 // handle runs one command and returns the slash command's immediate answer.
 // Replies to button clicks, and outcomes that take longer than the budget,
 // are posted to the request's response_url in the background.
+// unescape undoes the three escapes Slack applies to message text
+// in one pass, so that "&amp;lt;" becomes "&lt;", as typed.
+func unescape(text string) string {
+	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(text)
+}
+
 func (h *Handler) handle(ctx context.Context, req request) *message {
 	attrs := []any{"source", req.source, "slack_user_id", req.userID}
 	person, ok := h.people.PersonBySlackID(req.userID)
@@ -320,7 +327,9 @@ func (h *Handler) handle(ctx context.Context, req request) *message {
 	}
 	attrs = append(attrs, "person", person)
 	// "reassign 42 <@U024BE7LH>" names a Slack user; the grammar wants @alice.
-	cmd, err := bot.Parse(bot.ResolveMentions(req.text, h.people.PersonBySlackID))
+	// Slack sends what the person typed with &, < and > escaped; a note or
+	// a public update must read as typed, not as "Payments &amp; checkout".
+	cmd, err := bot.Parse(unescape(bot.ResolveMentions(req.text, h.people.PersonBySlackID)))
 	if err != nil {
 		h.log.InfoContext(ctx, "slack command not understood", attrs...)
 		return h.reply(ctx, req, ephemeral(err.Error()), attrs)

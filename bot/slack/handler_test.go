@@ -498,6 +498,9 @@ func TestSlashCommands(t *testing.T) {
 		{"reassign to a mention", aliceSlack, "reassign 42 <@" + bobSlack + "|bob>", []string{"reassign 42 to bob by alice/slack"}, inChannel, "Reassigned #42 HighErrorRate on checkout-api to bob, who is being paged."},
 		{"reassign to a plain mention", aliceSlack, "reassign 42 <@" + carolSlack + ">", []string{"reassign 42 to carol by alice/slack"}, inChannel, "Reassigned #42 HighErrorRate on checkout-api to carol, who is being paged."},
 		{"resolve with note", bobSlack, "resolve 42 rolled back", []string{`resolve 42 bob/slack "rolled back"`}, inChannel, "Resolved #42 HighErrorRate on checkout-api."},
+		// Slack sends the & < > typed as entities; the note reads as typed.
+		{"note as Slack escapes it", bobSlack, "resolve 42 payments &amp; checkout back, p99 &lt; 200ms, &amp;lt; is literal",
+			[]string{`resolve 42 bob/slack "payments & checkout back, p99 < 200ms, &lt; is literal"`}, inChannel, "Resolved #42 HighErrorRate on checkout-api."},
 		{"ack all", bobSlack, "ack all", []string{"incidents triggered", "ack 42 bob/slack", "ack 41 bob/slack"}, inChannel, "Acknowledged 2 incident(s). Paging stopped."},
 		{"help", aliceSlack, "help", nil, eph, bot.Usage},
 		{"garbage", aliceSlack, "lol what", nil, eph, parseError(t, "lol what")},
