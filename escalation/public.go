@@ -35,6 +35,13 @@ type Public struct {
 	Status    PublicStatus `json:"status"`
 	StartedAt time.Time    `json:"started_at"`
 	UpdatedAt time.Time    `json:"updated_at"`
+	// Priority and Services (the incident's own, then those it impacts)
+	// are the incident's as of its last public update: the status page
+	// shows those, so that a new priority or a correlated service reaches
+	// the public only with a responder's next update. Incidents made
+	// public before Klaxon kept them have no Services.
+	Priority Priority `json:"priority"`
+	Services []string `json:"services,omitempty"`
 }
 
 // PublicUpdate is one update a responder publishes.
@@ -77,6 +84,8 @@ func (e *Engine) PostUpdate(ctx context.Context, id int64, u PublicUpdate, by Ac
 			inc.Public.Title = u.Title
 		}
 		inc.Public.Status, inc.Public.UpdatedAt, inc.UpdatedAt = u.Status, now, now
+		inc.Public.Priority = inc.Priority
+		inc.Public.Services = append([]string{inc.Service}, inc.Impacted...)
 		return tx.AppendEvent(inc.ID, Event{At: now, Kind: EventPublicUpdate, Actor: by.Name, Via: by.Via,
 			Status: u.Status, Message: u.Message})
 	})
@@ -126,11 +135,11 @@ func (e *Engine) mayPublish(tx Tx, inc *Incident, by Actor) error {
 // PublicIncident is an incident as far as the public may see it, with the
 // public updates from its timeline, oldest first.
 type PublicIncident struct {
-	ID       int64
-	Service  string
+	ID int64
+	// Priority and Services are as its last public update left them
+	// (Public.Priority, Public.Services).
 	Priority Priority
-	// Impacted are other services correlated to it.
-	Impacted []string
+	Services []string
 	Public   Public
 	Updates  []Event
 }
@@ -155,7 +164,11 @@ func (e *Engine) PublicIncidents(ctx context.Context, since time.Time) ([]Public
 			if err != nil {
 				return err
 			}
-			pi := PublicIncident{ID: inc.ID, Service: inc.Service, Priority: inc.Priority, Impacted: inc.Impacted, Public: *inc.Public}
+			pi := PublicIncident{ID: inc.ID, Priority: inc.Public.Priority, Services: inc.Public.Services, Public: *inc.Public}
+			if len(pi.Services) == 0 {
+				// Made public before the update kept them: as it is now.
+				pi.Priority, pi.Services = inc.Priority, append([]string{inc.Service}, inc.Impacted...)
+			}
 			for _, ev := range events {
 				if ev.Kind == EventPublicUpdate {
 					pi.Updates = append(pi.Updates, ev)

@@ -92,6 +92,7 @@ func cloneIncident(inc *escalation.Incident) escalation.Incident {
 	c.Impacted = slices.Clone(inc.Impacted)
 	if inc.Public != nil {
 		pub := *inc.Public
+		pub.Services = slices.Clone(inc.Public.Services)
 		c.Public = &pub
 	}
 	return c

@@ -464,6 +464,31 @@ func TestStatusPageShowsOnlyWhatWasPublished(t *testing.T) {
 	if !strings.Contains(get("/api/v2/summary.json"), `"partial_outage"`) {
 		t.Error("a P1 incident did not mark its component partial_outage")
 	}
+	for _, path := range []string{"/api/v2/summary.json", "/status.json"} {
+		if body := get(path); strings.Contains(body, `"checkout"`) {
+			t.Errorf("%s names the service as the config does:\n%s", path, body)
+		}
+	}
+	// The responders raise it to P0 among themselves: customers see that
+	// only with the next update they publish.
+	if _, err := a.engine.SetPriority(t.Context(), 1, escalation.P0, escalation.Actor{Name: "alice", Via: escalation.ViaAPI}); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Minute) // past the served page's cache
+	if summary := get("/api/v2/summary.json"); !strings.Contains(summary, `"partial_outage"`) || strings.Contains(summary, `"major_outage"`) {
+		t.Errorf("an internal priority change reached the public page:\n%s", summary)
+	}
+	req = httptest.NewRequest(http.MethodPost, "/api/v1/incidents/1/updates",
+		strings.NewReader(`{"status":"identified","message":"No payments go through; we found why.","as":"alice"}`))
+	req.Header.Set("Authorization", "Bearer demo-api-token")
+	rec = httptest.NewRecorder()
+	a.handler.ServeHTTP(rec, req)
+	if rec.Code != http.StatusCreated {
+		t.Fatalf("second update: %d %s", rec.Code, rec.Body)
+	}
+	if !strings.Contains(get("/api/v2/summary.json"), `"major_outage"`) {
+		t.Error("the P0 published with the next update did not mark its component major_outage")
+	}
 	if err := a.export.export(t.Context()); err != nil {
 		t.Fatal(err)
 	}

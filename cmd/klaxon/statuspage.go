@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"io"
@@ -42,6 +44,14 @@ func impactOf(p escalation.Priority) string {
 	return status.ImpactNone
 }
 
+// componentID is a public service's id on the status page: stable, and
+// not its name in the config, which is internal ("checkout-prod-eu-db7");
+// the public sees only the name it was given for them.
+func componentID(service string) string {
+	sum := sha256.Sum256([]byte("klaxon status component\x00" + service))
+	return hex.EncodeToString(sum[:6])
+}
+
 func (s publicSource) Snapshot(ctx context.Context) (status.Snapshot, error) {
 	now := s.clock.Now()
 	snap := status.Snapshot{Page: status.Page{Name: s.cfg.PublicName(), URL: s.cfg.Status.URL}, Generated: now}
@@ -58,9 +68,9 @@ func (s publicSource) Snapshot(ctx context.Context) (status.Snapshot, error) {
 	for _, pi := range incs {
 		inc := status.Incident{ID: strconv.FormatInt(pi.ID, 10), Title: pi.Public.Title, Status: pi.Public.Status,
 			Impact: impactOf(pi.Priority), StartedAt: pi.Public.StartedAt, UpdatedAt: pi.Public.UpdatedAt}
-		for _, svc := range append([]string{pi.Service}, pi.Impacted...) {
+		for _, svc := range pi.Services {
 			if public[svc] {
-				inc.Components = append(inc.Components, svc)
+				inc.Components = append(inc.Components, componentID(svc))
 			}
 		}
 		for i := len(pi.Updates) - 1; i >= 0; i-- {
@@ -80,8 +90,9 @@ func (s publicSource) Snapshot(ctx context.Context) (status.Snapshot, error) {
 		if name == "" {
 			name = svc.Name
 		}
-		snap.Components = append(snap.Components, status.Component{ID: svc.Name, Name: name, Group: svc.Public.Group,
-			Status: status.DeriveComponentStatus(svc.Name, false, snap.Incidents), UpdatedAt: now})
+		id := componentID(svc.Name)
+		snap.Components = append(snap.Components, status.Component{ID: id, Name: name, Group: svc.Public.Group,
+			Status: status.DeriveComponentStatus(id, false, snap.Incidents), UpdatedAt: now})
 	}
 	return snap, nil
 }

@@ -24,7 +24,10 @@ func AppendIncident(b []byte, inc *escalation.Incident) []byte {
 		len(inc.GroupKey) + len(inc.Title) + len(inc.Status) + len(inc.Policy) + len(inc.AcknowledgedBy) +
 		len(inc.ResolvedBy) + maxTime*len(inc.Flaps)
 	if p := inc.Public; p != nil {
-		n += 2*binary.MaxVarintLen32 + len(p.Title) + len(p.Status) + 2*maxTime
+		n += 4*binary.MaxVarintLen32 + len(p.Title) + len(p.Status) + 2*maxTime
+		for _, s := range p.Services {
+			n += binary.MaxVarintLen32 + len(s)
+		}
 	}
 	for _, s := range inc.Impacted {
 		n += binary.MaxVarintLen32 + len(s)
@@ -52,14 +55,21 @@ func AppendIncident(b []byte, inc *escalation.Incident) []byte {
 	b = binary.AppendVarint(b, int64(inc.Reopened))
 	b = AppendTime(b, inc.SnoozedUntil)
 	b = binary.AppendVarint(b, inc.MergedInto)
+	// 0: not public; 1: public, as written before the public priority and
+	// services were kept; 2: public, with them.
 	if p := inc.Public; p == nil {
 		b = append(b, 0)
 	} else {
-		b = append(b, 1)
+		b = append(b, 2)
 		b = AppendString(b, p.Title)
 		b = AppendString(b, string(p.Status))
 		b = AppendTime(b, p.StartedAt)
 		b = AppendTime(b, p.UpdatedAt)
+		b = binary.AppendVarint(b, int64(p.Priority))
+		b = binary.AppendUvarint(b, uint64(len(p.Services)))
+		for _, s := range p.Services {
+			b = AppendString(b, s)
+		}
 	}
 	b = binary.AppendUvarint(b, uint64(len(inc.Impacted)))
 	for _, s := range inc.Impacted {
@@ -113,9 +123,22 @@ func DecodeIncident(b []byte) (escalation.Incident, error) {
 	inc.Reopened = d.Int()
 	inc.SnoozedUntil = d.Time()
 	inc.MergedInto = d.Varint()
-	if d.Bool() {
+	switch public := d.Byte(); public {
+	case 0:
+	case 1, 2:
 		inc.Public = &escalation.Public{Title: d.String(), Status: escalation.PublicStatus(d.String()),
 			StartedAt: d.Time(), UpdatedAt: d.Time()}
+		if public == 2 {
+			inc.Public.Priority = escalation.Priority(d.Int())
+			if n := d.count(1); n > 0 {
+				inc.Public.Services = make([]string, n)
+				for i := range inc.Public.Services {
+					inc.Public.Services[i] = d.String()
+				}
+			}
+		}
+	default:
+		d.fail("bad public flag")
 	}
 	if n := d.count(1); n > 0 {
 		inc.Impacted = make([]string, n)

@@ -192,3 +192,33 @@ func BenchmarkIncident(b *testing.B) {
 		}
 	})
 }
+
+// An incident made public before its public priority and services were
+// kept (flag 1) reads back public, with neither: the engine then shows it
+// as it is now.
+func TestAPublicIncidentWrittenBeforeItsSnapshotStillReads(t *testing.T) {
+	inc := filled[escalation.Incident]()
+	inc.Public.Priority, inc.Public.Services = 0, nil
+	withPublic := AppendIncident(nil, &inc)
+	pub := inc.Public
+	inc.Public = nil
+	without := AppendIncident(nil, &inc)
+	// The flag is where the two first differ; the public fields are
+	// followed by a zero priority and an empty list, two bytes.
+	at := 0
+	for withPublic[at] == without[at] {
+		at++
+	}
+	public := len(withPublic) - len(without) - 2
+	legacy := append(append(append([]byte{}, withPublic[:at]...), 1), withPublic[at+1:at+public]...)
+	legacy = append(legacy, withPublic[at+public+2:]...)
+
+	got, err := DecodeIncident(legacy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inc.Public = pub
+	if !reflect.DeepEqual(got, inc) {
+		t.Fatalf("read back\n%+v\nwant\n%+v", got, inc)
+	}
+}
