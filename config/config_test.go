@@ -730,8 +730,11 @@ func TestSecretsStayOutOfErrors(t *testing.T) {
 		"PD_KEY":            "pd-SECRET-3",
 		"MISPLACED":         "misplaced-SECRET-4",
 		"SID":               "AC-SECRET-5",
+		"HC_URL":            "ftp://hc-ping.example/SECRET-6-uuid",
 	}
-	doc := `api:
+	doc := `watchdog:
+  url: ${HC_URL}
+api:
   tokens:
     - {name: one, token: "${API_TOKEN}"}
     - {name: two, token: "${API_TOKEN}"}
@@ -774,6 +777,7 @@ twilio:
 		"services[0].reopen_window: the value from ${...} is not a duration",
 		"integrations[1].token: same routing key as integrations[0]",
 		"integrations[2].token: unterminated ${",
+		"watchdog.url: not an absolute http or https URL",
 	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("no %q in:\n%s", want, msg)

@@ -96,7 +96,7 @@ func (v *validator) validate(c *Config) *escalation.Catalog {
 	for i := range c.Status.Subscribers {
 		sub := &c.Status.Subscribers[i]
 		path := fmt.Sprintf("status.subscribers[%d]", i)
-		sub.URL = v.baseURL(path+".url", sub.URL)
+		sub.URL = v.pingURL(path+".url", sub.URL)
 		if len(sub.Secret) < 16 {
 			v.add(path+".secret", "required: at least 16 random characters, shared with the subscriber to check signatures")
 		}
@@ -105,7 +105,7 @@ func (v *validator) validate(c *Config) *escalation.Catalog {
 		v.add("status.discord_channel", "%q is not a Discord channel id (digits)", c.Status.DiscordChannel)
 	}
 	if c.Watchdog.URL != "" {
-		c.Watchdog.URL = v.baseURL("watchdog.url", c.Watchdog.URL)
+		c.Watchdog.URL = v.pingURL("watchdog.url", c.Watchdog.URL)
 		if c.Watchdog.Every == 0 {
 			c.Watchdog.Every = time.Minute
 		}
@@ -180,6 +180,24 @@ func (v *validator) baseURL(path, raw string) string {
 		v.add(path, "%q must not have a query or fragment", raw)
 	}
 	return strings.TrimRight(raw, "/")
+}
+
+// pingURL checks an absolute http(s) URL that is called as it is (a
+// dead-man's switch, a subscriber's webhook). It may have a query; it is
+// often a secret itself (healthchecks.io's uuid), so no message quotes it.
+func (v *validator) pingURL(path, raw string) string {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		v.add(path, "not a valid URL")
+	case u.User != nil:
+		v.add(path, "must not contain a user name or password")
+	case u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
+		v.add(path, "not an absolute http or https URL")
+	case u.Fragment != "":
+		v.add(path, "must not have a fragment")
+	}
+	return raw
 }
 
 func (v *validator) api(a API) {
