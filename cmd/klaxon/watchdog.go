@@ -28,21 +28,30 @@ type watchdog struct {
 // run pings until ctx ends. A ping is sent only when the runner completed
 // a pass within two intervals: a process that is up but stuck stays silent.
 func (w *watchdog) run(ctx context.Context) {
-	t := time.NewTicker(w.every)
+	start := w.clock.Now()
+	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
-		if last := w.runner.LastPass(); !last.IsZero() && w.clock.Now().Sub(last) <= 2*w.every+time.Minute {
-			if err := w.ping(ctx); err != nil && ctx.Err() == nil {
-				w.log.Warn("watchdog ping failed", "err", err)
-			}
-		} else {
-			w.log.Warn("watchdog: runner not ticking; not pinging", "last_pass", last)
-		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+		next := w.every
+		switch last := w.runner.LastPass(); {
+		case last.IsZero() && w.clock.Now().Sub(start) < w.every:
+			// Starting: the runner's first pass is under way. The first
+			// ping goes as soon as it is done, not an interval later,
+			// and the start is not reported as a stuck runner.
+			next = min(w.every, time.Second)
+		case !last.IsZero() && w.clock.Now().Sub(last) <= 2*w.every+time.Minute:
+			if err := w.ping(ctx); err != nil && ctx.Err() == nil {
+				w.log.Warn("watchdog ping failed", "err", err)
+			}
+		default:
+			w.log.Warn("watchdog: runner not ticking; not pinging", "last_pass", last)
+		}
+		t.Reset(next)
 	}
 }
 
