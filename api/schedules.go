@@ -70,6 +70,12 @@ func (h *Handler) oncall(w http.ResponseWriter, r *http.Request, _ string) {
 			web.Error(w, r, h.log, escalation.Errorf(escalation.CodeInvalid, "at %q: want an RFC 3339 time, like 2025-03-09T08:00:00Z", v))
 			return
 		}
+		// A schedule's timeline far out is no question anyone asks, and
+		// past year 9999 it cannot be written as RFC 3339.
+		if t.Sub(at).Abs() > 100*365*24*time.Hour {
+			web.Error(w, r, h.log, escalation.Errorf(escalation.CodeInvalid, "at %q: want a time within a hundred years of now", v))
+			return
+		}
 		at = t
 	}
 	days := 7

@@ -83,6 +83,8 @@ func TestSchedulesAPI(t *testing.T) {
 		"/api/v1/schedules/secondary/oncall":      http.StatusNotFound,
 		"/api/v1/schedules/primary/oncall?at=x":   http.StatusBadRequest,
 		"/api/v1/schedules/primary/oncall?days=0": http.StatusBadRequest,
+		// A timeline past year 9999 could not be written as RFC 3339.
+		"/api/v1/schedules/primary/oncall?at=9999-12-31T23:59:59Z": http.StatusBadRequest,
 	} {
 		if rec := h.API(http.MethodGet, path, nil); rec.Code != code {
 			t.Errorf("%s: %d %s, want %d", path, rec.Code, rec.Body, code)

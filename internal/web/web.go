@@ -30,19 +30,28 @@ type Appender interface {
 	AppendJSON(b []byte) (_ []byte, ok bool)
 }
 
-// JSON writes v as the response body with the status.
+// JSON writes v as the response body with the status. The body is encoded
+// before the status is sent, so that a value JSON cannot encode (a time
+// past year 9999) is a 500, not a 200 with an empty body.
 func JSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
 	if a, ok := v.(Appender); ok {
 		if b, ok := a.AppendJSON(nil); ok {
+			w.WriteHeader(status)
 			_, _ = w.Write(b)
 			return
 		}
 	}
-	enc := json.NewEncoder(w)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = io.WriteString(w, `{"error":"internal error: the reply could not be encoded"}`+"\n")
+		return
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
 }
 
 // Status maps an error code to an HTTP status.

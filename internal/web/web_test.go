@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/klaxonhq/klaxon/escalation"
 )
@@ -114,5 +115,14 @@ func TestJSONTakesAReplysOwnEncoding(t *testing.T) {
 		if rec.Code != http.StatusCreated || rec.Header().Get("Content-Type") != "application/json; charset=utf-8" || rec.Body.String() != tc.want {
 			t.Errorf("%+v: %d %q %q; want 201, JSON, %q", tc.v, rec.Code, rec.Header().Get("Content-Type"), rec.Body.String(), tc.want)
 		}
+	}
+}
+
+// A reply JSON cannot encode is a 500 saying so, not a 200 with nothing.
+func TestJSONThatCannotBeEncodedIsA500(t *testing.T) {
+	rec := httptest.NewRecorder()
+	JSON(rec, http.StatusOK, map[string]any{"at": time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)})
+	if rec.Code != http.StatusInternalServerError || !strings.Contains(rec.Body.String(), `"error"`) {
+		t.Fatalf("%d %q; want a 500 with an error", rec.Code, rec.Body.String())
 	}
 }
