@@ -324,7 +324,9 @@ func (e *Engine) applyAlert(tx *ingestTx, in *Integration, svc *Service, a Alert
 			Via: ViaMonitor, DedupKey: a.DedupKey, Message: rec.Alert.Summary}); err != nil {
 			return 0, err
 		}
-		if inc.Firing == 0 && inc.Status.Open() && !svc.ManualResolve {
+		// The incident's own service decides (an impacted service's alert
+		// may be the last to resolve).
+		if own := e.cat.Services[inc.Service]; inc.Firing == 0 && inc.Status.Open() && (own == nil || !own.ManualResolve) {
 			if err := e.allResolved(tx, inc, now, monitor); err != nil {
 				return 0, err
 			}

@@ -40,7 +40,8 @@ func alertKind(k EventKind) bool {
 
 func (c *ingestTx) AppendEvent(incidentID int64, ev Event) error {
 	i := c.find(incidentID)
-	if i >= 0 && alertKind(ev.Kind) && c.pending[i].ev.Kind == ev.Kind {
+	// Merged only when the same monitor sent them: the entry names it.
+	if i >= 0 && alertKind(ev.Kind) && c.pending[i].ev.Kind == ev.Kind && c.pending[i].ev.Actor == ev.Actor {
 		p := &c.pending[i]
 		p.ev.Count++
 		if len(p.summaries) <= maxListed {
