@@ -142,7 +142,7 @@ func (e *Engine) Reassign(ctx context.Context, id int64, person string, by Actor
 			return err
 		}
 		inc.Status, inc.SnoozedUntil, inc.UpdatedAt = StatusTriggered, time.Time{}, now
-		inc.Escalation.Runs = nil
+		inc.Escalation.Runs, inc.Escalation.Watches = nil, nil
 		if lv := inc.Escalation.Level; lv < len(pol.Levels) {
 			inc.Escalation.NextLevelAt = now.Add(pol.Levels[lv].Delay)
 		}

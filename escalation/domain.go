@@ -195,6 +195,19 @@ type Escalation struct {
 	Round       int          `json:"round"`
 	NextLevelAt time.Time    `json:"next_level_at,omitzero"`
 	Runs        []ContactRun `json:"runs,omitempty"`
+	// Watches are the schedules the levels reached so far page: each
+	// handoff passes the paging on, whether the person going off shift is
+	// still being paged or has used up their contact rules, and a schedule
+	// in a gap pages whoever comes on.
+	Watches []Watch `json:"watches,omitempty"`
+}
+
+// Watch is a schedule an incident pages, and whom it has paged since its
+// last handoff ("" while nobody is on call).
+type Watch struct {
+	Schedule string `json:"schedule"`
+	Level    int    `json:"level"`
+	Person   string `json:"person,omitempty"`
 }
 
 // ContactRun is one person working through their contact rules for an

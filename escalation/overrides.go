@@ -260,9 +260,8 @@ func (e *Engine) scheduleChanged(tx Tx, schedule string, at, now time.Time) erro
 		if !inc.NextDue.IsZero() && !inc.NextDue.After(at) {
 			continue
 		}
-		paging := slices.ContainsFunc(inc.Escalation.Runs, func(r ContactRun) bool {
-			return r.Schedule == schedule && !r.NextAt.IsZero()
-		})
+		inc.Escalation.watchLegacy()
+		paging := slices.ContainsFunc(inc.Escalation.Watches, func(w Watch) bool { return w.Schedule == schedule })
 		if !paging {
 			continue
 		}

@@ -2,6 +2,7 @@ package escalation
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -54,6 +55,8 @@ func (e *Engine) activateLevel(tx Tx, inc *Incident, pol *Policy, lvl, round int
 			if s != nil {
 				who, ok = s.OnCall(at)
 			}
+			// Followed from now on, gap or not: whoever comes on is paged.
+			esc.watch(t.Name, lvl, who)
 			if !ok {
 				nobody = append(nobody, t.Name)
 				continue
@@ -64,13 +67,15 @@ func (e *Engine) activateLevel(tx Tx, inc *Incident, pol *Policy, lvl, round int
 	// Wake sleepers later only when someone awake is asked first and the
 	// incident is not urgent enough to wake everyone.
 	asleep := map[string]bool{}
-	if lv.PreferAwake && (lv.WakeAtOnce == nil || inc.Priority > *lv.WakeAtOnce) {
+	if preferAwake(lv, inc.Priority) {
+		people := map[string]bool{} // a person may be a target twice
 		for _, t := range targets {
+			people[t.person] = true
 			if p := e.cat.People[t.person]; p != nil && !p.Awake(at) {
 				asleep[t.person] = true
 			}
 		}
-		if len(asleep) == len(targets) {
+		if len(asleep) == len(people) {
 			clear(asleep)
 		}
 	}
@@ -138,50 +143,114 @@ func (e *Engine) startRun(esc *Escalation, person, schedule string, lvl int, at 
 	return true
 }
 
-// handoffs moves runs paging for a schedule to whoever is on call now: the
-// person going off shift stops being paged, the one coming on starts.
+// preferAwake reports whether a level at this priority pages the people
+// outside their working hours only after the others (wake_after).
+func preferAwake(lv Level, p Priority) bool {
+	return lv.PreferAwake && (lv.WakeAtOnce == nil || p > *lv.WakeAtOnce)
+}
+
+// watch starts following a schedule for a level, unless the incident
+// follows it already; person is whom it pages now ("" for nobody).
+func (esc *Escalation) watch(schedule string, lvl int, person string) {
+	for _, w := range esc.Watches {
+		if w.Schedule == schedule {
+			return
+		}
+	}
+	esc.Watches = append(esc.Watches, Watch{Schedule: schedule, Level: lvl, Person: person})
+}
+
+// watchLegacy gives an incident stored before schedules were watched
+// apart from runs its watches: the schedules its runs still page for.
+func (esc *Escalation) watchLegacy() {
+	if len(esc.Watches) > 0 {
+		return
+	}
+	for _, r := range esc.Runs {
+		if r.Schedule != "" && !r.NextAt.IsZero() {
+			esc.watch(r.Schedule, r.Level, r.Person)
+		}
+	}
+}
+
+// handoffs passes the paging for each watched schedule to whoever is on
+// call now: the person going off shift stops being paged for it, the one
+// coming on starts, whether the one before was still being paged, had
+// used up their contact rules, or nobody was on call.
 func (e *Engine) handoffs(tx Tx, inc *Incident, now time.Time) error {
 	esc := &inc.Escalation
-	for i := 0; i < len(esc.Runs); i++ {
-		run := esc.Runs[i]
-		if run.Schedule == "" || run.NextAt.IsZero() {
-			continue
-		}
-		s, err := e.schedule(tx, run.Schedule)
+	esc.watchLegacy()
+	for i := range esc.Watches {
+		w := &esc.Watches[i]
+		s, err := e.schedule(tx, w.Schedule)
 		if err != nil {
 			return err
 		}
 		if s == nil {
 			continue
 		}
-		who, ok := s.OnCall(now)
-		if ok && who == run.Person {
+		who, _ := s.OnCall(now)
+		if who == w.Person {
 			continue
 		}
-		esc.Runs[i].NextAt = time.Time{}
-		msg := fmt.Sprintf("%s handed off by %s", run.Schedule, run.Person)
-		if ok {
-			e.startRun(esc, who, run.Schedule, run.Level, now)
-			msg += " to " + who
-		} else {
-			msg += "; nobody is on call"
+		// Paged directly or for another schedule, they stay paged.
+		if j := esc.run(w.Person); w.Person != "" && j >= 0 && esc.Runs[j].Schedule == w.Schedule {
+			esc.Runs[j].NextAt = time.Time{}
 		}
-		if err := tx.AppendEvent(inc.ID, Event{At: now, Kind: EventHandoff, Person: who, Level: run.Level + 1, Message: msg}); err != nil {
+		var msg string
+		switch {
+		case who == "":
+			msg = fmt.Sprintf("%s handed off by %s; nobody is on call", w.Schedule, w.Person)
+		case w.Person == "":
+			msg = fmt.Sprintf("%s: %s comes on call", w.Schedule, who)
+		default:
+			msg = fmt.Sprintf("%s handed off by %s to %s", w.Schedule, w.Person, who)
+		}
+		if who != "" {
+			msg += e.startHandedOff(tx, inc, who, w, now)
+		}
+		w.Person = who
+		if err := tx.AppendEvent(inc.ID, Event{At: now, Kind: EventHandoff, Person: who, Level: w.Level + 1, Message: msg}); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// nextHandoff is the earliest handoff of a schedule someone is being paged
-// for, so the engine wakes for it.
-func (e *Engine) nextHandoff(tx Tx, esc *Escalation, now time.Time) (time.Time, error) {
-	var next time.Time
-	for _, run := range esc.Runs {
-		if run.Schedule == "" || run.NextAt.IsZero() {
-			continue
+// startHandedOff starts paging the person coming on call for a watched
+// schedule, and says how, for the handoff's entry. On a level that pages
+// the awake first, someone coming on outside their working hours while
+// another responder is being paged is woken wake_after later, as the
+// level would have done.
+func (e *Engine) startHandedOff(tx Tx, inc *Incident, who string, w *Watch, now time.Time) string {
+	esc := &inc.Escalation
+	since, note := now, ""
+	pol, err := e.policyOf(tx, inc, now)
+	if p := e.cat.People[who]; err == nil && p != nil && w.Level < len(pol.Levels) {
+		lv := pol.Levels[w.Level]
+		awake := slices.ContainsFunc(esc.Runs, func(r ContactRun) bool {
+			return r.Person != who && !r.NextAt.IsZero() && !r.Asleep
+		})
+		if preferAwake(lv, inc.Priority) && !p.Awake(now) && awake {
+			since = now.Add(lv.WakeAfter)
+			note = fmt.Sprintf(" (asleep, %s: woken %s later unless someone acknowledges)",
+				now.In(p.Location()).Format("15:04 MST"), lv.WakeAfter)
 		}
-		s, err := e.schedule(tx, run.Schedule)
+	}
+	if e.startRun(esc, who, w.Schedule, w.Level, since) && since.After(now) {
+		esc.Runs[esc.run(who)].Asleep = true
+		return note
+	}
+	return ""
+}
+
+// nextHandoff is the earliest handoff of a schedule the incident watches,
+// so the engine wakes for it.
+func (e *Engine) nextHandoff(tx Tx, esc *Escalation, now time.Time) (time.Time, error) {
+	esc.watchLegacy()
+	var next time.Time
+	for _, w := range esc.Watches {
+		s, err := e.schedule(tx, w.Schedule)
 		if err != nil {
 			return time.Time{}, err
 		}
@@ -262,7 +331,7 @@ func (e *Engine) plan(tx Tx, inc *Incident, now time.Time) error {
 		return nil
 	}
 	if inc.Status != StatusTriggered {
-		esc.Runs = nil
+		esc.Runs, esc.Watches = nil, nil
 		esc.NextLevelAt = time.Time{}
 		inc.NextDue = time.Time{}
 		return nil

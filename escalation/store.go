@@ -9,6 +9,12 @@ import (
 // ErrNotFound is returned (wrapped) by a Tx when a record does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrStorage marks (wrapped) a failure of the store itself, not of the
+// transaction's work: a commit that could not be written (the disk full,
+// an I/O error). The same work may succeed later; nothing about the input
+// is wrong, so no caller may drop it as bad.
+var ErrStorage = errors.New("storage failed")
+
 // Store runs functions in transactions. Update commits durably (fsync) before
 // it returns nil; fn may run more than once (a store may retry it alone after
 // a failed group commit), so it must only touch the Tx and its own locals.

@@ -935,7 +935,9 @@ func (j *Journal) apply(ctx context.Context, batch []escalation.Queued) (rest []
 
 // applyAlone applies one delivery, trying three times in all. A delivery
 // that still fails while the store takes the skip is skipped and logged
-// with its dedup keys, so one poisonous delivery cannot stop intake.
+// with its dedup keys, so one poisonous delivery cannot stop intake; one
+// that fails because the store cannot write (escalation.ErrStorage) is
+// never skipped, and waits for the store.
 func (j *Journal) applyAlone(ctx context.Context, d escalation.Queued, err error) error {
 	one := []escalation.Queued{d}
 	if err == nil {
@@ -950,6 +952,12 @@ func (j *Journal) applyAlone(ctx context.Context, d escalation.Queued, err error
 	if err == nil {
 		j.advance(one)
 		return nil
+	}
+	if errors.Is(err, escalation.ErrStorage) {
+		// The disk, not the delivery: it stays in the journal, and the
+		// applier tries again until the store takes writes (a full disk
+		// freed). Skipping it would drop alerts already answered 2xx.
+		return fmt.Errorf("intake: delivery %d: %w", d.Seq, err)
 	}
 	if serr := j.eng.SkipQueued(ctx, d); serr != nil {
 		return fmt.Errorf("intake: delivery %d: %w", d.Seq, err)

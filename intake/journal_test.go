@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -472,6 +473,57 @@ func TestADeliveryThatCannotBeAppliedHoldsUpNoOther(t *testing.T) {
 	w.wait()
 	if inc, _ := w.incident(1); inc.Alerts != 3 {
 		t.Fatalf("after the skip, incident holds %d alerts; want 3", inc.Alerts)
+	}
+}
+
+// diskFull is a store that cannot write until freed: every apply fails
+// as bbolt's commit does on a full disk.
+type diskFull struct {
+	Engine
+	full   *atomic.Bool
+	failed chan struct{} // one per failed apply, while it has room
+}
+
+func (d diskFull) ApplyQueued(ctx context.Context, q []escalation.Queued) (int, error) {
+	if d.full.Load() {
+		select {
+		case d.failed <- struct{}{}:
+		default:
+		}
+		return 0, fmt.Errorf("store: commit: %w: write klaxon.db: no space left on device", escalation.ErrStorage)
+	}
+	return d.Engine.ApplyQueued(ctx, q)
+}
+
+// The disk fills up while alerts wait to be applied. They were answered
+// 2xx, so they wait in the journal, however many times the apply fails,
+// and are applied once space is freed: none is skipped as poisonous.
+func TestAFullDiskSkipsNoAcceptedDelivery(t *testing.T) {
+	full := &atomic.Bool{}
+	full.Store(true)
+	w := newWorld(t, Options{RetryBackoff: time.Millisecond})
+	failed := make(chan struct{}, 100)
+	w.wrap = func(e Engine) Engine { return diskFull{Engine: e, full: full, failed: failed} }
+	w.open()
+	w.ingest(firing("db1", "disk full on db-1"))
+	w.ingest(firing("db2", "disk full on db-2"))
+	w.run()
+	// Many failed applies: each delivery tried alone three times, over
+	// and over.
+	for range 20 {
+		select {
+		case <-failed:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("the applier stopped trying:\n%s", w.logs.String())
+		}
+	}
+	full.Store(false)
+	w.wait()
+	if inc, _ := w.incident(1); inc.Alerts != 2 {
+		t.Fatalf("incident holds %d alerts after the disk was freed; want db1 and db2", inc.Alerts)
+	}
+	if strings.Contains(w.logs.String(), "skipped") {
+		t.Fatalf("a delivery was skipped:\n%s", w.logs.String())
 	}
 }
 

@@ -207,7 +207,7 @@ func (db *DB) commit(reqs []*request) {
 	var solo []*request
 	for len(reqs) > 0 {
 		bad, ran := -1, 0
-		var badErr error
+		var badErr, flushErr error
 		began := time.Now()
 		err := db.bolt.Update(func(btx *bolt.Tx) error {
 			t := newTx(btx)
@@ -226,11 +226,12 @@ func (db *DB) commit(reqs []*request) {
 				}
 				ran++
 			}
-			return t.flush()
+			flushErr = t.flush()
+			return flushErr
 		})
 		if bad < 0 {
 			if err != nil {
-				err = fmt.Errorf("store: commit: %w", err)
+				err = commitError(err, flushErr)
 			} else {
 				db.commits.Add(1)
 				db.observe(time.Since(began), ran)
@@ -264,24 +265,36 @@ func (db *DB) commit(reqs []*request) {
 			r.answer(err)
 			continue
 		}
-		var fnErr error
+		var fnErr, flushErr error
 		began := time.Now()
 		err := db.bolt.Update(func(btx *bolt.Tx) error {
 			t := newTx(btx)
 			if fnErr = call(r.fn, t); fnErr != nil {
 				return fnErr
 			}
-			return t.flush()
+			flushErr = t.flush()
+			return flushErr
 		})
 		switch {
 		case err == nil:
 			db.commits.Add(1)
 			db.observe(time.Since(began), 1)
 		case fnErr == nil:
-			err = fmt.Errorf("store: commit: %w", err)
+			err = commitError(err, flushErr)
 		}
 		r.answer(err)
 	}
+}
+
+// commitError wraps a transaction's failure after its functions ran: the
+// encoding of what they changed (flushErr), or else bbolt's commit itself,
+// which writes and fsyncs the file and is the store failing
+// (escalation.ErrStorage: a full disk, an I/O error).
+func commitError(err, flushErr error) error {
+	if flushErr != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return fmt.Errorf("store: commit: %w: %w", escalation.ErrStorage, err)
 }
 
 func (db *DB) observe(d time.Duration, callers int) {

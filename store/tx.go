@@ -88,6 +88,7 @@ func newTx(btx *bolt.Tx) *tx {
 func cloneIncident(inc *escalation.Incident) escalation.Incident {
 	c := *inc
 	c.Escalation.Runs = slices.Clone(inc.Escalation.Runs)
+	c.Escalation.Watches = slices.Clone(inc.Escalation.Watches)
 	c.Flaps = slices.Clone(inc.Flaps)
 	c.Impacted = slices.Clone(inc.Impacted)
 	if inc.Public != nil {

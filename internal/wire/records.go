@@ -35,6 +35,10 @@ func AppendIncident(b []byte, inc *escalation.Incident) []byte {
 	for _, r := range inc.Escalation.Runs {
 		n += 2*binary.MaxVarintLen32 + len(r.Person) + len(r.Schedule) + 1 + 2*binary.MaxVarintLen64 + 2*maxTime
 	}
+	n += binary.MaxVarintLen32
+	for _, w := range inc.Escalation.Watches {
+		n += 3*binary.MaxVarintLen32 + len(w.Schedule) + len(w.Person)
+	}
 	b = slices.Grow(b, n)
 	b = append(b, Version)
 	b = binary.AppendVarint(b, inc.ID)
@@ -55,12 +59,14 @@ func AppendIncident(b []byte, inc *escalation.Incident) []byte {
 	b = binary.AppendVarint(b, int64(inc.Reopened))
 	b = AppendTime(b, inc.SnoozedUntil)
 	b = binary.AppendVarint(b, inc.MergedInto)
-	// 0: not public; 1: public, as written before the public priority and
-	// services were kept; 2: public, with them.
+	// The layout byte: 3, not public; 4, public with its priority and
+	// services; both with the watches last. Written before: 0, not public;
+	// 1, public without the priority and services; 2, public with them;
+	// none of them with watches.
 	if p := inc.Public; p == nil {
-		b = append(b, 0)
+		b = append(b, 3)
 	} else {
-		b = append(b, 2)
+		b = append(b, 4)
 		b = AppendString(b, p.Title)
 		b = AppendString(b, string(p.Status))
 		b = AppendTime(b, p.StartedAt)
@@ -98,7 +104,14 @@ func AppendIncident(b []byte, inc *escalation.Incident) []byte {
 		b = binary.AppendVarint(b, int64(r.Step))
 		b = AppendTime(b, r.NextAt)
 	}
-	return AppendTime(b, inc.NextDue)
+	b = AppendTime(b, inc.NextDue)
+	b = binary.AppendUvarint(b, uint64(len(esc.Watches)))
+	for _, w := range esc.Watches {
+		b = AppendString(b, w.Schedule)
+		b = binary.AppendVarint(b, int64(w.Level))
+		b = AppendString(b, w.Person)
+	}
+	return b
 }
 
 // DecodeIncident decodes what AppendIncident wrote.
@@ -123,12 +136,13 @@ func DecodeIncident(b []byte) (escalation.Incident, error) {
 	inc.Reopened = d.Int()
 	inc.SnoozedUntil = d.Time()
 	inc.MergedInto = d.Varint()
-	switch public := d.Byte(); public {
-	case 0:
-	case 1, 2:
+	layout := d.Byte()
+	switch layout {
+	case 0, 3:
+	case 1, 2, 4:
 		inc.Public = &escalation.Public{Title: d.String(), Status: escalation.PublicStatus(d.String()),
 			StartedAt: d.Time(), UpdatedAt: d.Time()}
-		if public == 2 {
+		if layout != 1 {
 			inc.Public.Priority = escalation.Priority(d.Int())
 			if n := d.count(1); n > 0 {
 				inc.Public.Services = make([]string, n)
@@ -138,7 +152,7 @@ func DecodeIncident(b []byte) (escalation.Incident, error) {
 			}
 		}
 	default:
-		d.fail("bad public flag")
+		d.fail("bad layout %d", layout)
 	}
 	if n := d.count(1); n > 0 {
 		inc.Impacted = make([]string, n)
@@ -170,6 +184,16 @@ func DecodeIncident(b []byte) (escalation.Incident, error) {
 		}
 	}
 	inc.NextDue = d.Time()
+	if layout >= 3 {
+		// A watch is at least an empty string, a number and an empty
+		// string.
+		if n := d.count(3); n > 0 {
+			esc.Watches = make([]escalation.Watch, n)
+			for i := range esc.Watches {
+				esc.Watches[i] = escalation.Watch{Schedule: d.String(), Level: d.Int(), Person: d.String()}
+			}
+		}
+	}
 	if err := d.Finish(); err != nil {
 		return escalation.Incident{}, err
 	}

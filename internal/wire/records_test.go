@@ -193,25 +193,27 @@ func BenchmarkIncident(b *testing.B) {
 	})
 }
 
-// An incident made public before its public priority and services were
-// kept (flag 1) reads back public, with neither: the engine then shows it
-// as it is now.
-func TestAPublicIncidentWrittenBeforeItsSnapshotStillReads(t *testing.T) {
+// An incident written before its public priority and services, and its
+// watches, were kept (layout 1: public) reads back public with neither and
+// no watches: the engine then shows it as it is now, and watches the
+// schedules its runs page for.
+func TestAnIncidentWrittenBeforeWatchesStillReads(t *testing.T) {
 	inc := filled[escalation.Incident]()
-	inc.Public.Priority, inc.Public.Services = 0, nil
+	inc.Public.Priority, inc.Public.Services, inc.Escalation.Watches = 0, nil, nil
 	withPublic := AppendIncident(nil, &inc)
 	pub := inc.Public
 	inc.Public = nil
 	without := AppendIncident(nil, &inc)
-	// The flag is where the two first differ; the public fields are
-	// followed by a zero priority and an empty list, two bytes.
+	// The layout byte is where the two first differ; the public fields
+	// are followed by a zero priority and an empty list, two bytes, and
+	// the record ends with an empty list of watches, one.
 	at := 0
 	for withPublic[at] == without[at] {
 		at++
 	}
 	public := len(withPublic) - len(without) - 2
 	legacy := append(append(append([]byte{}, withPublic[:at]...), 1), withPublic[at+1:at+public]...)
-	legacy = append(legacy, withPublic[at+public+2:]...)
+	legacy = append(legacy, withPublic[at+public+2:len(withPublic)-1]...)
 
 	got, err := DecodeIncident(legacy)
 	if err != nil {
