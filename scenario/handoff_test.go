@@ -142,4 +142,3 @@ integrations: [{name: am, service: web, format: alertmanager, token: am-token-01
 	h.Webhook("am", alertmanager("firing", "Down", "00000000000000a1", "critical", "down"))
 	h.ExpectPages("02:00 dora sms")
 }
-
