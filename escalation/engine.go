@@ -451,6 +451,9 @@ func (e *Engine) attachFiring(tx *ingestTx, in *Integration, svc *Service, rec *
 			if err := e.raisePriority(tx, inc, svc.PriorityFor(a.Severity), now, monitor, !tx.startsLater(inc.ID)); err != nil {
 				return 0, err
 			}
+			if err := e.releaseIfUnsilenced(tx, inc, svc, a, now); err != nil {
+				return 0, err
+			}
 		}
 	}
 	if !inc.ResolveAt.IsZero() {
@@ -549,6 +552,28 @@ func (e *Engine) holdIfSilenced(tx Tx, inc *Incident, svc *Service, a Alert, now
 		msg += "; it matches " + describeMatchers(s.Matchers)
 	}
 	return tx.AppendEvent(inc.ID, Event{At: now, Kind: EventSilenced, DedupKey: a.DedupKey, Message: msg})
+}
+
+// releaseIfUnsilenced ends a silence's hold on an incident when an alert
+// no silence covers joins it: a silence is made for the alerts it matches,
+// not for whatever shares their group, so the incident pages now.
+func (e *Engine) releaseIfUnsilenced(tx *ingestTx, inc *Incident, svc *Service, a Alert, now time.Time) error {
+	if inc.HeldBy == 0 || !inc.HeldUntil.After(now) {
+		return nil // not held, or held for flapping
+	}
+	s, _, err := e.silenceFor(tx, svc.Name, a, now)
+	if err != nil || s != nil {
+		return err
+	}
+	inc.HeldUntil, inc.HeldBy = time.Time{}, 0
+	if err := tx.AppendEvent(inc.ID, Event{At: now, Kind: EventSilenced, DedupKey: a.DedupKey,
+		Message: "an alert no silence covers joined: paging now"}); err != nil {
+		return err
+	}
+	if !tx.startsLater(inc.ID) {
+		tx.starting = append(tx.starting, inc.ID)
+	}
+	return nil
 }
 
 // reopen brings a resolved incident back. A flapping one that someone had

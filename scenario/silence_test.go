@@ -63,6 +63,59 @@ func TestSilenceHoldsPagesAndRecordsAlerts(t *testing.T) {
 	}
 }
 
+// The disk swap's silence covers DiskFull on db-1. Alertmanager groups the
+// host's alerts: DiskFull and, in the same group, CPUHigh, which no
+// silence covers. CPUHigh pages, whether it arrives with DiskFull or ten
+// minutes after it; the silence holds only what it matches.
+func TestASilenceHoldsOnlyTheAlertsItMatches(t *testing.T) {
+	for _, later := range []bool{false, true} {
+		h := newHarness(t, team, "2026-03-02T01:00:00Z")
+		rec := h.API(http.MethodPost, "/api/v1/silences", map[string]any{
+			"service": "web", "matchers": map[string]string{"alertname": "DiskFull"}, "duration": "2h", "comment": "disk swap", "as": "alice"})
+		if rec.Code != http.StatusCreated {
+			t.Fatalf("add silence: %d %s", rec.Code, rec.Body)
+		}
+		disk := alertmanager("firing", "DiskFull", "fp1", "error", "disk full on db-1")
+		both := hostGroup(t, disk, alertmanager("firing", "CPUHigh", "fp2", "error", "cpu high on db-1"))
+		if later {
+			h.Webhook("prometheus", hostGroup(t, disk))
+			h.ExpectNoPages()
+			h.Advance(10 * time.Minute)
+		}
+		h.Webhook("prometheus", both)
+		if later {
+			h.ExpectPages("01:10 bikram sms")
+		} else {
+			h.ExpectPages("01:00 bikram sms")
+		}
+		if inc := h.ExpectStatus(1, escalation.StatusTriggered); inc.HeldBy != 0 || inc.Alerts != 2 {
+			t.Fatalf("incident held by %d with %d alerts", inc.HeldBy, inc.Alerts)
+		}
+	}
+}
+
+// hostGroup is one Alertmanager webhook of the alerts of the given ones,
+// all in db-1's group.
+func hostGroup(t *testing.T, webhooks ...[]byte) []byte {
+	t.Helper()
+	var msg map[string]any
+	var alerts []any
+	for _, w := range webhooks {
+		var m map[string]any
+		if err := json.Unmarshal(w, &m); err != nil {
+			t.Fatal(err)
+		}
+		msg = m
+		alerts = append(alerts, m["alerts"].([]any)...)
+	}
+	msg["groupKey"], msg["alerts"] = `{}:{instance="db-1"}`, alerts
+	b, err := json.Marshal(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // A weekly maintenance window in the config: Sunday 02:00–04:00 Stockholm.
 func TestMaintenanceWindowFromTheConfig(t *testing.T) {
 	h := newHarness(t, team+`
