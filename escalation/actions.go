@@ -77,7 +77,9 @@ func (e *Engine) resolve(tx Tx, inc *Incident, now time.Time, by Actor, note str
 	if inc.Status == StatusResolved {
 		return Errorf(CodeConflict, "incident #%d is already resolved", inc.ID)
 	}
-	inc.Status, inc.SnoozedUntil = StatusResolved, time.Time{}
+	// Resolved is resolved: a resolve the flap cooldown was holding back
+	// is moot, and so is a hold on its pages.
+	inc.Status, inc.SnoozedUntil, inc.ResolveAt, inc.HeldUntil, inc.HeldBy = StatusResolved, time.Time{}, time.Time{}, time.Time{}, 0
 	inc.ResolvedAt, inc.ResolvedBy, inc.UpdatedAt = now, by.Name, now
 	if err := tx.AppendEvent(inc.ID, Event{At: now, Kind: EventResolved, Actor: by.Name, Via: by.Via, Message: note}); err != nil {
 		return err

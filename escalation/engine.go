@@ -600,8 +600,11 @@ func (e *Engine) reopen(tx Tx, in *Integration, svc *Service, g *Incident, a Ale
 		}
 	}
 	g.Flaps = append(kept, now)
-	if !g.Flapping && len(g.Flaps) >= f.Count {
-		g.Flapping = true
+	// An episode is over once its reopens have left the window, however
+	// it was resolved: a failure hours later is news, and pages.
+	wasFlapping := g.Flapping
+	g.Flapping = len(g.Flaps) >= f.Count
+	if !wasFlapping && g.Flapping {
 		if err := tx.AppendEvent(g.ID, Event{At: now, Kind: EventFlapping, Message: fmt.Sprintf(
 			"flapping: reopened %d times within %s; no repeat pages for what was acknowledged, new pages held %s, resolves after %s resolved",
 			len(g.Flaps), f.Window, f.Cooldown, f.Cooldown)}); err != nil {

@@ -177,3 +177,49 @@ func TestOutageStorageDependencyOneIncident(t *testing.T) {
 	h.runDue()
 	h.ExpectPages("18:07 lead sms")
 }
+
+// The IPv4 route flaps in the morning; bikram acknowledges and, once the
+// monitor is quiet, resolves it by hand. The flapping episode ends with
+// it: a fresh failure in the afternoon, hours after the last flap, pages
+// him like any new failure, not "still acknowledged: flapping".
+func TestAFailureHoursAfterAFlapEpisodePages(t *testing.T) {
+	h := newHarness(t, `
+people:
+  - {name: bikram, timezone: UTC, phone: "+61255501001", contact_rules: [{channel: sms, after: 0s}]}
+policies:
+  - name: default
+    levels: [{targets: [bikram], delay: 30m}]
+services:
+  - {name: edge, policy: default, reopen_window: 6h, flap: {count: 2, window: 1h, cooldown: 15m}}
+integrations: [{name: probes, service: edge, format: alertmanager, token: probes-token-0123456789}]
+`, "2026-03-02T10:00:00Z")
+	down := func() { h.Webhook("probes", alertmanager("firing", "V4", "bgp", "critical", "IPv4 down")) }
+	up := func() { h.Webhook("probes", alertmanager("resolved", "V4", "bgp", "critical", "IPv4 down")) }
+	at := func(hhmm string) { h.AdvanceTo(mustTime(t, "2026-03-02T"+hhmm+":00Z")) }
+	down()
+	h.ExpectPages("10:00 bikram sms")
+	at("10:01")
+	h.SMS("bikram", "ack")
+	at("10:05")
+	up()
+	at("10:06")
+	down()
+	h.ExpectPages("10:06 bikram sms")
+	at("10:07")
+	h.SMS("bikram", "ack")
+	at("10:10")
+	up()
+	at("10:11")
+	down() // the second reopen within the hour: flapping, stays acknowledged
+	h.ExpectNoPages()
+	at("15:00")
+	up()
+	at("15:01")
+	h.ok(h.eng.Resolve(t.Context(), 1, byBikram, "upstream fixed the route"))
+	at("15:40")
+	down()
+	h.ExpectPages("15:40 bikram sms")
+	if inc := h.ExpectStatus(1, escalation.StatusTriggered); inc.Flapping {
+		t.Fatal("still flapping hours after the episode")
+	}
+}
