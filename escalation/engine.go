@@ -276,12 +276,25 @@ func (e *Engine) repeat(tx Tx, svc *Service, a Alert) (int64, bool, error) {
 	}
 	switch a.State {
 	case AlertFiring:
+		if rec.staleFiring(a) {
+			return inc.ID, true, nil
+		}
 		return inc.ID, inc.Status.Open() && rec.Alert.State == AlertFiring && rec.Alert.sameContent(a), nil
 	case AlertResolved:
 		return inc.ID, rec.Alert.State == AlertResolved, nil
 	default:
 		return inc.ID, inc.Status != StatusTriggered, nil
 	}
+}
+
+// staleFiring reports whether a is a firing the record already saw end: a
+// late or repeated delivery (a retry, an HA peer's copy) of an occurrence
+// whose resolve came first. It would reopen an incident no resolve will
+// close again; a new occurrence starts after the last one ended. Senders
+// without start and end times (PagerDuty) are never stale.
+func (rec *AlertRecord) staleFiring(a Alert) bool {
+	return a.State == AlertFiring && rec.Alert.State == AlertResolved &&
+		!a.StartsAt.IsZero() && !rec.Alert.EndsAt.IsZero() && !a.StartsAt.After(rec.Alert.EndsAt)
 }
 
 // applyAlert applies one alert inside the ingest transaction and returns
@@ -307,6 +320,9 @@ func (e *Engine) applyAlert(tx *ingestTx, in *Integration, svc *Service, a Alert
 	}
 	monitor := Actor{Name: in.Name, Via: ViaMonitor}
 	switch {
+	case rec != nil && rec.staleFiring(a):
+		res.Unchanged++
+		return inc.ID, nil
 	case a.State == AlertResolved:
 		if rec.Alert.State == AlertResolved {
 			res.Unchanged++

@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -495,4 +496,35 @@ func TestRestartWithRenamedPolicyKeepsPaging(t *testing.T) {
 		t.Fatalf("incident policy %q", inc.Policy)
 	}
 	h.ExpectTimeline(1, escalation.EventPolicyChanged)
+}
+
+// The database alert fires at 00:59 and resolves at 01:01. A copy of the
+// firing notification arrives after the resolve (a retried delivery, an
+// HA peer's copy): the occurrence it tells of is over, so it reopens
+// nothing, where it would leave an incident open that no resolve closes.
+// The alert firing again, as a new occurrence, does reopen it.
+func TestALateCopyOfAFiringDoesNotReopen(t *testing.T) {
+	h := newHarness(t, team, "2026-03-02T01:00:00Z")
+	occurrence := func(status, startsAt, endsAt string) []byte {
+		b := alertmanager(status, "DBDown", "00000000000000d1", "error", "db down")
+		b = bytes.Replace(b, []byte(`"startsAt":"2025-01-01T00:10:00Z"`), []byte(`"startsAt":"`+startsAt+`"`), 1)
+		b = bytes.Replace(b, []byte(`"startsAt":"2025-01-01T00:00:00Z"`), []byte(`"startsAt":"`+startsAt+`"`), 1)
+		return bytes.Replace(b, []byte(`"endsAt":"2025-01-01T00:05:00Z"`), []byte(`"endsAt":"`+endsAt+`"`), 1)
+	}
+	fire := occurrence("firing", "2026-03-02T00:59:00Z", "")
+	h.Webhook("prometheus", fire)
+	h.ExpectPages("01:00 bikram sms")
+	h.Advance(time.Minute)
+	h.Webhook("prometheus", occurrence("resolved", "2026-03-02T00:59:00Z", "2026-03-02T01:01:00Z"))
+	h.ExpectStatus(1, escalation.StatusResolved)
+	h.Advance(time.Minute)
+	h.Webhook("prometheus", fire) // the 00:59 firing, delivered late
+	h.ExpectStatus(1, escalation.StatusResolved)
+	h.ExpectNoPages()
+	h.Advance(5 * time.Minute)
+	h.Webhook("prometheus", occurrence("firing", "2026-03-02T01:07:00Z", ""))
+	if inc := h.ExpectStatus(1, escalation.StatusTriggered); inc.Reopened != 1 {
+		t.Fatalf("reopened %d times, want once", inc.Reopened)
+	}
+	h.ExpectPages("01:07 bikram sms")
 }

@@ -339,11 +339,14 @@ func fixture(t *testing.T, name string) []byte {
 	return b
 }
 
-// alertmanager builds a one-alert Alertmanager v4 webhook.
+// alertmanager builds a one-alert Alertmanager v4 webhook. Its firing
+// begins after any resolve of it ended, as a new occurrence does: a
+// firing sent after the resolve of the same occurrence is stale (see
+// TestALateCopyOfAFiringDoesNotReopen).
 func alertmanager(status, alertname, fingerprint, severity, summary string) []byte {
-	endsAt := "0001-01-01T00:00:00Z"
+	startsAt, endsAt := "2025-01-01T00:10:00Z", "0001-01-01T00:00:00Z"
 	if status == "resolved" {
-		endsAt = "2025-01-01T00:05:00Z"
+		startsAt, endsAt = "2025-01-01T00:00:00Z", "2025-01-01T00:05:00Z"
 	}
 	msg := map[string]any{
 		"version": "4", "groupKey": fmt.Sprintf("{}:{alertname=%q}", alertname), "status": status,
@@ -353,7 +356,7 @@ func alertmanager(status, alertname, fingerprint, severity, summary string) []by
 			"status":      status,
 			"labels":      map[string]string{"alertname": alertname, "severity": severity},
 			"annotations": map[string]string{"summary": summary},
-			"startsAt":    "2025-01-01T00:00:00Z", "endsAt": endsAt,
+			"startsAt":    startsAt, "endsAt": endsAt,
 			"generatorURL": "http://prometheus.example.org:9090/graph", "fingerprint": fingerprint,
 		}},
 	}
