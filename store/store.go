@@ -162,7 +162,7 @@ func buckets() []string {
 	return []string{
 		bucketMeta, bucketOpen, bucketIncidents, bucketDue, bucketDueRev, bucketEvents, bucketAlertIDs, bucketAlertRecords,
 		bucketGroups, bucketPages, bucketOutbox, bucketOutboxRev, bucketOverrides, bucketTimers,
-		bucketChat, bucketChatDue, bucketChatRev, bucketSilences, bucketPersonPages,
+		bucketChat, bucketChatDue, bucketChatRev, bucketSilences, bucketPersonPages, bucketPersonLast,
 	}
 }
 

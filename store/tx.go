@@ -44,6 +44,7 @@ const (
 	bucketSilences     = "silences"  // id → escalation.Silence
 	// person \0 created-at nanos + page id → empty
 	bucketPersonPages = "person_pages"
+	bucketPersonLast  = "person_last" // person → id of the newest page to them
 	bucketOpen        = "open"     // service \0 incident id → empty, open incidents only
 	bucketChat        = "chat"     // chat \0 incident id → escalation.ChatPost
 	bucketChatDue     = "chat_due" // NotBefore nanos + chat key → empty, dirty posts only
@@ -565,6 +566,11 @@ func (t *tx) PutPage(p *escalation.Page) error {
 		if err := t.indexPersonPage(p); err != nil {
 			return fmt.Errorf("store: index page %d: %w", p.ID, err)
 		}
+		if !p.Notice() {
+			if err := t.bucket(bucketPersonLast).Put([]byte(p.Person), idKey(p.ID)); err != nil {
+				return fmt.Errorf("store: index page %d: %w", p.ID, err)
+			}
+		}
 	}
 	if err := t.bucket(bucketPages).Put(idKey(p.ID), wire.AppendPage(nil, p)); err != nil {
 		return fmt.Errorf("store: put page %d: %w", p.ID, err)
@@ -610,6 +616,18 @@ func (t *tx) NextPageDue() (time.Time, bool, error) {
 }
 
 func (t *tx) LatestPageTo(person string, limit int) (*escalation.Page, error) {
+	// The newest page to them, however many pages went to others since;
+	// when it is no longer on its way (cancelled, failed) or the file is
+	// from before the pointer, the newest pages are searched.
+	if id := t.bucket(bucketPersonLast).Get([]byte(person)); len(id) == 8 {
+		p, err := t.Page(int64(binary.BigEndian.Uint64(id)))
+		if err != nil && !errors.Is(err, escalation.ErrNotFound) {
+			return nil, err
+		}
+		if p != nil && activePage(p) {
+			return p, nil
+		}
+	}
 	c := t.bucket(bucketPages).Cursor()
 	n := 0
 	for k, v := c.Last(); k != nil && (limit <= 0 || n < limit); k, v = c.Prev() {
@@ -618,15 +636,21 @@ func (t *tx) LatestPageTo(person string, limit int) (*escalation.Page, error) {
 		if err := decodeRecord(v, p, wire.DecodePage); err != nil {
 			return nil, fmt.Errorf("store: read page %d: %w", int64(binary.BigEndian.Uint64(k)), err)
 		}
-		if p.Person != person || p.Notice() {
-			continue
-		}
-		switch p.Status {
-		case escalation.PageSent, escalation.PageSending, escalation.PageQueued:
+		if p.Person == person && !p.Notice() && activePage(p) {
 			return p, nil
 		}
 	}
 	return nil, fmt.Errorf("recent page to %q: %w", person, escalation.ErrNotFound)
+}
+
+// activePage reports whether a page is on its way or went out: what a
+// reply that names no incident means.
+func activePage(p *escalation.Page) bool {
+	switch p.Status {
+	case escalation.PageSent, escalation.PageSending, escalation.PageQueued:
+		return true
+	}
+	return false
 }
 
 // openKey is an open-index key: service, NUL, incident id.

@@ -472,6 +472,35 @@ func TestLatestPageTo(t *testing.T) {
 	})
 }
 
+// Alice was paged, then a storm paged bob over and over: her bare "ack"
+// still means her page, however many went to others since.
+func TestLatestPageToLooksPastOtherPeoplesPages(t *testing.T) {
+	db := openTemp(t)
+	update(t, db, func(tx escalation.Tx) error {
+		for i := range 51 {
+			p := escalation.Page{IncidentID: int64(i + 1), Person: "bob", Status: escalation.PageSent}
+			if i == 0 {
+				p.Person = "alice"
+			}
+			id, err := tx.NextPageID()
+			if err != nil {
+				return err
+			}
+			p.ID = id
+			if err := tx.PutPage(&p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	view(t, db, func(tx escalation.Tx) error {
+		if p, err := tx.LatestPageTo("alice", 10); err != nil || p.ID != 1 {
+			t.Errorf("LatestPageTo(alice) = %v, %v; want page 1", p, err)
+		}
+		return nil
+	})
+}
+
 func TestTimeKeyClamps(t *testing.T) {
 	if got := unixNanos(time.Time{}); got != 0 {
 		t.Errorf("zero time = %d", got)
