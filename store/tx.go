@@ -45,10 +45,10 @@ const (
 	// person \0 created-at nanos + page id → empty
 	bucketPersonPages = "person_pages"
 	bucketPersonLast  = "person_last" // person → id of the newest page to them
-	bucketOpen        = "open"     // service \0 incident id → empty, open incidents only
-	bucketChat        = "chat"     // chat \0 incident id → escalation.ChatPost
-	bucketChatDue     = "chat_due" // NotBefore nanos + chat key → empty, dirty posts only
-	bucketChatRev     = "chat_rev" // chat key → chat_due key
+	bucketOpen        = "open"        // service \0 incident id → empty, open incidents only
+	bucketChat        = "chat"        // chat \0 incident id → escalation.ChatPost
+	bucketChatDue     = "chat_due"    // NotBefore nanos + chat key → empty, dirty posts only
+	bucketChatRev     = "chat_rev"    // chat key → chat_due key
 
 	keyOverridesVersion = "overrides_version"
 
