@@ -413,11 +413,14 @@ func (e *Engine) PageReport(ctx context.Context, pageID int64, delivered bool, d
 			return err
 		}
 		if p.Status != PageSent {
-			return nil // already failed, or a report for a page still being sent
+			// Reported already (a repeat, or a failure arriving after the
+			// delivery), failed, or a report for a page still being sent.
+			return nil
 		}
 		if delivered {
-			if p.Notice() {
-				return nil
+			p.Status = PageDelivered
+			if err := tx.PutPage(p); err != nil || p.Notice() {
+				return err
 			}
 			return tx.AppendEvent(p.IncidentID, Event{At: now, Kind: EventPageDelivered, Person: p.Person,
 				Channel: p.Channel, Provider: p.Provider, PageID: p.ID, Message: detail})

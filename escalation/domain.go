@@ -310,6 +310,7 @@ const (
 	PageQueued    PageStatus = "queued"
 	PageSending   PageStatus = "sending"
 	PageSent      PageStatus = "sent"
+	PageDelivered PageStatus = "delivered" // the provider reported it reached the phone
 	PageFailed    PageStatus = "failed"
 	PageCancelled PageStatus = "cancelled"
 )

@@ -139,6 +139,25 @@ func TestUndeliveredSMSMovesToTheNextContactRule(t *testing.T) {
 	if err := h.eng.PageReport(t.Context(), 99, true, "x"); escalation.ErrorCode(err) != escalation.CodeNotFound {
 		t.Fatalf("report for an unknown page: %v", err)
 	}
+	// Twilio repeats the call's report, then a stray failure for it
+	// arrives late: the call was answered, and nothing changes.
+	before := len(h.pages())
+	for _, delivered := range []bool{true, false} {
+		if err := h.eng.PageReport(t.Context(), 2, delivered, "twilio: call busy"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.runDue()
+	_, events := h.Incident(1)
+	reports := 0
+	for _, ev := range events {
+		if ev.PageID == 2 && (ev.Kind == escalation.EventPageDelivered || ev.Kind == escalation.EventPageFailed) {
+			reports++
+		}
+	}
+	if reports != 1 || len(h.pages()) != before {
+		t.Fatalf("after repeated reports: %d reports of the call on the timeline, %d new pages", reports, len(h.pages())-before)
+	}
 }
 
 // A storm of incidents at night: bikram's phone may ring at most three

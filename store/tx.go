@@ -647,7 +647,7 @@ func (t *tx) LatestPageTo(person string, limit int) (*escalation.Page, error) {
 // reply that names no incident means.
 func activePage(p *escalation.Page) bool {
 	switch p.Status {
-	case escalation.PageSent, escalation.PageSending, escalation.PageQueued:
+	case escalation.PageSent, escalation.PageDelivered, escalation.PageSending, escalation.PageQueued:
 		return true
 	}
 	return false
