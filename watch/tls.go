@@ -67,7 +67,15 @@ func (r *runner) checkTLS(ctx context.Context, t Target) outcome {
 			hostKey+"/"+fam.name+"/")
 		total += len(addrs)
 		for _, addr := range addrs {
-			wg.Go(func() { add(r.checkAddress(ctx, t, fam, addr)...) })
+			wg.Go(func() {
+				alerts, held := r.checkAddress(ctx, t, fam, addr)
+				add(alerts...)
+				if held != "" {
+					mu.Lock()
+					out.held = append(out.held, held)
+					mu.Unlock()
+				}
+			})
 		}
 	}
 	wg.Wait()
@@ -113,23 +121,24 @@ func (r *runner) lookup(ctx context.Context, host string, fam family) ([]netip.A
 
 // checkAddress checks the certificate served at one address: the alert on
 // the certificate and the resolve of the address's failed check, or, when
-// the handshake fails, that failed check alone (the certificate's earlier
-// finding stands). A panic here fails this address's check only: it runs
-// on a goroutine of its own, outside run's recover.
-func (r *runner) checkAddress(ctx context.Context, t Target, fam family, addr netip.Addr) (out []escalation.Alert) {
+// the handshake fails, that failed check alone and the certificate's key
+// as held (its earlier finding stands: the address is still in DNS). A
+// panic here fails this address's check only: it runs on a goroutine of
+// its own, outside run's recover.
+func (r *runner) checkAddress(ctx context.Context, t Target, fam family, addr netip.Addr) (out []escalation.Alert, held string) {
 	ap := netip.AddrPortFrom(addr, uint16(t.Port))
 	where := fmt.Sprintf("%s on %s %s", t.endpoint(), fam.label, addr)
 	labels := map[string]string{"host": t.Host, "port": strconv.Itoa(t.Port), "family": fam.name, "address": addr.String()}
 	checkKey := "expiry/check/tls/" + t.endpoint() + "/" + fam.name + "/" + addr.String()
-	failed := func(err error) []escalation.Alert {
+	failed := func(err error) ([]escalation.Alert, string) {
 		r.log.Warn("expiry watch: TLS check failed", "host", t.Host, "address", ap.String(), "err", err)
 		return []escalation.Alert{firing(checkKey, groupTLS(t), severityCheckFailed,
 			fmt.Sprintf("Expiry check cannot read the TLS certificate of %s: %v", where, err),
-			"", ap.String(), withLabel(labels, "check", "tls"))}
+			"", ap.String(), withLabel(labels, "check", "tls"))}, certKey(t, fam.name, addr.String())
 	}
 	defer func() {
 		if v := recover(); v != nil {
-			out = failed(fmt.Errorf("internal error: %v", v))
+			out, held = failed(fmt.Errorf("internal error: %v", v))
 		}
 	}()
 	certs, err := r.handshake(ctx, t.Host, fam.network, ap)
@@ -139,7 +148,12 @@ func (r *runner) checkAddress(ctx context.Context, t Target, fam family, addr ne
 	return []escalation.Alert{
 		resolved(checkKey, groupTLS(t), fmt.Sprintf("TLS certificate of %s can be read again", where), ap.String(), withLabel(labels, "check", "tls")),
 		r.certFinding(t, where, ap, certs, withLabel(labels, "check", "certificate")),
-	}
+	}, ""
+}
+
+// certKey is the dedup key of the certificate finding at one address.
+func certKey(t Target, family, address string) string {
+	return "expiry/tls/" + t.endpoint() + "/" + family + "/" + address
 }
 
 // handshake connects to one address and returns the certificates it serves.
@@ -176,7 +190,7 @@ func (r *runner) handshake(ctx context.Context, host, network string, ap netip.A
 // verifying, expiring soon (the leaf or an intermediate, whichever ends
 // first), or fine.
 func (r *runner) certFinding(t Target, where string, ap netip.AddrPort, certs []*x509.Certificate, labels map[string]string) escalation.Alert {
-	key := "expiry/tls/" + t.endpoint() + "/" + labels["family"] + "/" + labels["address"]
+	key := certKey(t, labels["family"], labels["address"])
 	leaf := certs[0]
 	details := certDetails(certs)
 	if r.now.After(leaf.NotAfter) {

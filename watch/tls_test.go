@@ -222,6 +222,22 @@ func TestHandshakeFailureIsAFailedCheckUntilItRecovers(t *testing.T) {
 	want(t, alerts, certKey(port, "ipv4", "127.0.0.1"), escalation.AlertFiring, "warning")
 }
 
+// The certificate expires in three days and its alert fires. The next
+// round the handshake fails at that address, still in DNS: the check's
+// failure fires, and the certificate's alert stands, not resolved as if
+// the address had left DNS.
+func TestAFailedHandshakeLeavesTheCertificatesAlertFiring(t *testing.T) {
+	ca := newAuthority(t, "Klaxon Test CA")
+	c, srv, port := ipv4Host(t, ca, start.Add(3*day))
+	want(t, c.Check(t.Context()), certKey(port, "ipv4", "127.0.0.1"), escalation.AlertFiring, "error")
+	srv.breakHandshake()
+	alerts := c.Check(t.Context())
+	want(t, alerts, checkKey(port, "ipv4", "127.0.0.1"), escalation.AlertFiring, "warning", "TLS handshake")
+	if a, ok := byKey(t, alerts)[certKey(port, "ipv4", "127.0.0.1")]; ok {
+		t.Errorf("the certificate's alert changed on a failed handshake: %s %q", a.State, a.Summary)
+	}
+}
+
 func TestConnectionRefusedIsAFailedCheck(t *testing.T) {
 	port := closedPort(t)
 	dns := newZone()

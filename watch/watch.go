@@ -125,6 +125,10 @@ type job struct {
 type outcome struct {
 	alerts []escalation.Alert
 	scopes []string
+	// held are keys in scope that this round could not judge (the
+	// address is in DNS, its handshake failed): their earlier finding
+	// stands rather than resolving as gone.
+	held []string
 }
 
 // NewChecker validates the targets and builds a checker.
@@ -276,7 +280,7 @@ func (c *Checker) round(ctx context.Context) ([]escalation.Alert, map[string]esc
 		}
 		var gone []escalation.Alert
 		for key, a := range c.firing {
-			if !seen[key] && slices.ContainsFunc(o.scopes, func(p string) bool { return strings.HasPrefix(key, p) }) {
+			if !seen[key] && !slices.Contains(o.held, key) && slices.ContainsFunc(o.scopes, func(p string) bool { return strings.HasPrefix(key, p) }) {
 				a.State = escalation.AlertResolved
 				a.Summary = gonePrefix + a.Summary
 				gone = append(gone, a)
