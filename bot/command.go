@@ -11,6 +11,7 @@ import (
 	"unicode"
 
 	"github.com/klaxonhq/klaxon/escalation"
+	"github.com/klaxonhq/klaxon/escalation/oncall"
 )
 
 // Verb is a command's action.
@@ -438,47 +439,72 @@ var spanLayouts = []string{time.RFC3339, "2006-01-02T15:04", "2006-01-02", "15:0
 // "2025-03-09T08:00-2025-03-09T20:00", "2025-12-24-2025-12-27" (whole
 // days), RFC 3339 ends, or "14:00-18:00" (the next such stretch: today, or
 // tomorrow when it is over already; an end at or before the start is on
-// the next day).
+// the next day). Local times follow the schedules' DST rules: in a
+// spring-forward gap the first instant after it (02:30 is 03:00), in a
+// fall-back overlap the first occurrence.
 func ParseSpan(s string, loc *time.Location, now time.Time) (from, to time.Time, err error) {
 	for i := 1; i < len(s)-1; i++ {
 		if s[i] != '-' {
 			continue
 		}
-		a, la, okA := parseEnd(s[:i], loc, now)
-		b, lb, okB := parseEnd(s[i+1:], loc, now)
-		if !okA || !okB || (la == "15:04") != (lb == "15:04") {
+		a, okA := parseEnd(s[:i], loc, now)
+		b, okB := parseEnd(s[i+1:], loc, now)
+		if !okA || !okB || a.clock != b.clock {
 			continue
 		}
-		if la == "15:04" {
-			if !b.After(a) {
-				b = b.AddDate(0, 0, 1)
+		da, db := 0, 0
+		if a.clock {
+			if !b.at(loc, 0).After(a.at(loc, 0)) {
+				db = 1
 			}
-			if !b.After(now) {
-				a, b = a.AddDate(0, 0, 1), b.AddDate(0, 0, 1)
+			if !b.at(loc, db).After(now) {
+				da, db = da+1, db+1
 			}
 		}
-		if !b.After(a) {
+		from, to = a.at(loc, da), b.at(loc, db)
+		if !to.After(from) {
 			return time.Time{}, time.Time{}, fmt.Errorf("%q ends before it starts", s)
 		}
-		return a, b, nil
+		return from, to, nil
 	}
 	return time.Time{}, time.Time{}, fmt.Errorf("%q is not FROM-TO, like 14:00-18:00 or 2025-03-09T08:00-2025-03-09T20:00", s)
 }
 
-// parseEnd reads one end of a span; times of day are on now's local date.
-func parseEnd(s string, loc *time.Location, now time.Time) (time.Time, string, bool) {
+// spanEnd is one end of FROM-TO: an instant (RFC 3339), or a wall-clock
+// time local to the schedule, whose fields wall holds (in UTC, so that
+// adding days moves only the date).
+type spanEnd struct {
+	abs   time.Time
+	wall  time.Time
+	clock bool // a time of day alone, on now's local date
+}
+
+// at is the end's instant, days later for a wall-clock end.
+func (e spanEnd) at(loc *time.Location, days int) time.Time {
+	if !e.abs.IsZero() {
+		return e.abs
+	}
+	w := e.wall.AddDate(0, 0, days)
+	return oncall.LocalInstant(loc, w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute())
+}
+
+// parseEnd reads one end of a span.
+func parseEnd(s string, loc *time.Location, now time.Time) (spanEnd, bool) {
 	for _, layout := range spanLayouts {
-		t, err := time.ParseInLocation(layout, s, loc)
+		t, err := time.Parse(layout, s)
 		if err != nil {
 			continue
 		}
-		if layout == "15:04" {
+		switch layout {
+		case time.RFC3339:
+			return spanEnd{abs: t}, true
+		case "15:04":
 			n := now.In(loc)
-			t = time.Date(n.Year(), n.Month(), n.Day(), t.Hour(), t.Minute(), 0, 0, loc)
+			return spanEnd{wall: time.Date(n.Year(), n.Month(), n.Day(), t.Hour(), t.Minute(), 0, 0, time.UTC), clock: true}, true
 		}
-		return t, layout, true
+		return spanEnd{wall: t}, true
 	}
-	return time.Time{}, "", false
+	return spanEnd{}, false
 }
 
 // splitGlued splits "a42" and "42a" into verb and id.

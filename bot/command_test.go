@@ -30,6 +30,37 @@ func TestParseSpanInTheSchedulesTimezone(t *testing.T) {
 	}
 }
 
+// Times typed into a gap or an overlap read as the schedules read them:
+// a spring-forward 02:30 is 03:00, a fall-back 02:30 the first one.
+func TestParseSpanFollowsTheSchedulesDSTRules(t *testing.T) {
+	for _, tc := range []struct{ zone, now, in, from, to string }{
+		// Los Angeles springs forward at 02:00 on 2026-03-08.
+		{"America/Los_Angeles", "2026-03-07T20:00:00-08:00", "22:00-02:30", "2026-03-08T06:00:00Z", "2026-03-08T10:00:00Z"},
+		// Stockholm springs forward at 02:00 on 2026-03-29.
+		{"Europe/Stockholm", "2026-03-28T20:00:00+01:00", "22:00-02:30", "2026-03-28T21:00:00Z", "2026-03-29T01:00:00Z"},
+		// Stockholm falls back at 03:00 on 2026-10-25: 02:30 is the first
+		// one, still summer time.
+		{"Europe/Stockholm", "2026-10-25T00:10:00+02:00", "01:00-02:30", "2026-10-24T23:00:00Z", "2026-10-25T00:30:00Z"},
+		{"Europe/Stockholm", "2026-10-24T20:00:00+02:00", "2026-10-25T02:30-2026-10-25T08:00", "2026-10-25T00:30:00Z", "2026-10-25T07:00:00Z"},
+		// Sydney falls back at 03:00 on 2026-04-05.
+		{"Australia/Sydney", "2026-04-04T20:00:00+11:00", "22:00-02:30", "2026-04-04T11:00:00Z", "2026-04-04T15:30:00Z"},
+	} {
+		loc, err := time.LoadLocation(tc.zone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		now, err := time.Parse(time.RFC3339, tc.now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		from, to, err := ParseSpan(tc.in, loc, now)
+		if err != nil || from.UTC().Format(time.RFC3339) != tc.from || to.UTC().Format(time.RFC3339) != tc.to {
+			t.Errorf("%s at %s: ParseSpan(%q) = %s, %s, %v; want %s, %s", tc.zone, tc.now, tc.in,
+				from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339), err, tc.from, tc.to)
+		}
+	}
+}
+
 func TestParseSpanRefusesAnEndBeforeTheStart(t *testing.T) {
 	// 09:30+02:00 is 07:30Z, before the 08:00Z start.
 	if from, to, err := ParseSpan("2025-04-01T08:00:00Z-2025-04-01T09:30:00+02:00", time.UTC, time.Unix(0, 0)); err == nil {

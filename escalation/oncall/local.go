@@ -34,6 +34,13 @@ func localInstant(loc *time.Location, y int, m time.Month, d, hh, mm int) time.T
 	return time.Unix(localAt(loc, wall), 0).In(loc)
 }
 
+// LocalInstant is localInstant for callers outside the package (an
+// override's FROM-TO typed in a chat), so that they read local times by
+// the same DST rules as the schedules they change.
+func LocalInstant(loc *time.Location, y int, m time.Month, d, hh, mm int) time.Time {
+	return localInstant(loc, y, m, d, hh, mm)
+}
+
 // localAt resolves a wall-clock time, given as seconds since 1970-01-01
 // 00:00 local, to Unix seconds: the first instant at which loc's clock shows
 // wall or later. That one rule is both DST rules: in a gap the clock first
