@@ -21,7 +21,24 @@ const (
 	calendarPast    = 14 * 24 * time.Hour
 	calendarAhead   = 90 * 24 * time.Hour
 	calendarRefresh = time.Hour
+	// calendarMargin is read beyond both ends, so that the shifts that
+	// cross them are shown whole: an event cut at "now - 14 days" would
+	// start somewhere else, under another UID, at every poll.
+	calendarMargin = 31 * 24 * time.Hour
 )
+
+// feedSpans are the schedule's shifts that overlap the feed's window,
+// whole (unless a shift outlasts the margin).
+func feedSpans(s *oncall.Schedule, now time.Time) []oncall.Span {
+	from, to := now.Add(-calendarPast), now.Add(calendarAhead)
+	var out []oncall.Span
+	for _, sp := range s.Timeline(from.Add(-calendarMargin), to.Add(calendarMargin)) {
+		if sp.Person != "" && sp.To.After(from) && sp.From.Before(to) {
+			out = append(out, sp)
+		}
+	}
+	return out
+}
 
 // calendarAuth accepts an API bearer token or, since calendar apps cannot
 // send headers, the calendar token in ?token=. The calendar token opens the
@@ -68,10 +85,7 @@ func (h *Handler) scheduleCalendar(w http.ResponseWriter, r *http.Request, _ str
 	now := h.clock.Now()
 	cal := ical.Calendar{Name: "On call: " + name, Refresh: calendarRefresh,
 		Description: fmt.Sprintf("Who is on call for %s (%s)", name, s.Location)}
-	for _, sp := range s.Timeline(now.Add(-calendarPast), now.Add(calendarAhead)) {
-		if sp.Person == "" {
-			continue
-		}
+	for _, sp := range feedSpans(s, now) {
 		cal.Events = append(cal.Events, shiftEvent(name, s, sp, sp.Person+" on call ("+name+")"))
 	}
 	h.writeCalendar(w, r, cal, now)
@@ -98,7 +112,7 @@ func (h *Handler) personCalendar(w http.ResponseWriter, r *http.Request, _ strin
 			web.Error(w, r, h.log, err)
 			return
 		}
-		for _, sp := range s.Timeline(now.Add(-calendarPast), now.Add(calendarAhead)) {
+		for _, sp := range feedSpans(s, now) {
 			if sp.Person == person {
 				cal.Events = append(cal.Events, shiftEvent(name, s, sp, "On call: "+name))
 			}

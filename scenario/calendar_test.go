@@ -4,7 +4,39 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
+
+// A calendar app polls the feed every hour. The shift under way fourteen
+// days back is shown whole, from its real handoff, under the same UID at
+// every poll, so the app updates its events instead of piling up copies.
+func TestCalendarFeedShowsWholeShiftsAtEveryPoll(t *testing.T) {
+	h := newHarness(t, coverage, "2025-03-22T18:30:00Z") // the rotation began on 2025-03-01
+	firstEvent := func() string {
+		rec := h.API(http.MethodGet, "/api/v1/schedules/primary.ics", nil)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("schedule feed: %d %s", rec.Code, rec.Body)
+		}
+		body := rec.Body.String()
+		i := strings.Index(body, "BEGIN:VEVENT")
+		j := strings.Index(body[i:], "END:VEVENT")
+		var keep []string
+		for _, line := range strings.Split(body[i:i+j], "\r\n") {
+			if strings.HasPrefix(line, "UID:") || strings.HasPrefix(line, "DTSTART:") || strings.HasPrefix(line, "DTEND:") {
+				keep = append(keep, line)
+			}
+		}
+		return strings.Join(keep, " ")
+	}
+	before := firstEvent()
+	h.Advance(time.Hour)
+	if after := firstEvent(); after != before {
+		t.Fatalf("the first shift changed between polls:\n%s\n%s", before, after)
+	}
+	if strings.Contains(before, "DTSTART:20250308T1830") {
+		t.Fatalf("the first shift starts at the feed's edge, not at its handoff: %s", before)
+	}
+}
 
 // A person subscribes to their on-call from a calendar app, which can send
 // only a URL: the calendar token in it reads the feeds and nothing else.
