@@ -117,6 +117,13 @@ func (e *Engine) syncTimers(ctx context.Context) error {
 				if err := tx.DeleteTimer(t.Name); err != nil {
 					return err
 				}
+			case w.Spec == t.Spec && handoffMoved(t, w, now):
+				// Who was told last stays: only the time moves.
+				t.At = w.At
+				if err := tx.PutTimer(t); err != nil {
+					return err
+				}
+				delete(want, t.Name)
 			case w.Spec == t.Spec:
 				delete(want, t.Name)
 			}
@@ -143,11 +150,18 @@ func (e *Engine) timersStale(tx Tx, now time.Time) (bool, error) {
 		return true, nil
 	}
 	for _, t := range have {
-		if w, ok := want[t.Name]; !ok || w.Spec != t.Spec {
+		if w, ok := want[t.Name]; !ok || w.Spec != t.Spec || handoffMoved(t, w, now) {
 			return true, nil
 		}
 	}
 	return false, nil
+}
+
+// handoffMoved reports whether a shift timer waits for a handoff the
+// schedule no longer has (its handoff time changed in the config): it
+// moves to the schedule's next handoff. One already due fires as it is.
+func handoffMoved(have, want *Timer, now time.Time) bool {
+	return strings.HasPrefix(have.Name, shiftPrefix) && have.At.After(now) && !have.At.Equal(want.At)
 }
 
 // tickTimers fires the timers due at now, each in its own transaction.

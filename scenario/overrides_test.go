@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klaxonhq/klaxon/config"
 	"github.com/klaxonhq/klaxon/escalation"
 )
 
@@ -229,4 +230,38 @@ func TestShiftNoticesTellTheIncomingPersonAndSurviveRestarts(t *testing.T) {
 	if strings.Join(digests, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("digests:\n%s\nwant:\n%s", strings.Join(digests, "\n"), strings.Join(want, "\n"))
 	}
+}
+
+// The team moves the daily handoff from 10:00 to 08:00 and restarts
+// Klaxon at 06:00. The shift-start notice goes out at the new 08:00, not
+// at the 10:00 the stored timer was waiting for.
+func TestShiftNoticeFollowsAHandoffMovedInTheConfig(t *testing.T) {
+	doc := func(handoff string) string {
+		return `
+people:
+  - {name: alice, timezone: Europe/Stockholm, phone: "+46855500001", contact_rules: [{channel: sms, after: 0s}]}
+  - {name: bikram, timezone: Australia/Sydney, phone: "+61255500002", contact_rules: [{channel: sms, after: 0s}]}
+schedules:
+  - name: primary
+    timezone: Europe/Stockholm
+    layers:
+      - {participants: [alice, bikram], shift: 1d, handoff: "` + handoff + `", start: 2026-03-01}
+    notify: {shift_start: true}
+policies:
+  - name: p
+    levels: [{targets: [schedule:primary], delay: 5m}]
+services: [{name: web, policy: p}]
+integrations: [{name: am, service: web, format: alertmanager, token: am-token-0123456789}]
+`
+	}
+	h := newHarness(t, doc("10:00"), "2026-03-10T05:00:00Z") // 06:00 in Stockholm
+	h.runDue()
+	moved, err := config.Parse([]byte(doc("08:00")), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.cfg = moved
+	h.Restart()
+	h.AdvanceTo(mustTime(t, "2026-03-10T10:00:00Z"))
+	h.ExpectPages("07:00 bikram sms")
 }
