@@ -705,13 +705,19 @@ func (e *Engine) raisePriority(tx Tx, inc *Incident, p Priority, now time.Time, 
 	}
 	pol := svc.PolicyFor(p)
 	if pol == inc.Policy {
-		return nil
+		if inc.Status != StatusTriggered || !restart {
+			return nil
+		}
+		return e.wakeIfUrgent(tx, inc, now)
 	}
 	inc.Policy = pol
 	if inc.Status != StatusTriggered || !restart {
 		return nil
 	}
-	return e.startEscalation(tx, inc, now)
+	if err := e.startEscalation(tx, inc, now); err != nil {
+		return err
+	}
+	return e.wakeIfUrgent(tx, inc, now)
 }
 
 func mergeResolved(old, a Alert) Alert {

@@ -149,6 +149,35 @@ func preferAwake(lv Level, p Priority) bool {
 	return lv.PreferAwake && (lv.WakeAtOnce == nil || p > *lv.WakeAtOnce)
 }
 
+// wakeIfUrgent starts now the paging of the people a level left asleep,
+// once the incident's priority is one that level wakes everyone for
+// (wake_at_once): a raise to P0 must not wait out wake_after.
+func (e *Engine) wakeIfUrgent(tx Tx, inc *Incident, now time.Time) error {
+	pol, err := e.policyOf(tx, inc, now)
+	if err != nil {
+		return err
+	}
+	woke := false
+	for i := range inc.Escalation.Runs {
+		r := &inc.Escalation.Runs[i]
+		p := e.cat.People[r.Person]
+		if !r.Asleep || !r.Since.After(now) || p == nil || r.Level >= len(pol.Levels) || preferAwake(pol.Levels[r.Level], inc.Priority) {
+			continue
+		}
+		r.Asleep, r.Since, r.Step = false, now, 0
+		r.NextAt, _, _ = p.stepAt(now, 0)
+		woke = true
+		if err := tx.AppendEvent(inc.ID, Event{At: now, Kind: EventWoken, Person: p.Name, Level: r.Level + 1,
+			Message: fmt.Sprintf("waking %s at %s their time: %s wakes everyone at once", p.Name, now.In(p.Location()).Format("15:04 MST"), inc.Priority)}); err != nil {
+			return err
+		}
+	}
+	if !woke {
+		return nil
+	}
+	return e.advance(tx, inc, now)
+}
+
 // watch starts following a schedule for a level, unless the incident
 // follows it already; person is whom it pages now ("" for nobody).
 func (esc *Escalation) watch(schedule string, lvl int, person string) {

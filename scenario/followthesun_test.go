@@ -102,3 +102,16 @@ func TestEveryoneAsleepIsWokenAtOnce(t *testing.T) {
 	h.Webhook("prometheus", alertmanager("firing", "Latency", "00000000000000f8", "error", "p99 over 2s"))
 	h.ExpectPages("01:00 sven sms", "01:00 sadie sms", "01:00 frank sms")
 }
+
+// Sadie is paged at 01:00 UTC; sven and frank, outside their hours, wait
+// for wake_after. At 01:03 she raises the incident to P0, which the level
+// wakes everyone for: they are paged then, not at 01:10.
+func TestRaisingToAWakeEveryonePriorityWakesTheSleepersNow(t *testing.T) {
+	h := newHarness(t, followTheSun, "2025-06-10T01:00:00Z")
+	h.Webhook("prometheus", alertmanager("firing", "Latency", "00000000000000f5", "error", "p99 over 2s"))
+	h.Advance(3 * time.Minute)
+	h.SMS("sadie", "priority 1 P0")
+	h.Advance(time.Minute)
+	h.ExpectPages("01:00 sadie sms", "01:02 sadie voice", "01:03 sven sms", "01:03 frank sms")
+	h.ExpectTimeline(1, escalation.EventPriorityChanged, escalation.EventWoken, escalation.EventWoken)
+}
