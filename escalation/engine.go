@@ -497,7 +497,10 @@ func (e *Engine) incidentFor(tx Tx, in *Integration, svc *Service, a Alert, now 
 		if g.Status.Open() {
 			return g, false, false, nil
 		}
-		if svc.ReopenWindow > 0 && now.Sub(g.ResolvedAt) <= svc.ReopenWindow && g.MergedInto == 0 {
+		// Another service's incident the group was attached to as impact
+		// is not reopened by it: that root cause is over, and the group's
+		// failure is its own now.
+		if svc.ReopenWindow > 0 && now.Sub(g.ResolvedAt) <= svc.ReopenWindow && g.MergedInto == 0 && g.Service == svc.Name {
 			return e.reopen(tx, in, svc, g, a, now)
 		}
 	}

@@ -178,6 +178,30 @@ func TestOutageStorageDependencyOneIncident(t *testing.T) {
 	h.ExpectPages("18:07 lead sms")
 }
 
+// Storage fails and app01 alerts with it, attached as impact. Sam fixes
+// storage and resolves the incident; app01 recovers too. Twenty minutes
+// later app01 fails on its own: its team is paged for an incident of its
+// own, not sam for storage's incident reopened. And app01's resolve never
+// closes storage's incident while storage resolves by hand.
+func TestADependentsLaterFailureIsItsOwn(t *testing.T) {
+	h := newHarness(t, strings.Replace(storage(1), "    policy: storage\n", "    policy: storage\n    resolve: manual\n    reopen_window: 1h\n", 1), "2025-06-12T17:52:00Z")
+	h.Webhook("kv-probes", alertmanager("firing", "KVErrors", "kv", "error", "workers-kv 5xx rate 40%"))
+	h.Webhook("app01-am", alertmanager("firing", "HighErrorRate", "app01", "critical", "app01 errors"))
+	h.ExpectPages("17:52 sam sms")
+	h.Advance(time.Minute)
+	h.Webhook("kv-probes", alertmanager("resolved", "KVErrors", "kv", "error", "workers-kv 5xx rate 40%"))
+	h.Webhook("app01-am", alertmanager("resolved", "HighErrorRate", "app01", "critical", "app01 errors"))
+	h.ExpectStatus(1, escalation.StatusTriggered) // storage resolves by hand
+	h.ok(h.eng.Resolve(t.Context(), 1, escalation.Actor{Name: "sam", Via: escalation.ViaSMS}, "kv fixed"))
+	h.AdvanceTo(mustTime(t, "2025-06-12T18:15:00Z"))
+	h.Webhook("app01-am", alertmanager("firing", "HighErrorRate", "app01", "critical", "app01 errors again"))
+	h.ExpectStatus(1, escalation.StatusResolved)
+	if inc := h.ExpectStatus(2, escalation.StatusTriggered); inc.Service != "app01" {
+		t.Fatalf("incident #2 is %s's", inc.Service)
+	}
+	h.ExpectPages("18:15 dana sms")
+}
+
 // The IPv4 route flaps in the morning; bikram acknowledges and, once the
 // monitor is quiet, resolves it by hand. The flapping episode ends with
 // it: a fresh failure in the afternoon, hours after the last flap, pages
