@@ -412,11 +412,15 @@ func (e *Engine) PageReport(ctx context.Context, pageID int64, delivered bool, d
 		if err != nil {
 			return err
 		}
-		if p.Status != PageSent {
-			// Reported already (a repeat, or a failure arriving after the
-			// delivery), failed, or a report for a page still being sent.
+		// A page still "sending" reached the provider, since it reports on
+		// it: the report can overtake the send's own answer, which then
+		// only adds what it knows (applyOutcome). Any other state was
+		// reported already (a repeat, or a failure arriving after the
+		// delivery) or failed.
+		if p.Status != PageSent && p.Status != PageSending {
 			return nil
 		}
+		p.NotBefore = time.Time{}
 		if delivered {
 			p.Status = PageDelivered
 			if err := tx.PutPage(p); err != nil || p.Notice() {

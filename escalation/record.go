@@ -122,6 +122,19 @@ func (e *Engine) applyOutcome(tx Tx, o *Outcome, now time.Time) (err error) {
 	if err != nil {
 		return err
 	}
+	if p.Status != PageSending {
+		// The provider's delivery report came first (PageReport): what it
+		// said stands; the send adds only that it went out, and how.
+		if sendErr != nil || !p.SentAt.IsZero() {
+			return nil
+		}
+		p.SentAt, p.Provider, p.ProviderID, p.NotBefore = now, d.Provider, d.ProviderID, time.Time{}
+		if err := tx.PutPage(p); err != nil || p.Notice() {
+			return err
+		}
+		return tx.AppendEvent(p.IncidentID, Event{At: now, Kind: EventPageSent, Person: p.Person,
+			Channel: p.Channel, Provider: d.Provider, PageID: p.ID})
+	}
 	if sendErr == nil {
 		p.Status, p.SentAt, p.NotBefore, p.Error = PageSent, now, time.Time{}, ""
 		p.Provider, p.ProviderID = d.Provider, d.ProviderID

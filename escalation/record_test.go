@@ -278,6 +278,30 @@ func TestAFailureAfterTheAckIsNotRetried(t *testing.T) {
 	f.claim(t, 0)
 }
 
+// Twilio reports ana's text undelivered before its own answer to the send
+// reaches Klaxon. The report stands: her next rule (the call) is due at
+// once, and the send's answer, recorded after, only says it went out.
+func TestADeliveryReportThatOvertakesTheSend(t *testing.T) {
+	f := newRecordFixture(t, &countMetrics{}, nil)
+	f.incidents(t, 1)
+	page := f.claim(t, 1)[0]
+	if err := f.eng.PageReport(t.Context(), page.ID, false, "twilio: SMS undelivered (error 30003)"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.eng.Record(t.Context(), []escalation.Outcome{sent(page)}); err != nil {
+		t.Fatal(err)
+	}
+	if p := f.page(t, page.ID); p.Status != escalation.PageFailed || p.SentAt.IsZero() || p.ProviderID == "" {
+		t.Fatalf("page: %+v, want failed as reported, and sent", p)
+	}
+	if evs := f.events(t, page.IncidentID, escalation.EventPageFailed); len(evs) != 1 || !strings.Contains(evs[0].Message, "undelivered") {
+		t.Fatalf("failures on the timeline: %+v", evs)
+	}
+	if next := f.claim(t, 1)[0]; next.Channel != escalation.ChannelVoice {
+		t.Fatalf("after the report claimed %+v, want the call at once", next)
+	}
+}
+
 // An outcome that cannot be recorded, or whose recording panics, fails
 // alone: the others of its batch are recorded in their own transactions.
 func TestRecordFailureOrPanicLosesNoOtherOutcome(t *testing.T) {
