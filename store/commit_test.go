@@ -672,3 +672,31 @@ func TestABulkCommitsTimeIsKept(t *testing.T) {
 		t.Fatalf("an Update set the bulk commit time to %s", time.Duration(got))
 	}
 }
+
+// BenchmarkIncidentAlerts is a merge's read of the source incident's
+// alerts among 100,000 stored ones (a scan of every record: merges are
+// rare).
+//
+//	go test ./store -run '^$' -bench IncidentAlerts
+func BenchmarkIncidentAlerts(b *testing.B) {
+	db := openTemp(b)
+	update(b, db, func(tx escalation.Tx) error {
+		for i := range 100_000 {
+			if err := tx.PutAlert(&escalation.AlertRecord{Service: "api", IncidentID: int64(i%5_000 + 1),
+				Alert: escalation.Alert{DedupKey: fmt.Sprint(i), State: escalation.AlertFiring, Summary: "disk full",
+					Labels: map[string]string{"alertname": "DiskFull", "instance": fmt.Sprintf("db-%d:9100", i)}}}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for b.Loop() {
+		view(b, db, func(tx escalation.Tx) error {
+			recs, err := tx.IncidentAlerts(42)
+			if err == nil && len(recs) == 0 {
+				b.Fatal("no alerts of incident 42")
+			}
+			return err
+		})
+	}
+}

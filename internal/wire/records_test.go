@@ -224,3 +224,19 @@ func TestAnIncidentWrittenBeforeWatchesStillReads(t *testing.T) {
 		t.Fatalf("read back\n%+v\nwant\n%+v", got, inc)
 	}
 }
+
+// RecordIncident reads an alert record's incident as DecodeRecord does,
+// and refuses what is not a record.
+func TestRecordIncidentReadsOnlyTheIncident(t *testing.T) {
+	rec := escalation.AlertRecord{Service: "api", Integration: "prometheus", IncidentID: 4242,
+		Alert: escalation.Alert{DedupKey: "fp1", State: escalation.AlertFiring, Labels: map[string]string{"alertname": "DiskFull"}}}
+	b := AppendRecord(nil, &rec)
+	if id, ok := RecordIncident(b); !ok || id != rec.IncidentID {
+		t.Fatalf("RecordIncident = %d, %v; want %d", id, ok, rec.IncidentID)
+	}
+	for _, bad := range [][]byte{nil, {Version}, b[:3], []byte(`{"service":"api"}`)} {
+		if _, ok := RecordIncident(bad); ok {
+			t.Errorf("RecordIncident(%q) read an incident", bad)
+		}
+	}
+}

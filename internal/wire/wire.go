@@ -129,6 +129,28 @@ func DecodeRecord(b []byte) (escalation.AlertRecord, error) {
 	return rec, d.Finish()
 }
 
+// RecordIncident reads only the incident id of an alert record that
+// AppendRecord wrote, without decoding the rest: a scan for one incident's
+// alerts then allocates nothing for the others. ok is false when b is not
+// such a record.
+func RecordIncident(b []byte) (id int64, ok bool) {
+	d := recordDecoder(b)
+	d.skipString() // service
+	d.skipString() // integration
+	id = d.Varint()
+	return id, d.err == nil
+}
+
+// skipString passes over a string without copying it.
+func (d *Decoder) skipString() {
+	n := d.Uvarint()
+	if n > uint64(len(d.b)) {
+		d.fail("string of %d bytes with %d left", n, len(d.b))
+		return
+	}
+	d.b = d.b[n:]
+}
+
 // Decoder reads an encoding field by field. The first problem sticks: later
 // reads return zero values, and Err or Finish reports it.
 type Decoder struct {
