@@ -468,6 +468,10 @@ func TestStatusPageShowsOnlyWhatWasPublished(t *testing.T) {
 		if body := get(path); strings.Contains(body, `"checkout"`) {
 			t.Errorf("%s names the service as the config does:\n%s", path, body)
 		}
+		// Nor does it number the incident: #1 would tell how many there were.
+		if body := get(path); strings.Contains(body, `"id": "1"`) || strings.Contains(body, `"id": "1-1"`) {
+			t.Errorf("%s shows the incident's number:\n%s", path, body)
+		}
 	}
 	// The responders raise it to P0 among themselves: customers see that
 	// only with the next update they publish.

@@ -49,6 +49,8 @@ func (l *lateEngine) PublicIncidents(ctx context.Context, since time.Time) ([]es
 	return l.e.PublicIncidents(ctx, since)
 }
 
+func (l *lateEngine) StoreID(ctx context.Context) (string, error) { return l.e.StoreID(ctx) }
+
 // newApp wires everything from a validated config and starts applying the
 // intake journal. The caller calls a.close.
 // httpClient carries outbound chat API calls (nil: the adapters' own).

@@ -25,9 +25,19 @@ const statusHistory = 90 * 24 * time.Hour
 type publicSource struct {
 	eng interface {
 		PublicIncidents(ctx context.Context, since time.Time) ([]escalation.PublicIncident, error)
+		StoreID(ctx context.Context) (string, error)
 	}
 	cfg   *config.Config
 	clock escalation.Clock
+}
+
+// publicIncidentID is an incident's id on the status page: stable, and
+// not its number, which would tell anyone how many incidents there have
+// been (the hash is keyed by the database's random id, so numbers cannot
+// be tried one by one).
+func publicIncidentID(storeID string, n int64) string {
+	sum := sha256.Sum256([]byte("klaxon status incident\x00" + storeID + "\x00" + strconv.FormatInt(n, 10)))
+	return hex.EncodeToString(sum[:6])
 }
 
 // impactOf is how badly an incident of a priority hurts, as customers see
@@ -65,8 +75,13 @@ func (s publicSource) Snapshot(ctx context.Context) (status.Snapshot, error) {
 	if err != nil {
 		return status.Snapshot{}, err
 	}
+	storeID, err := s.eng.StoreID(ctx)
+	if err != nil {
+		return status.Snapshot{}, err
+	}
 	for _, pi := range incs {
-		inc := status.Incident{ID: strconv.FormatInt(pi.ID, 10), Title: pi.Public.Title, Status: pi.Public.Status,
+		id := publicIncidentID(storeID, pi.ID)
+		inc := status.Incident{ID: id, Title: pi.Public.Title, Status: pi.Public.Status,
 			Impact: impactOf(pi.Priority), StartedAt: pi.Public.StartedAt, UpdatedAt: pi.Public.UpdatedAt}
 		for _, svc := range pi.Services {
 			if public[svc] {
@@ -75,7 +90,7 @@ func (s publicSource) Snapshot(ctx context.Context) (status.Snapshot, error) {
 		}
 		for i := len(pi.Updates) - 1; i >= 0; i-- {
 			ev := pi.Updates[i]
-			inc.Updates = append(inc.Updates, status.Update{ID: fmt.Sprintf("%d-%d", pi.ID, i+1), Status: ev.Status, Message: ev.Message, At: ev.At})
+			inc.Updates = append(inc.Updates, status.Update{ID: fmt.Sprintf("%s-%d", id, i+1), Status: ev.Status, Message: ev.Message, At: ev.At})
 			if ev.Status == escalation.PublicResolved && inc.ResolvedAt.IsZero() && pi.Public.Status == escalation.PublicResolved {
 				inc.ResolvedAt = ev.At
 			}
