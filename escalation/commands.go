@@ -71,7 +71,7 @@ func (e *Engine) Escalate(ctx context.Context, id int64, level int, by Actor) (*
 		}
 		if inc.Status == StatusAcknowledged {
 			inc.Status = StatusTriggered
-			inc.Escalation.Runs = nil
+			inc.Escalation.Runs, inc.Escalation.Watches = nil, nil
 		}
 		inc.SnoozedUntil, inc.UpdatedAt = time.Time{}, now
 		if err := tx.AppendEvent(inc.ID, Event{At: now, Kind: EventEscalated, Actor: by.Name, Via: by.Via, Level: lvl + 1,
@@ -116,7 +116,7 @@ func (e *Engine) wakeFromSnooze(tx Tx, inc *Incident, now time.Time) error {
 	if err := tx.AppendEvent(inc.ID, Event{At: now, Kind: EventSnoozed, Message: "snooze over: paging again"}); err != nil {
 		return err
 	}
-	inc.Escalation.Runs = nil
+	inc.Escalation.Runs, inc.Escalation.Watches = nil, nil
 	return e.startEscalation(tx, inc, now)
 }
 

@@ -22,8 +22,9 @@ func (e *Engine) startEscalation(tx Tx, inc *Incident, now time.Time) error {
 		return err
 	}
 	// People already being paged keep their place in their contact rules
-	// (a louder policy must not fall back from calls to a first SMS).
-	inc.Escalation = Escalation{Runs: inc.Escalation.Runs}
+	// (a louder policy must not fall back from calls to a first SMS), and
+	// the schedules they are paged for are still followed.
+	inc.Escalation = Escalation{Runs: inc.Escalation.Runs, Watches: inc.Escalation.Watches}
 	if err := e.activateLevel(tx, inc, pol, 0, 0, now); err != nil {
 		return err
 	}
@@ -222,9 +223,14 @@ func (e *Engine) handoffs(tx Tx, inc *Incident, now time.Time) error {
 		if who == w.Person {
 			continue
 		}
-		// Paged directly or for another schedule, they stay paged.
+		// Paged directly or for another schedule, they stay paged (for
+		// the other schedule, if another watch still names them).
 		if j := esc.run(w.Person); w.Person != "" && j >= 0 && esc.Runs[j].Schedule == w.Schedule {
-			esc.Runs[j].NextAt = time.Time{}
+			if k := slices.IndexFunc(esc.Watches, func(o Watch) bool { return o.Schedule != w.Schedule && o.Person == w.Person }); k >= 0 {
+				esc.Runs[j].Schedule = esc.Watches[k].Schedule
+			} else {
+				esc.Runs[j].NextAt = time.Time{}
+			}
 		}
 		var msg string
 		switch {
@@ -356,7 +362,7 @@ func (e *Engine) plan(tx Tx, inc *Incident, now time.Time) error {
 		if !inc.SnoozedUntil.After(now) {
 			return e.wakeFromSnooze(tx, inc, now)
 		}
-		esc.Runs, esc.NextLevelAt, inc.NextDue = nil, time.Time{}, inc.SnoozedUntil
+		esc.Runs, esc.Watches, esc.NextLevelAt, inc.NextDue = nil, nil, time.Time{}, inc.SnoozedUntil
 		return nil
 	}
 	if inc.Status != StatusTriggered {

@@ -1,6 +1,12 @@
 package scenario
 
-import "testing"
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/klaxonhq/klaxon/escalation"
+)
 
 // Handoffs the engine must follow whoever is paged at the moment they
 // happen: a schedule in a gap, a person who used up their contact rules,
@@ -141,4 +147,85 @@ integrations: [{name: am, service: web, format: alertmanager, token: am-token-01
 `, "2026-03-04T02:00:00Z") // 03:00 in Stockholm
 	h.Webhook("am", alertmanager("firing", "Down", "00000000000000a1", "critical", "down"))
 	h.ExpectPages("02:00 dora sms")
+}
+
+// The primary schedule passes from ana to bob at 09:00; the incident
+// commander schedule has carl all week.
+const primaryAndCommander = `
+people:
+  - {name: ana, timezone: UTC, phone: "+46855500001", contact_rules: [{channel: sms, after: 0s}], repeat_every: 30m}
+  - {name: bob, timezone: UTC, phone: "+46855500002", contact_rules: [{channel: sms, after: 0s}], repeat_every: 30m}
+  - {name: carl, timezone: UTC, phone: "+46855500003", contact_rules: [{channel: sms, after: 0s}], repeat_every: 30m}
+schedules:
+  - name: primary
+    timezone: UTC
+    layers: [{participants: [ana, bob], shift: 1d, handoff: "09:00", start: 2026-03-01}]
+  - name: ic
+    timezone: UTC
+    layers: [{participants: [carl], shift: 1w, handoff: "09:00", start: 2026-03-02}]
+policies:
+  - name: normal
+    levels: [{targets: [schedule:primary], delay: 30m}, {targets: [carl], delay: 6h}]
+  - name: urgent
+    levels: [{targets: [schedule:ic], delay: 6h}]
+services: [{name: web, policy: normal, policy_by_priority: {P1: urgent}}]
+integrations: [{name: am, service: web, format: alertmanager, token: am-token-0123456789}]
+`
+
+// Ana is paged on the normal policy at 08:30; at 08:40 the incident is
+// raised to P1, whose urgent policy pages carl, and ana keeps her place.
+// At 09:00 primary still passes from ana to bob.
+func TestALouderPolicyKeepsFollowingTheSchedulesAlreadyPaged(t *testing.T) {
+	h := newHarness(t, primaryAndCommander, "2026-03-10T08:30:00Z")
+	h.Webhook("am", alertmanager("firing", "Down", "00000000000000a1", "warning", "down"))
+	h.ExpectPages("08:30 ana sms")
+	h.Advance(10 * time.Minute)
+	h.ok(h.eng.SetPriority(t.Context(), 1, escalation.P1, byAlice))
+	h.runDue()
+	h.AdvanceTo(mustTime(t, "2026-03-10T09:45:00Z"))
+	h.ExpectPages("08:40 carl sms", "09:00 bob sms", "09:10 carl sms", "09:30 bob sms", "09:40 carl sms")
+}
+
+// Ana snoozes her page at 08:35; at 09:10, with primary passed to bob,
+// she escalates to level 2: carl is paged, and nobody through a schedule
+// the snooze had stopped paging.
+func TestEscalatingASnoozedIncidentPagesOnlyTheLevel(t *testing.T) {
+	h := newHarness(t, strings.Replace(primaryAndCommander, "policy_by_priority: {P1: urgent}", "policy_by_priority: {P0: urgent}", 1), "2026-03-10T08:30:00Z")
+	h.Webhook("am", alertmanager("firing", "Down", "00000000000000a1", "critical", "down"))
+	h.ExpectPages("08:30 ana sms")
+	h.Advance(5 * time.Minute)
+	ana := escalation.Actor{Name: "ana", Via: escalation.ViaSMS}
+	h.ok(h.eng.Snooze(t.Context(), 1, 2*time.Hour, ana))
+	h.AdvanceTo(mustTime(t, "2026-03-10T09:10:00Z"))
+	h.ok(h.eng.Escalate(t.Context(), 1, 0, ana))
+	h.runDue()
+	h.AdvanceTo(mustTime(t, "2026-03-10T09:20:00Z"))
+	h.ExpectPages("09:10 carl sms")
+}
+
+// Xavier is paged for a at 09:10, yan for b. At 09:30 b passes to xavier,
+// already being paged; at 10:00 a passes from him to zed, but he is still
+// on call for b until 10:30 and is still paged.
+func TestAHandoffAwayFromSomeoneStillOnCallForAnotherSchedule(t *testing.T) {
+	h := newHarness(t, `
+people:
+  - {name: xavier, timezone: UTC, phone: "+46855500001", contact_rules: [{channel: sms, after: 0s}], repeat_every: 20m}
+  - {name: yan, timezone: UTC, phone: "+46855500002", contact_rules: [{channel: sms, after: 0s}], repeat_every: 20m}
+  - {name: zed, timezone: UTC, phone: "+46855500003", contact_rules: [{channel: sms, after: 0s}], repeat_every: 20m}
+schedules:
+  - name: a
+    timezone: UTC
+    layers: [{participants: [xavier, zed], shift: 1h, handoff: "09:00", start: 2026-03-10}]
+  - name: b
+    timezone: UTC
+    layers: [{participants: [yan, xavier], shift: 1h, handoff: "08:30", start: 2026-03-10}]
+policies:
+  - name: p
+    levels: [{targets: [schedule:a, schedule:b], delay: 6h}]
+services: [{name: web, policy: p}]
+integrations: [{name: am, service: web, format: alertmanager, token: am-token-0123456789}]
+`, "2026-03-10T09:10:00Z")
+	h.Webhook("am", alertmanager("firing", "Down", "00000000000000a1", "critical", "down"))
+	h.AdvanceTo(mustTime(t, "2026-03-10T10:25:00Z"))
+	h.ExpectPages("09:10 xavier sms", "09:10 yan sms", "09:30 xavier sms", "09:50 xavier sms", "10:00 zed sms", "10:10 xavier sms", "10:20 zed sms")
 }

@@ -30,7 +30,11 @@ import (
 // numbers alert records (alert_ids, alert_records); Open moves a version 1
 // file's alerts. Version 3 writes incidents, events and pages in the
 // compact wire form; those written as JSON before read as they are.
-const schemaVersion = 3
+// Version 4 writes incidents in a layout with their public priority and
+// services and their schedule watches (a layout byte of 3 or 4, where an
+// earlier Klaxon reads only 0 and 1), and a person_last bucket; it reads
+// the earlier layouts as they are.
+const schemaVersion = 4
 
 // DefaultTimeout is how long Open waits for another process's file lock.
 const DefaultTimeout = time.Second

@@ -309,15 +309,15 @@ func buttonRequest(cb slackgo.InteractionCallback) (req request, ignored string,
 	}, "", nil
 }
 
-// handle runs one command and returns the slash command's immediate answer.
-// Replies to button clicks, and outcomes that take longer than the budget,
-// are posted to the request's response_url in the background.
 // unescape undoes the three escapes Slack applies to message text
 // in one pass, so that "&amp;lt;" becomes "&lt;", as typed.
 func unescape(text string) string {
 	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(text)
 }
 
+// handle runs one command and returns the slash command's immediate answer.
+// Replies to button clicks, and outcomes that take longer than the budget,
+// are posted to the request's response_url in the background.
 func (h *Handler) handle(ctx context.Context, req request) *message {
 	attrs := []any{"source", req.source, "slack_user_id", req.userID}
 	person, ok := h.people.PersonBySlackID(req.userID)
