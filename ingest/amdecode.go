@@ -56,7 +56,7 @@ type amScanner struct {
 }
 
 var (
-	amMessageFields = []string{"version", "groupKey", "truncatedAlerts", "alerts"}
+	amMessageFields = []string{"version", "groupKey", "truncatedAlerts", "alerts", "status"}
 	amAlertFields   = []string{"status", "labels", "annotations", "startsAt", "endsAt", "generatorURL", "fingerprint"}
 )
 
@@ -73,8 +73,10 @@ func (s *amScanner) message(m *amMessage) bool {
 			return s.string(&m.GroupKey)
 		case 2:
 			return s.int(&m.TruncatedAlerts)
-		default:
+		case 3:
 			return s.alerts(&m.Alerts)
+		default:
+			return s.string(&m.Status)
 		}
 	})
 }

@@ -19,6 +19,7 @@ type grafanaMessage struct {
 	GroupKey        string         `json:"groupKey"`
 	TruncatedAlerts int            `json:"truncatedAlerts"`
 	Alerts          []grafanaAlert `json:"alerts"`
+	Status          string         `json:"status"`
 }
 
 // grafanaAlert is an Alertmanager alert with Grafana's extras.
@@ -53,7 +54,7 @@ func ParseGrafana(body []byte) (Batch, error) {
 	if len(m.Alerts) == 0 {
 		return Batch{}, escalation.Errorf(escalation.CodeInvalid, "alerts: required")
 	}
-	return groupBatch(m.Alerts, m.GroupKey, m.TruncatedAlerts)
+	return groupBatch(m.Alerts, m.GroupKey, m.TruncatedAlerts, m.Status)
 }
 
 // alert converts one Grafana alert: Alertmanager's checks, times, severity,
