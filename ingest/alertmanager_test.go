@@ -168,7 +168,7 @@ func TestParseAlertmanagerInvalid(t *testing.T) {
 		{"trailing garbage", amBody(ok) + `x`, "malformed JSON at offset"},
 		{"not an object", `[1]`, "body must be a JSON object"},
 		{"wrong type", `{"version":4,"alerts":[]}`, "version: must be a string, not number"},
-		{"label not a string", amBody(`{"status":"firing","labels":{"a":1}}`), "alerts.labels: must be a string"},
+		{"label not a string", amBody(`{"status":"firing","labels":{"a":1}}`), "alerts[0].labels.a: must be a string"},
 		{"missing version", `{"alerts":[` + ok + `]}`, `version: got "", want "4"`},
 		{"wrong version", `{"version":"3","alerts":[` + ok + `]}`, `version: got "3", want "4"`},
 		{"missing alerts", `{"version":"4"}`, "alerts: required"},

@@ -152,7 +152,7 @@ func TestParseGrafanaInvalid(t *testing.T) {
 		{"group state is no alert status", grafanaBody(`{"state":"alerting","fingerprint":"f"}`), "alerts[0].status: required"},
 		{"pending is not an alert status", grafanaBody(`{"status":"pending","fingerprint":"f"}`), `alerts[0].status: "pending" is not firing or resolved`},
 		{"bad startsAt", grafanaBody(`{"status":"firing","fingerprint":"f","startsAt":"now"}`), `alerts[0].startsAt: "now" is not an RFC 3339 time`},
-		{"wrong type", grafanaBody(`{"status":"firing","fingerprint":"f","silenceURL":1}`), "alerts.silenceURL: must be a string, not number"},
+		{"wrong type", grafanaBody(`{"status":"firing","fingerprint":"f","silenceURL":1}`), "alerts[0].silenceURL: must be a string, not number"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

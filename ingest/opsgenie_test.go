@@ -87,7 +87,7 @@ func TestParseOpsgenieCreateInvalid(t *testing.T) {
 		{"long alias", `{"message":"m","alias":"` + strings.Repeat("a", 513) + `"}`, []string{"alias: must be at most 512 characters"}},
 		{"long description", `{"message":"m","description":"` + strings.Repeat("d", 15001) + `"}`, []string{"description: must be at most 15000 characters"}},
 		{"bad priority", `{"message":"m","priority":"P0"}`, []string{`priority: "P0" is not one of P1, P2, P3, P4, P5`}},
-		{"details not strings", `{"message":"m","details":{"n":1}}`, []string{"details: must be a string, not number (offset 31)"}},
+		{"details not strings", `{"message":"m","details":{"n":1}}`, []string{"details.n: must be a string, not number (offset 31)"}},
 		{"every problem", `{"priority":"high","alias":"` + strings.Repeat("a", 513) + `"}`,
 			[]string{"message: required", "alias: must be at most 512 characters", `priority: "high" is not one of P1, P2, P3, P4, P5`}},
 	}

@@ -49,15 +49,57 @@ func (p problems) err() error {
 // v1 API and behaviour), which takes half the time on an Alertmanager
 // webhook: in an alert storm the parse is the largest share of the request
 // path. A body it refuses is decoded again by encoding/json, so that errors,
-// and the messages jsonProblem makes of them, are the standard library's.
+// and the messages jsonProblem makes of them, are the standard library's;
+// only a wrongly typed field's path is taken from the v2 engine, which
+// numbers the array elements on it ("alerts.1.labels.x", where the
+// standard library says "alerts.labels").
 func decodeJSON(body []byte, v any) error {
-	if jsonv1.Unmarshal(body, v) == nil {
+	first := jsonv1.Unmarshal(body, v)
+	if first == nil {
 		return nil
 	}
 	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer && !rv.IsNil() {
 		rv.Elem().SetZero() // what the failed decode filled in
 	}
-	return json.Unmarshal(body, v)
+	err := json.Unmarshal(body, v)
+	var typ *json.UnmarshalTypeError
+	var typV2 *jsonv1.UnmarshalTypeError
+	if errors.As(err, &typ) && errors.As(first, &typV2) && samePath(typV2.Field, typ.Field) {
+		typ.Field = typV2.Field
+	}
+	return err
+}
+
+// samePath reports whether the v2 engine's path names encoding/json's
+// field: the same without its array indices, or under it (a map's key).
+func samePath(v2, std string) bool {
+	p := withoutIndices(v2)
+	return std != "" && (p == std || strings.HasPrefix(p, std+"."))
+}
+
+// withoutIndices drops a field path's array indices.
+func withoutIndices(f string) string {
+	parts := strings.Split(f, ".")
+	return strings.Join(slices.DeleteFunc(parts, func(p string) bool { _, err := strconv.Atoi(p); return err == nil }), ".")
+}
+
+// fieldPath writes a decoding error's field path as the parsers name
+// problems: the element of the alerts list in brackets
+// ("alerts.1.labels.x" is "alerts[1].labels.x").
+func fieldPath(f string) string {
+	parts := strings.Split(f, ".")
+	var b strings.Builder
+	for i, p := range parts {
+		if _, err := strconv.Atoi(p); err == nil && i > 0 && parts[i-1] == "alerts" {
+			b.WriteString("[" + p + "]")
+			continue
+		}
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(p)
+	}
+	return b.String()
 }
 
 // jsonProblem describes a decoding error in terms of the sender's document:
@@ -72,7 +114,7 @@ func jsonProblem(err error) string {
 		if typ.Field == "" {
 			return fmt.Sprintf("body must be a JSON object, not %s", clipRaw(typ.Value))
 		}
-		return fmt.Sprintf("%s: must be %s, not %s (offset %d)", typ.Field, jsonKind(typ.Type), clipRaw(typ.Value), typ.Offset)
+		return fmt.Sprintf("%s: must be %s, not %s (offset %d)", fieldPath(typ.Field), jsonKind(typ.Type), clipRaw(typ.Value), typ.Offset)
 	}
 	return fmt.Sprintf("malformed JSON: %v", err)
 }
