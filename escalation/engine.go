@@ -494,7 +494,19 @@ func (e *Engine) incidentFor(tx Tx, in *Integration, svc *Service, a Alert, now 
 		if err != nil {
 			return nil, false, false, err
 		}
+		// Merged away, maybe more than once (A into B, B into C): the
+		// group's alerts go where its incident's went, while that is open.
+		for hops := 0; g.MergedInto != 0 && hops < maxMergeHops; hops++ {
+			if g, err = tx.Incident(g.MergedInto); err != nil {
+				return nil, false, false, err
+			}
+		}
 		if g.Status.Open() {
+			if g.ID != gid {
+				if err := tx.SetGroupIncident(svc.Name, gk, g.ID); err != nil {
+					return nil, false, false, err
+				}
+			}
 			return g, false, false, nil
 		}
 		// Another service's incident the group was attached to as impact
@@ -648,6 +660,10 @@ func (e *Engine) reopen(tx Tx, in *Integration, svc *Service, g *Incident, a Ale
 	}
 	return g, false, true, nil
 }
+
+// maxMergeHops bounds the merges followed from a group's incident to
+// where its alerts went: a chain longer than this is not a real one.
+const maxMergeHops = 64
 
 // dependencyIncident is the oldest open incident of a service svc depends
 // on, nil when there is none (or svc opted out).

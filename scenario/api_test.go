@@ -272,3 +272,27 @@ func TestMergeAndPriorityThroughTheAPI(t *testing.T) {
 	h.ExpectPages("01:00 alice sms") // the urgent policy's first level, at once
 	h.ExpectStatus(2, escalation.StatusResolved)
 }
+
+// Three incidents turn out to share a cause: #1 is merged into #2, and #2
+// into #3. #1's alert firing anew joins #3, where its incident's alerts
+// went, rather than opening and paging a fourth incident.
+func TestAMergeChainIsFollowed(t *testing.T) {
+	h := newHarness(t, team, "2026-03-02T01:00:00Z")
+	for _, name := range []string{"AX", "AY", "AZ"} {
+		h.Webhook("prometheus", alertmanager("firing", name, "fp-"+name, "error", name+" down"))
+	}
+	h.ExpectPages("01:00 bikram sms", "01:00 bikram sms", "01:00 bikram sms")
+	for _, m := range [][2]int{{1, 2}, {2, 3}} {
+		if rec := h.API(http.MethodPost, fmt.Sprintf("/api/v1/incidents/%d/merge", m[0]), map[string]any{"into": m[1], "as": "alice"}); rec.Code != http.StatusOK {
+			t.Fatalf("merge %d into %d: %d %s", m[0], m[1], rec.Code, rec.Body)
+		}
+	}
+	h.Webhook("prometheus", alertmanager("firing", "AX", "fp-AX2", "error", "AX down again"))
+	if _, _, err := h.eng.Incident(t.Context(), 4); err == nil {
+		t.Fatal("AX's alert opened incident #4")
+	}
+	if inc := h.ExpectStatus(3, escalation.StatusTriggered); inc.Alerts != 4 {
+		t.Fatalf("#3 holds %d alerts, want 4", inc.Alerts)
+	}
+	h.ExpectNoPages()
+}
