@@ -74,6 +74,7 @@ func (e *Engine) Escalate(ctx context.Context, id int64, level int, by Actor) (*
 			inc.Escalation.Runs, inc.Escalation.Watches = nil, nil
 		}
 		inc.SnoozedUntil, inc.UpdatedAt = time.Time{}, now
+		liftHold(inc)
 		if err := tx.AppendEvent(inc.ID, Event{At: now, Kind: EventEscalated, Actor: by.Name, Via: by.Via, Level: lvl + 1,
 			Message: fmt.Sprintf("escalated by hand to level %d", lvl+1)}); err != nil {
 			return err
@@ -84,6 +85,10 @@ func (e *Engine) Escalate(ctx context.Context, id int64, level int, by Actor) (*
 		return e.advance(tx, inc, now)
 	})
 }
+
+// liftHold ends a silence's or a flap's hold on an incident's pages: a
+// person who escalates it or hands it to someone wants them paged now.
+func liftHold(inc *Incident) { inc.HeldUntil, inc.HeldBy = time.Time{}, 0 }
 
 // Snooze acknowledges an incident for d: paging stops now and starts over
 // from the first level when d is up, unless it was resolved meanwhile.
@@ -143,6 +148,7 @@ func (e *Engine) Reassign(ctx context.Context, id int64, person string, by Actor
 		}
 		inc.Status, inc.SnoozedUntil, inc.UpdatedAt = StatusTriggered, time.Time{}, now
 		inc.Escalation.Runs, inc.Escalation.Watches = nil, nil
+		liftHold(inc)
 		if lv := inc.Escalation.Level; lv < len(pol.Levels) {
 			inc.Escalation.NextLevelAt = now.Add(pol.Levels[lv].Delay)
 		}

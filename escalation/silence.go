@@ -73,23 +73,22 @@ func (s *Silence) activeUntil(now time.Time) time.Time {
 }
 
 // silenceFor finds the silence holding a firing alert now, with the end of
-// its window: the configured windows first, then the stored silences.
+// its window: of the configured windows and the stored silences that
+// cover it, the one that ends last, since the alert is silenced until
+// every silence covering it has ended.
 func (e *Engine) silenceFor(tx Tx, service string, a Alert, now time.Time) (*Silence, time.Time, error) {
-	for _, s := range e.cat.Silences {
-		if until := s.activeUntil(now); !until.IsZero() && s.matches(service, a) {
-			return s, until, nil
-		}
-	}
 	stored, err := tx.Silences()
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	for _, s := range stored {
-		if until := s.activeUntil(now); !until.IsZero() && s.matches(service, a) {
-			return s, until, nil
+	var best *Silence
+	var end time.Time
+	for _, s := range slices.Concat(e.cat.Silences, stored) {
+		if until := s.activeUntil(now); !until.IsZero() && s.matches(service, a) && until.After(end) {
+			best, end = s, until
 		}
 	}
-	return nil, time.Time{}, nil
+	return best, end, nil
 }
 
 // maxSilence bounds a silence made through the API: a longer one is a

@@ -135,3 +135,37 @@ silences:
 	h.Webhook("batch-prometheus", alertmanager("firing", "ExportStuck", "fp2", "error", "export stuck"))
 	h.ExpectPages("09:00 bikram sms")
 }
+
+// Two silences cover DiskFull on web, for one hour and for three. The
+// alert is silenced until the longer one ends, not paged when the
+// shorter one does.
+func TestOverlappingSilencesHoldUntilTheLastEnds(t *testing.T) {
+	h := newHarness(t, team, "2026-03-02T01:00:00Z")
+	for _, d := range []string{"1h", "3h"} {
+		if rec := h.API(http.MethodPost, "/api/v1/silences", map[string]any{"service": "web",
+			"matchers": map[string]string{"alertname": "DiskFull"}, "duration": d, "as": "alice"}); rec.Code != http.StatusCreated {
+			t.Fatalf("silence %s: %d %s", d, rec.Code, rec.Body)
+		}
+	}
+	h.Webhook("prometheus", alertmanager("firing", "DiskFull", "fp1", "error", "disk full"))
+	h.AdvanceTo(mustTime(t, "2026-03-02T03:59:00Z"))
+	h.ExpectNoPages()
+	h.AdvanceTo(mustTime(t, "2026-03-02T04:00:00Z"))
+	h.ExpectPages("04:00 bikram sms")
+}
+
+// The disk swap's silence holds DiskFull; alice sees it is worse than
+// planned and escalates to level 2 by hand: alice and carmen are paged
+// now, the silence notwithstanding, as the timeline says.
+func TestEscalatingAHeldIncidentPagesNow(t *testing.T) {
+	h := newHarness(t, team, "2026-03-02T01:00:00Z")
+	if rec := h.API(http.MethodPost, "/api/v1/silences", map[string]any{"service": "web",
+		"matchers": map[string]string{"alertname": "DiskFull"}, "duration": "2h", "as": "alice"}); rec.Code != http.StatusCreated {
+		t.Fatalf("silence: %d %s", rec.Code, rec.Body)
+	}
+	h.Webhook("prometheus", alertmanager("firing", "DiskFull", "fp1", "error", "disk full"))
+	h.ExpectNoPages()
+	h.ok(h.eng.Escalate(t.Context(), 1, 2, byAlice))
+	h.runDue()
+	h.ExpectPages("01:00 alice sms", "01:00 carmen sms")
+}
