@@ -381,6 +381,16 @@ integrations:
 			wants: []string{`people[0].contact_rules[1].channel: unknown channel "email" (want sms, voice, slack or discord)`},
 		},
 		{
+			// A gateway for calls only, and no Twilio: the texts would go
+			// to the log alone.
+			name: "a channel no provider sends",
+			yaml: "sms_gateways:\n  - {name: callgw, channels: [voice], url: \"https://gw.example.com/call\", body: \"{{.To}}\"}\n" + base,
+			wants: []string{
+				`people[0].contact_rules[0].channel: no provider sends sms (twilio is not set up, and no sms_gateways entry lists sms): its pages would only be logged`,
+				`people[1].contact_rules[0].channel: no provider sends sms (twilio is not set up, and no sms_gateways entry lists sms): its pages would only be logged`,
+			},
+		},
+		{
 			// A DM rule with no chat to send it would fail every page.
 			name: "direct messages with no chat configured",
 			yaml: edit(t, "      - {channel: voice, after: 2m}\n",

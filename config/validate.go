@@ -38,6 +38,9 @@ type validator struct {
 	// slackOn and discordOn: the config enables the chat, so its direct
 	// messages have a pager.
 	slackOn, discordOn bool
+	// paged are the SMS and voice channels some provider sends, once any
+	// is configured (nil: none is, and every page goes to the log).
+	paged map[escalation.Channel]bool
 }
 
 func (v *validator) add(path, format string, args ...any) {
@@ -74,6 +77,17 @@ func (v *validator) validate(c *Config) *escalation.Catalog {
 		Heartbeats:   map[string]*escalation.Heartbeat{},
 	}
 	v.slackOn, v.discordOn = c.SlackEnabled(), c.DiscordEnabled()
+	if c.TwilioEnabled() || len(c.SMSGateways) > 0 {
+		v.paged = map[escalation.Channel]bool{}
+		if c.TwilioEnabled() {
+			v.paged[escalation.ChannelSMS], v.paged[escalation.ChannelVoice] = true, true
+		}
+		for _, g := range c.SMSGateways {
+			for _, ch := range g.Channels {
+				v.paged[escalation.Channel(ch)] = true
+			}
+		}
+	}
 	v.people(c.People, cat)
 	v.schedules(c.Schedules, cat)
 	v.policies(c.Policies, cat)
@@ -381,6 +395,10 @@ func (v *validator) contactRules(path string, p Person) []escalation.ContactRule
 			v.add(rp+".channel", "slack direct messages need the slack section (bot_token) to send them")
 		case ch == escalation.ChannelDiscord && !v.discordOn:
 			v.add(rp+".channel", "discord direct messages need the discord section (bot_token) to send them")
+		// With providers configured, a channel none of them sends would
+		// have its pages go to the log alone: no phone rings.
+		case (ch == escalation.ChannelSMS || ch == escalation.ChannelVoice) && v.paged != nil && !v.paged[ch]:
+			v.add(rp+".channel", "no provider sends %s (twilio is not set up, and no sms_gateways entry lists %s): its pages would only be logged", ch, ch)
 		}
 		switch {
 		case r.After < 0:
