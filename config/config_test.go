@@ -381,6 +381,15 @@ integrations:
 			wants: []string{`people[0].contact_rules[1].channel: unknown channel "email" (want sms, voice, slack or discord)`},
 		},
 		{
+			// 1ms meant 1m: a level and a repeat that would flood phones.
+			name:  "paging faster than a second",
+			yaml:  edit(t, "repeat_every: 10m", "repeat_every: 500ms", "delay: 5m", "delay: 1ms"),
+			wants: []string{
+				`people[0].repeat_every: at least 1s (got 500ms): faster is a flood of pages, not paging`,
+				`policies[0].levels[0].delay: at least 1s (got 1ms): a level faster than that is a typo (1ms for 1m?)`,
+			},
+		},
+		{
 			// A gateway for calls only, and no Twilio: the texts would go
 			// to the log alone.
 			name: "a channel no provider sends",

@@ -327,6 +327,8 @@ func (v *validator) people(people []Person, cat *escalation.Catalog) {
 		switch {
 		case p.RepeatEvery < 0:
 			v.add(path+".repeat_every", "must not be negative (got %s)", p.RepeatEvery)
+		case p.RepeatEvery > 0 && p.RepeatEvery < minPaging:
+			v.add(path+".repeat_every", "at least %s (got %s): faster is a flood of pages, not paging", minPaging, p.RepeatEvery)
 		case p.RepeatEvery > 0 && p.RepeatEvery <= latest:
 			v.add(path+".repeat_every", "%s must be longer than the latest contact rule's after (%s)", p.RepeatEvery, latest)
 		}
@@ -369,6 +371,10 @@ func (v *validator) timezone(path, name string) *time.Location {
 	}
 	return loc
 }
+
+// minPaging is the shortest level delay and contact-rule repeat: pages
+// faster than this are a flood (a typo of 1ms for 1m), not escalation.
+const minPaging = time.Second
 
 func (v *validator) contactRules(path string, p Person) []escalation.ContactRule {
 	rules := p.ContactRules
@@ -473,6 +479,8 @@ func (v *validator) level(path string, l Level, cat *escalation.Catalog) escalat
 		v.add(path+".delay", "required: how long before the next level is paged too, like 5m")
 	case l.Delay < 0:
 		v.add(path+".delay", "must be positive (got %s)", l.Delay)
+	case l.Delay < minPaging:
+		v.add(path+".delay", "at least %s (got %s): a level faster than that is a typo (1ms for 1m?)", minPaging, l.Delay)
 	}
 	lv := escalation.Level{Targets: targets, Delay: l.Delay, PreferAwake: l.PreferAwake, WakeAfter: l.WakeAfter}
 	switch {
