@@ -382,8 +382,8 @@ integrations:
 		},
 		{
 			// 1ms meant 1m: a level and a repeat that would flood phones.
-			name:  "paging faster than a second",
-			yaml:  edit(t, "repeat_every: 10m", "repeat_every: 500ms", "delay: 5m", "delay: 1ms"),
+			name: "paging faster than a second",
+			yaml: edit(t, "repeat_every: 10m", "repeat_every: 500ms", "delay: 5m", "delay: 1ms"),
 			wants: []string{
 				`people[0].repeat_every: at least 1s (got 500ms): faster is a flood of pages, not paging`,
 				`policies[0].levels[0].delay: at least 1s (got 1ms): a level faster than that is a typo (1ms for 1m?)`,
