@@ -37,7 +37,13 @@ func parseCron(spec string, def *time.Location) (*cronRule, error) {
 	}
 	wall := *ss
 	wall.Location = time.UTC
-	return &cronRule{wall: &wall, loc: loc}, nil
+	r := &cronRule{wall: &wall, loc: loc}
+	// "0 0 30 2 *" parses, and never fires: a heartbeat on it would be
+	// late from the start, a digest never sent.
+	if r.Next(time.Date(2024, 1, 1, 0, 0, 0, 0, loc)).IsZero() {
+		return nil, fmt.Errorf("cron %q never fires", spec)
+	}
+	return r, nil
 }
 
 // Next is the rule's first fire time strictly after t, zero if none within

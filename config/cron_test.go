@@ -88,9 +88,22 @@ func TestCronWeeklyDigestAcrossTimezones(t *testing.T) {
 }
 
 func TestCronRejectsWhatIsNotACalendar(t *testing.T) {
-	for _, spec := range []string{"@every 1h", "61 * * * *", "CRON_TZ=Nowhere/Land 0 9 * * *", "", "0 9 * *"} {
+	// February 30 parses and never comes: a heartbeat on it would page at
+	// once and after every ping.
+	for _, spec := range []string{"@every 1h", "61 * * * *", "CRON_TZ=Nowhere/Land 0 9 * * *", "", "0 9 * *", "0 0 30 2 *"} {
 		if _, err := parseCron(spec, time.UTC); err == nil {
 			t.Errorf("parseCron(%q) accepted", spec)
 		}
+	}
+}
+
+// February 29 comes every four years: a rare rule, not a dead one.
+func TestCronAcceptsARareRule(t *testing.T) {
+	r, err := parseCron("0 0 29 2 *", time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Next(time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)); !got.Equal(time.Date(2028, 2, 29, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("next February 29 = %s", got)
 	}
 }

@@ -49,7 +49,7 @@ func (h *Heartbeat) spec() string {
 // firstDeadline is when a heartbeat never pinged since now is late.
 func (h *Heartbeat) firstDeadline(now time.Time) time.Time {
 	if h.Cron != nil {
-		return h.Cron.Next(now).Add(h.Grace)
+		return cronDeadline(h.Cron.Next(now), h.Grace)
 	}
 	return now.Add(h.Every + h.Grace)
 }
@@ -59,9 +59,19 @@ func (h *Heartbeat) firstDeadline(now time.Time) time.Time {
 // time.
 func (h *Heartbeat) nextDeadline(now time.Time) time.Time {
 	if h.Cron != nil {
-		return h.Cron.Next(now.Add(h.Grace)).Add(h.Grace)
+		return cronDeadline(h.Cron.Next(now.Add(h.Grace)), h.Grace)
 	}
 	return now.Add(h.Every + h.Grace)
+}
+
+// cronDeadline is a cron heartbeat's deadline for its next time; a rule
+// that no longer fires (none in five years) sets none, rather than a
+// deadline at the zero time that is always past.
+func cronDeadline(next time.Time, grace time.Duration) time.Time {
+	if next.IsZero() {
+		return time.Unix(1<<62, 0)
+	}
+	return next.Add(grace)
 }
 
 func (h *Heartbeat) alert(state AlertState, summary string, now time.Time) Alert {
