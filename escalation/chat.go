@@ -192,6 +192,17 @@ func (e *Engine) ClaimChatPosts(ctx context.Context, limit int) ([]ChatPost, err
 	return claimed, nil
 }
 
+// RetryAfter is an error that says how long to wait before trying again
+// (a chat's 429 with Retry-After).
+type RetryAfter interface {
+	error
+	RetryAfterWait() time.Duration
+}
+
+// ErrMessageGone marks (wrapped) a chat's answer that the incident's
+// message no longer exists (someone deleted it): a new one is posted.
+var ErrMessageGone = errors.New("the chat message is gone")
+
 // SyncChatPost brings one incident's message in one chat up to date:
 // posts it (or updates it in place), then replies in its thread with the
 // timeline entries it has not mirrored yet, and records how far it got.
@@ -238,13 +249,31 @@ func (e *Engine) SyncChatPost(ctx context.Context, p ChatPost) error {
 			if err := e.recordChatRef(ctx, p, ref); err != nil {
 				return err
 			}
-		} else if err := chat.Update(ctx, ref, inc); err != nil {
+		} else if err := chat.Update(ctx, ref, inc); errors.Is(err, ErrMessageGone) {
+			// Someone deleted the message: the incident gets a new one,
+			// and its thread the timeline again.
+			log.Warn("chat message gone; posting it again", "ref", ref, "err", err)
+			r, err := chat.Post(ctx, inc)
+			if err != nil {
+				return fmt.Errorf("post again: %w", err)
+			}
+			ref, synced = r, 0
+			if err := e.recordChatRef(ctx, p, ref); err != nil {
+				return err
+			}
+		} else if err != nil {
 			return fmt.Errorf("update: %w", err)
 		}
 		for synced < len(events) {
 			if ev := events[synced]; mirrored(ev.Kind) {
-				if err := chat.Reply(ctx, ref, inc, ev); err != nil {
+				err := chat.Reply(ctx, ref, inc, ev)
+				if err != nil && !IsPermanent(err) {
 					return fmt.Errorf("reply: %w", err)
+				}
+				if err != nil {
+					// This entry cannot be shown (too long, say); the
+					// ones after it still can.
+					log.Warn("chat reply refused for good; going on without it", "event_kind", ev.Kind, "err", err)
 				}
 			}
 			synced++
@@ -285,6 +314,11 @@ func (e *Engine) recordChatSync(ctx context.Context, claimed ChatPost, ref strin
 		default:
 			p.Attempts++
 			wait := min(5*time.Second<<min(p.Attempts-1, 10), chatBackoffMax)
+			// A chat that says how long to wait (429 Retry-After) is
+			// not asked again sooner.
+			if ra, ok := errors.AsType[RetryAfter](syncErr); ok {
+				wait = max(wait, ra.RetryAfterWait())
+			}
 			p.NotBefore, p.Error = now.Add(wait), syncErr.Error()
 		}
 		return tx.PutChatPost(p)

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/klaxonhq/klaxon/escalation"
@@ -27,13 +28,17 @@ type Subscriber struct {
 	URL    string
 	Secret string
 	Client *http.Client
+	// IncidentID is an incident's public id, the one the status page
+	// shows (nil: its number): the page does not count incidents, and
+	// neither may its webhooks.
+	IncidentID func(ctx context.Context, n int64) (string, error)
 }
 
 // SubscriberEvent is the JSON a subscriber receives.
 type SubscriberEvent struct {
 	Page     string `json:"page"`
 	Incident struct {
-		ID        int64                   `json:"id"`
+		ID        string                  `json:"id"`
 		Title     string                  `json:"title"`
 		Status    escalation.PublicStatus `json:"status"`
 		StartedAt time.Time               `json:"started_at"`
@@ -73,7 +78,17 @@ func (s *Subscriber) Reply(ctx context.Context, _ string, inc *escalation.Incide
 	}
 	var msg SubscriberEvent
 	msg.Page = s.Page
-	msg.Incident.ID, msg.Incident.Title, msg.Incident.Status, msg.Incident.StartedAt = inc.ID, inc.Public.Title, inc.Public.Status, inc.Public.StartedAt
+	msg.Incident.ID = strconv.FormatInt(inc.ID, 10)
+	if s.IncidentID != nil {
+		id, err := s.IncidentID(ctx, inc.ID)
+		if err != nil {
+			return fmt.Errorf("subscriber: %w", err)
+		}
+		msg.Incident.ID = id
+	}
+	// The incident's status as of this update, which a delivery delayed
+	// past later updates must not show as the later one.
+	msg.Incident.Title, msg.Incident.Status, msg.Incident.StartedAt = inc.Public.Title, ev.Status, inc.Public.StartedAt
 	msg.Update.Status, msg.Update.Message, msg.Update.At = ev.Status, ev.Message, ev.At
 	body, err := json.Marshal(msg)
 	if err != nil {

@@ -259,7 +259,9 @@ func (c *Client) Say(ctx context.Context, channelID, text string) error {
 func (c *Client) send(ctx context.Context, op, channelID, text string) error {
 	return c.call(ctx, op, func(opt discordgo.RequestOption) error {
 		_, err := c.s.ChannelMessageSendComplex(channelID, &discordgo.MessageSend{
-			Content:         text,
+			// Discord refuses longer; a timeline entry or public update
+			// is shown cut rather than not at all.
+			Content:         truncate(text, maxContent),
 			AllowedMentions: noMentions(),
 		}, opt)
 		return err
@@ -399,6 +401,9 @@ func (e *APIError) Error() string {
 
 // Retryable reports whether the same request may succeed later: throttling
 // and Discord's own failures, not a missing channel or permission.
+// RetryAfterWait is how long Discord asked to wait (escalation.RetryAfter).
+func (e *APIError) RetryAfterWait() time.Duration { return e.RetryAfter }
+
 func (e *APIError) Retryable() bool {
 	return e.Status == http.StatusTooManyRequests || e.Status >= 500
 }
@@ -416,6 +421,10 @@ func RetryAfter(err error) (time.Duration, bool) {
 // classify turns a discordgo error into an APIError (escalation.Permanent
 // when retrying cannot help) or a wrapped, retryable error. URLs are
 // redacted: an interaction's token is part of its webhook path.
+// unknownMessage is Discord's error code for a message that does not
+// exist (deleted).
+const unknownMessage = 10008
+
 func classify(op string, err error, tr *trace) error {
 	var rl *discordgo.RateLimitError
 	if errors.As(err, &rl) && rl.RateLimit != nil && rl.TooManyRequests != nil {
@@ -429,6 +438,9 @@ func classify(op string, err error, tr *trace) error {
 		}
 		if e.Retryable() {
 			return e
+		}
+		if e.Code == unknownMessage {
+			return escalation.Permanent(fmt.Errorf("%w: %w", escalation.ErrMessageGone, e))
 		}
 		return escalation.Permanent(e)
 	}

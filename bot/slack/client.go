@@ -137,6 +137,9 @@ func (e *RateLimitError) Error() string {
 // Retryable reports true: a throttled call succeeds later.
 func (e *RateLimitError) Retryable() bool { return true }
 
+// RetryAfterWait is how long Slack asked to wait (escalation.RetryAfter).
+func (e *RateLimitError) RetryAfterWait() time.Duration { return e.RetryAfter }
+
 // permanentError reports whether a Slack error string is one no retry will
 // mend: it needs a change of token, scopes, config or message.
 func permanentError(code string) bool {
@@ -163,6 +166,9 @@ func apiError(method, about string, err error) error {
 		return &RateLimitError{Method: method, RetryAfter: rl.RetryAfter}
 	}
 	wrapped := fmt.Errorf("slack %s (%s): %w", method, about, err)
+	if se, ok := errors.AsType[slackgo.SlackErrorResponse](err); ok && se.Err == "message_not_found" {
+		return escalation.Permanent(fmt.Errorf("%w: %w", escalation.ErrMessageGone, wrapped))
+	}
 	if se, ok := errors.AsType[slackgo.SlackErrorResponse](err); ok && permanentError(se.Err) {
 		return escalation.Permanent(wrapped)
 	}

@@ -278,8 +278,9 @@ func TestEveryCallSurfacesSlackErrors(t *testing.T) {
 			t.Errorf("%s: err = %v, want permanent", name, err)
 		}
 	}
-	if err := c.UpdateIncident(ctx, testChannel, testTS, checkoutIncident()); err == nil ||
-		err.Error() != "slack chat.update (channel C0INCIDENTS ts 1741914451.000200): message_not_found" {
+	// A deleted message says so, so that the incident's is posted anew.
+	if err := c.UpdateIncident(ctx, testChannel, testTS, checkoutIncident()); !errors.Is(err, escalation.ErrMessageGone) ||
+		err.Error() != "the chat message is gone: slack chat.update (channel C0INCIDENTS ts 1741914451.000200): message_not_found" {
 		t.Errorf("update err = %v", err)
 	}
 	if err := c.DirectMessage(ctx, "U0ALICE01", "x"); err == nil ||

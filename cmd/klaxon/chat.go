@@ -28,6 +28,8 @@ type chats struct {
 
 	slackHandler   *slack.Handler
 	discordHandler *discord.Handler
+	// publicID is an incident's id on the status page, for subscribers.
+	publicID func(ctx context.Context, n int64) (string, error)
 }
 
 func newChats(cfg *config.Config, log *slog.Logger, httpClient *http.Client) (*chats, error) {
@@ -67,7 +69,8 @@ func (c *chats) mirrors() map[string]escalation.Chat {
 		out["public-discord"] = &bot.PublicMirror{Client: c.discord, Channel: c.cfg.Status.DiscordChannel}
 	}
 	for i, sub := range c.cfg.Status.Subscribers {
-		out[fmt.Sprintf("subscriber-%d", i+1)] = &status.Subscriber{Page: c.cfg.PublicName(), URL: sub.URL, Secret: sub.Secret, Client: c.httpClient}
+		out[fmt.Sprintf("subscriber-%d", i+1)] = &status.Subscriber{Page: c.cfg.PublicName(), URL: sub.URL, Secret: sub.Secret,
+			Client: c.httpClient, IncidentID: c.publicID}
 	}
 	return out
 }

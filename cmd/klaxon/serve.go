@@ -80,6 +80,10 @@ func newApp(cfg *config.Config, clock escalation.Clock, log *slog.Logger, httpCl
 		return nil, err
 	}
 	ch.pagers(pagers)
+	ch.publicID = func(ctx context.Context, n int64) (string, error) {
+		id, err := late.StoreID(ctx)
+		return publicIncidentID(id, n), err
+	}
 	// The status page is read by customers during outages: its snapshot is
 	// cached, and every public update renews it (and the export).
 	src := newCachedSource(publicSource{eng: late, cfg: cfg, clock: clock}, clock)
