@@ -103,9 +103,11 @@ func (h *Handler) backupDB(w http.ResponseWriter, r *http.Request, token string)
 	w.Header().Set("Content-Disposition", `attachment; filename="klaxon.db"`)
 	n, err := h.backup.Backup(w)
 	if err != nil {
-		// Headers are sent; a short body tells the client it failed.
+		// The 200 is sent: the connection is cut before the body's end,
+		// so that the client sees a broken copy, not a short one that
+		// looks whole.
 		h.log.ErrorContext(r.Context(), "backup failed", "bytes", n, "err", err)
-		return
+		panic(http.ErrAbortHandler)
 	}
 	h.log.InfoContext(r.Context(), "backup taken", "bytes", n, "by", token)
 }
