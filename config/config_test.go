@@ -381,6 +381,11 @@ integrations:
 			wants: []string{`people[0].contact_rules[1].channel: unknown channel "email" (want sms, voice, slack or discord)`},
 		},
 		{
+			name:  "a burst without a rate",
+			yaml:  "rate_limit: {burst: 5}\n" + base,
+			wants: []string{`rate_limit.per_second: required with a burst (0 turns the limit off; the default is 100)`},
+		},
+		{
 			// 1ms meant 1m: a level and a repeat that would flood phones.
 			name: "paging faster than a second",
 			yaml: edit(t, "repeat_every: 10m", "repeat_every: 500ms", "delay: 5m", "delay: 1ms"),

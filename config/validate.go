@@ -102,6 +102,10 @@ func (v *validator) validate(c *Config) *escalation.Catalog {
 		c.RateLimit = &RateLimit{PerSecond: DefaultRatePerSecond, Burst: DefaultRateBurst}
 	case rl.PerSecond < 0:
 		v.add("rate_limit.per_second", "must not be negative; 0 turns the limit off")
+	case rl.PerSecond == 0 && rl.Burst > 0:
+		// A burst alone would leave per_second at 0, which turns the
+		// limit off: surely not what the burst was for.
+		v.add("rate_limit.per_second", "required with a burst (0 turns the limit off; the default is %d)", DefaultRatePerSecond)
 	case rl.PerSecond > 0 && rl.Burst == 0:
 		rl.Burst = rl.PerSecond * 10
 	case rl.Burst < 0:
