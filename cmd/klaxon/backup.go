@@ -27,8 +27,8 @@ func cmdBackup(ctx context.Context, args []string, stdout, stderr io.Writer, loo
 	out := fs.String("out", "", "file to write the copy to")
 	url := fs.String("url", "", "the running server's base URL (default: http://{listen})")
 	token := fs.String("token", "", "API token (default: the config's first API token)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	if *path == "" || *out == "" {
 		fmt.Fprintln(stderr, "usage: klaxon backup --config FILE --out FILE [--url URL] [--token TOKEN]")

@@ -81,12 +81,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv
 	return 2
 }
 
+// parseFlags parses a subcommand's flags: --help is an answer (exit 0), a
+// bad flag or a stray argument a usage error (2, said on the flag set's
+// output).
+func parseFlags(fs *flag.FlagSet, args []string) (code int, ok bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0, false
+		}
+		return 2, false
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "klaxon %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		return 2, false
+	}
+	return 0, true
+}
+
 func cmdCheck(args []string, now time.Time, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", "", "config file (YAML)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	if *path == "" {
 		fmt.Fprintln(stderr, "klaxon check: --config FILE is required")
@@ -142,8 +159,8 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, lookupEnv fu
 	path := fs.String("config", "", "config file (YAML)")
 	db := fs.String("db", "", "bbolt database file (default: the config's database, ./klaxon.db)")
 	listen := fs.String("listen", "", "HTTP listen address (default: the config's listen, 127.0.0.1:8080)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	if *path == "" {
 		fmt.Fprintln(stderr, "klaxon serve: --config FILE is required (try config.example.yaml)")

@@ -753,3 +753,23 @@ func TestTuneGCKeepsAnOperatorsGOGC(t *testing.T) {
 		t.Fatalf("with GOGC=250: tuneGC = %d; want 250 kept", got)
 	}
 }
+
+// --help is an answer, not a mistake; a stray argument is a mistake, not
+// ignored.
+func TestSubcommandHelpAndStrayArguments(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"check", "--help"}, 0},
+		{[]string{"serve", "-h"}, 0},
+		{[]string{"simulate", "--help"}, 0},
+		{[]string{"check", "--config", "../../config.example.yaml", "extra"}, 2},
+		{[]string{"oncall", "--config", "../../config.example.yaml", "extra"}, 2},
+	} {
+		var out, errOut bytes.Buffer
+		if code := run(t.Context(), tc.args, &out, &errOut, noEnv); code != tc.code {
+			t.Errorf("klaxon %s: exit %d, want %d\n%s", strings.Join(tc.args, " "), code, tc.code, errOut.String())
+		}
+	}
+}

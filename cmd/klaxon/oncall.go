@@ -23,8 +23,8 @@ func cmdOncall(args []string, now time.Time, stdout, stderr io.Writer, lookupEnv
 	only := fs.String("schedule", "", "only this schedule")
 	at := fs.String("at", "", "start of the timeline, RFC 3339 (default: now)")
 	days := fs.Int("days", 7, "how many days to show")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	if *path == "" {
 		fmt.Fprintln(stderr, "klaxon oncall: --config FILE is required")

@@ -44,6 +44,9 @@ func cmdPostmortem(ctx context.Context, args []string, stdout, stderr io.Writer,
 	path := fs.String("config", "", "config file (YAML)")
 	db := fs.String("db", "", "bbolt database file (default: the config's database)")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	if *path == "" || fs.NArg() != 1 {

@@ -26,8 +26,8 @@ func cmdSimulate(ctx context.Context, args []string, now time.Time, stdout, stde
 	priority := fs.String("priority", "P2", "the incident's priority, P0 to P4")
 	at := fs.String("at", "", "when it breaks, RFC 3339 (default: now)")
 	span := fs.Duration("for", time.Hour, "how long nobody acknowledges")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	if *path == "" || *service == "" {
 		fmt.Fprintln(stderr, "klaxon simulate: --config FILE and --service NAME are required")

@@ -169,8 +169,8 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer, loo
 	path := fs.String("config", "", "config file (YAML)")
 	out := fs.String("out", "", "directory to write the page to (replaced atomically)")
 	db := fs.String("db", "", "bbolt database file (default: the config's database)")
-	if err := fs.Parse(args[1:]); err != nil {
-		return 2
+	if code, ok := parseFlags(fs, args[1:]); !ok {
+		return code
 	}
 	if *path == "" || *out == "" {
 		fmt.Fprintln(stderr, "usage: klaxon status export --config FILE --out DIR [--db FILE]")
