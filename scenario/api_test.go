@@ -287,6 +287,11 @@ func TestAMergeChainIsFollowed(t *testing.T) {
 			t.Fatalf("merge %d into %d: %d %s", m[0], m[1], rec.Code, rec.Body)
 		}
 	}
+	// Merging #1 again is refused, naming where its alerts are now.
+	if rec := h.API(http.MethodPost, "/api/v1/incidents/1/merge", map[string]any{"into": 3, "as": "alice"}); rec.Code != http.StatusConflict ||
+		!strings.Contains(rec.Body.String(), "already merged into #3") {
+		t.Fatalf("merge #1 again: %d %s", rec.Code, rec.Body)
+	}
 	h.Webhook("prometheus", alertmanager("firing", "AX", "fp-AX2", "error", "AX down again"))
 	if _, _, err := h.eng.Incident(t.Context(), 4); err == nil {
 		t.Fatal("AX's alert opened incident #4")

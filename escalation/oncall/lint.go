@@ -24,8 +24,10 @@ func Lint(s *Schedule, from, to time.Time) []Warning {
 	var ws []Warning
 	for _, sp := range p.timeline(from, to) {
 		if sp.Person == "" {
+			// The window starts at the caller's now, to the nanosecond:
+			// the gap's length is said in whole seconds.
 			ws = append(ws, Warning{At: sp.From, Message: fmt.Sprintf("nobody is on call for %v, from %s to %s",
-				sp.To.Sub(sp.From), stamp(sp.From), stamp(sp.To))})
+				sp.To.Sub(sp.From).Round(time.Second), stamp(sp.From), stamp(sp.To))})
 		}
 	}
 	ws = append(ws, p.doubleBooked(s, from, to)...)

@@ -87,3 +87,19 @@ func TestLint(t *testing.T) {
 		})
 	}
 }
+
+// `klaxon check` lints from its now, which has nanoseconds: a gap's length
+// is said in whole seconds all the same.
+func TestLintGapLengthInWholeSeconds(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Schedule{Name: "night", Location: berlin, Layers: []Layer{{Name: "base", Participants: []string{"dana"},
+		Shift: Shift{Weeks, 1}, Start: Date{2025, 3, 29}}}}
+	from := time.Date(2025, 3, 28, 8, 3, 12, 970846755, time.UTC)
+	ws := Lint(s, from, from.Add(72*time.Hour))
+	if len(ws) == 0 || !strings.Contains(ws[0].Message, "nobody is on call for 14h56m47s,") {
+		t.Fatalf("warnings %+v", ws)
+	}
+}
