@@ -22,6 +22,7 @@ type Engine interface {
 	Incident(ctx context.Context, id int64) (*escalation.Incident, []escalation.Event, error)
 	Incidents(ctx context.Context, status escalation.Status, limit int) ([]*escalation.Incident, error)
 	Acknowledge(ctx context.Context, id int64, by escalation.Actor) (*escalation.Incident, error)
+	AddNote(ctx context.Context, id int64, text string, by escalation.Actor) (*escalation.Incident, error)
 	Resolve(ctx context.Context, id int64, by escalation.Actor, note string) (*escalation.Incident, error)
 	Schedule(ctx context.Context, name string) (*oncall.Schedule, error)
 	Overrides(ctx context.Context, schedule string) ([]*escalation.Override, error)
@@ -228,14 +229,28 @@ func (h *Handler) action(w http.ResponseWriter, r *http.Request, token string) (
 }
 
 func (h *Handler) ack(w http.ResponseWriter, r *http.Request, token string) {
-	id, actor, _, ok := h.action(w, r, token)
+	id, actor, body, ok := h.action(w, r, token)
 	if !ok {
 		return
+	}
+	if body.Note != "" {
+		if err := escalation.CheckNote(body.Note); err != nil {
+			web.Error(w, r, h.log, err)
+			return
+		}
 	}
 	inc, err := h.eng.Acknowledge(r.Context(), id, actor)
 	if err != nil {
 		web.Error(w, r, h.log, err)
 		return
+	}
+	// A note with the ack ("looking at it, DB failover") goes on the
+	// timeline after it, rather than being dropped.
+	if body.Note != "" {
+		if inc, err = h.eng.AddNote(r.Context(), id, body.Note, actor); err != nil {
+			web.Error(w, r, h.log, err)
+			return
+		}
 	}
 	h.log.InfoContext(r.Context(), "incident acknowledged", "incident_id", id, "actor", actor.Name, "via", actor.Via)
 	web.JSON(w, http.StatusOK, map[string]any{"incident": inc})

@@ -161,12 +161,21 @@ func (e *Engine) Reassign(ctx context.Context, id int64, person string, by Actor
 	})
 }
 
+// CheckNote reports what is wrong with a note's text, before any action
+// it goes with is taken.
+func CheckNote(text string) error {
+	if text = strings.TrimSpace(text); text == "" || len(text) > maxPublicText {
+		return Errorf(CodeInvalid, "a note is 1 to %d characters", maxPublicText)
+	}
+	return nil
+}
+
 // AddNote puts a responder's note on the timeline. Notes are internal:
 // they never reach the status page.
 func (e *Engine) AddNote(ctx context.Context, id int64, text string, by Actor) (*Incident, error) {
 	text = strings.TrimSpace(text)
-	if text == "" || len(text) > maxPublicText {
-		return nil, Errorf(CodeInvalid, "a note is 1 to %d characters", maxPublicText)
+	if err := CheckNote(text); err != nil {
+		return nil, err
 	}
 	return e.act(ctx, id, func(tx Tx, inc *Incident, now time.Time) error {
 		inc.UpdatedAt = now

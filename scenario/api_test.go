@@ -29,7 +29,7 @@ func TestIncidentsAPI(t *testing.T) {
 		t.Fatalf("list newest first: %+v", list.Incidents)
 	}
 
-	if rec := h.API(http.MethodPost, "/api/v1/incidents/1/ack", map[string]string{"as": "alice"}); rec.Code != http.StatusOK {
+	if rec := h.API(http.MethodPost, "/api/v1/incidents/1/ack", map[string]string{"as": "alice", "note": "db failover under way"}); rec.Code != http.StatusOK {
 		t.Fatalf("ack: %d %s", rec.Code, rec.Body)
 	}
 	rec = h.API(http.MethodGet, "/api/v1/incidents/1", nil)
@@ -54,6 +54,14 @@ func TestIncidentsAPI(t *testing.T) {
 			t.Fatalf("timeline has no ack by alice via api: %+v", one.Timeline)
 		}
 	}
+	// The note sent with the ack is on the timeline, by alice.
+	noted := false
+	for _, ev := range one.Timeline {
+		noted = noted || ev.Kind == escalation.EventNote && ev.Actor == "alice" && ev.Message == "db failover under way"
+	}
+	if !noted {
+		t.Fatalf("the ack's note is not on the timeline: %+v", one.Timeline)
+	}
 	// Acting as no one in particular records the token's name.
 	if rec := h.API(http.MethodPost, "/api/v1/incidents/2/resolve", nil); rec.Code != http.StatusOK {
 		t.Fatalf("resolve: %d %s", rec.Code, rec.Body)
@@ -76,6 +84,7 @@ func TestIncidentsAPI(t *testing.T) {
 		{"unknown person", "POST", "/api/v1/incidents/1/resolve", apiToken, `{"as":"mallory"}`, 403, `unknown person "mallory"`},
 		{"malformed body", "POST", "/api/v1/incidents/1/resolve", apiToken, `{"as":`, 400, "request body"},
 		{"unknown field", "POST", "/api/v1/incidents/1/resolve", apiToken, `{"who":"alice"}`, 400, "unknown field"},
+		{"ack with a note too long", "POST", "/api/v1/incidents/2/ack", apiToken, `{"note":"` + strings.Repeat("n", 2001) + `"}`, 400, "a note is 1 to 2000 characters"},
 		{"garbage after the body", "POST", "/api/v1/incidents/1/priority", apiToken, `{"priority":"P0"} this is not json`, 400, "unexpected data after the JSON value, which ends at offset 17"},
 		{"a second body after the first", "POST", "/api/v1/incidents/1/resolve", apiToken, `{"as":"alice"}{"as":"mallory"`, 400, "unexpected data after the JSON value"},
 		{"double ack", "POST", "/api/v1/incidents/1/ack", apiToken, "", 409, "already acknowledged by alice"},
