@@ -21,6 +21,7 @@ import (
 	"maps"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"syscall"
 	"time"
@@ -112,6 +113,11 @@ func cmdCheck(args []string, now time.Time, stdout, stderr io.Writer, lookupEnv 
 	cfg, err := config.Load(*path, lookupEnv)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	// What serve would fail on at once: the database's directory.
+	if fi, err := os.Stat(filepath.Dir(cfg.Database)); err != nil || !fi.IsDir() {
+		fmt.Fprintf(stderr, "database: the directory %s does not exist; serve could not create %s\n", filepath.Dir(cfg.Database), cfg.Database)
 		return 1
 	}
 	cat := cfg.Catalog()

@@ -773,3 +773,23 @@ func TestSubcommandHelpAndStrayArguments(t *testing.T) {
 		}
 	}
 }
+
+// A database in a directory that does not exist passes the config's own
+// checks and would fail serve at once: check says so.
+func TestCheckRefusesADatabaseInAMissingDirectory(t *testing.T) {
+	example, err := os.ReadFile("../../config.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(t.TempDir(), "gone", "klaxon.db")
+	path := filepath.Join(t.TempDir(), "klaxon.yaml")
+	doc := strings.Replace(string(example), "database: ./klaxon.db", "database: "+missing, 1)
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	if code := run(t.Context(), []string{"check", "--config", path}, &out, &errOut, noEnv); code != 1 ||
+		!strings.Contains(errOut.String(), "does not exist; serve could not create") {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+}
