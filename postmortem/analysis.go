@@ -26,6 +26,10 @@ type analysis struct {
 	ack         *escalation.Event // first acknowledgement (a snooze counts)
 	resolution  *escalation.Event // what closed it, when it is closed now
 	reopened    int
+	// quiet is how long it stayed resolved before reopenings, and spells
+	// how many times it was open: the impact was not one stretch.
+	quiet  time.Duration
+	spells int
 
 	// unanswered[i] lists who was paged and did not answer in the paging
 	// window that event i closed; notAnswered adds up every window.
@@ -128,6 +132,20 @@ func analyse(inc *escalation.Incident, events []escalation.Event, opts Options) 
 		}
 	}
 	a.reopened = max(a.reopened, inc.Reopened)
+	var resolvedAt time.Time
+	for _, ev := range a.events {
+		switch {
+		case ev.Kind == escalation.EventResolved:
+			resolvedAt = ev.At
+		case ev.Kind == escalation.EventReopened && !resolvedAt.IsZero() && ev.At.After(resolvedAt):
+			a.quiet += ev.At.Sub(resolvedAt)
+			a.spells++
+			resolvedAt = time.Time{}
+		}
+	}
+	if a.spells > 0 {
+		a.spells++ // the first one
+	}
 	if a.ack == nil && !inc.AcknowledgedAt.IsZero() {
 		// Acknowledged with no entry to say so: the incident's own record.
 		a.ack = &escalation.Event{At: inc.AcknowledgedAt, Kind: escalation.EventAcknowledged, Actor: inc.AcknowledgedBy}

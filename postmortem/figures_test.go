@@ -247,9 +247,11 @@ func TestComputedFigures(t *testing.T) {
 				"Resolved":            "2026-03-16 11:00:00 UTC by alice via Slack (it had reopened once)",
 				"Time to acknowledge": "27m",
 				"Time to resolve":     "1h 0m",
-				"Duration":            "1h 0m",
+				// Resolved from 10:10 to 10:25: not a single stretch.
+				"Duration": "1h 0m, of which 15m resolved between reopenings",
 			},
-			says: []string{"**Reopened** by alertmanager (monitor): fired again"},
+			says: []string{"**Reopened** by alertmanager (monitor): fired again",
+				"for 45m in 2 spells, from 2026-03-16 10:00:00 UTC to 11:00:00 UTC; it stayed resolved for 15m in between."},
 		},
 		{
 			name: "the SMS provider is down: no page is delivered",

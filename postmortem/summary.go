@@ -35,6 +35,12 @@ func lead(inc *escalation.Incident, a *analysis, opts Options) string {
 	case a.start.IsZero():
 	case a.resolution != nil && !a.resolution.At.IsZero() && len(services) == 0:
 		s = append(s, fmt.Sprintf("The incident lasted %s, %s.", span(a.start, a.resolution.At), fromTo(a.start, a.resolution.At)))
+	case a.resolution != nil && !a.resolution.At.IsZero() && a.spells > 1:
+		// Resolved and reopened in between: the impact was the open
+		// spells, not the whole stretch.
+		open := a.resolution.At.Sub(a.start) - a.quiet
+		s = append(s, fmt.Sprintf("%s for %s in %d spells, %s; it stayed resolved for %s in between.", subject,
+			span(a.start, a.start.Add(open)), a.spells, fromTo(a.start, a.resolution.At), span(a.start, a.start.Add(a.quiet))))
 	case a.resolution != nil && !a.resolution.At.IsZero():
 		s = append(s, fmt.Sprintf("%s for %s, %s.", subject, span(a.start, a.resolution.At), fromTo(a.start, a.resolution.At)))
 	case a.resolution != nil:
@@ -209,6 +215,8 @@ func summaryRows(inc *escalation.Incident, a *analysis, opts Options) [][2]strin
 	switch {
 	case a.start.IsZero():
 		row("Duration", "unknown: the start is not recorded")
+	case a.resolution != nil && !a.resolution.At.IsZero() && a.spells > 1:
+		row("Duration", fmt.Sprintf("%s, of which %s resolved between reopenings", span(a.start, a.resolution.At), span(a.start, a.start.Add(a.quiet))))
 	case a.resolution != nil && !a.resolution.At.IsZero():
 		row("Duration", span(a.start, a.resolution.At))
 	case a.resolution != nil:
