@@ -381,6 +381,13 @@ integrations:
 			wants: []string{`people[0].contact_rules[1].channel: unknown channel "email" (want sms, voice, slack or discord)`},
 		},
 		{
+			// A matcher that only requires a label to be absent matches
+			// nearly every alert.
+			name:  "a maintenance window over everything",
+			yaml:  base + "silences:\n  - {matchers: {team: \"\"}, cron: \"* * * * *\", duration: 1h}\n",
+			wants: []string{`silences[0]: give a service, a matcher with a value, or both: a window over everything would silence Klaxon`},
+		},
+		{
 			name:  "a burst without a rate",
 			yaml:  "rate_limit: {burst: 5}\n" + base,
 			wants: []string{`rate_limit.per_second: required with a burst (0 turns the limit off; the default is 100)`},

@@ -761,8 +761,8 @@ func (v *validator) silences(windows []SilenceWindow, cat *escalation.Catalog) {
 		path := fmt.Sprintf("silences[%d]", i)
 		ok := true
 		switch {
-		case w.Service == "" && len(w.Matchers) == 0:
-			v.add(path, "give a service, matchers or both: a window over everything would silence Klaxon")
+		case !(&escalation.Silence{Service: w.Service, Matchers: w.Matchers}).Narrows():
+			v.add(path, "give a service, a matcher with a value, or both: a window over everything would silence Klaxon")
 			ok = false
 		case w.Service != "" && cat.Services[w.Service] == nil:
 			v.add(path+".service", "unknown service %q", w.Service)

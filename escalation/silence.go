@@ -43,6 +43,21 @@ func (s *Silence) Name() string {
 	return name
 }
 
+// Narrows reports whether the silence is about something in particular:
+// a service, or a matcher that requires a label's value. Matchers that
+// only require labels to be absent ("team": "") match nearly every alert.
+func (s *Silence) Narrows() bool {
+	if s.Service != "" {
+		return true
+	}
+	for _, v := range s.Matchers {
+		if v != "" {
+			return true
+		}
+	}
+	return false
+}
+
 // matches reports whether the silence covers an alert of a service.
 func (s *Silence) matches(service string, a Alert) bool {
 	if s.Service != "" && s.Service != service {
@@ -104,8 +119,8 @@ func (e *Engine) AddSilence(ctx context.Context, s Silence, by Actor) (*Silence,
 	switch {
 	case s.Service != "" && e.cat.Services[s.Service] == nil:
 		return nil, Errorf(CodeNotFound, "unknown service %q", s.Service)
-	case s.Service == "" && len(s.Matchers) == 0:
-		return nil, Errorf(CodeInvalid, "a silence needs a service or label matchers: silencing everything would silence Klaxon")
+	case !s.Narrows():
+		return nil, Errorf(CodeInvalid, "a silence needs a service or a matcher with a value: silencing everything would silence Klaxon")
 	case !s.EndsAt.After(s.StartsAt):
 		return nil, Errorf(CodeInvalid, "a silence must end after it starts")
 	case !s.EndsAt.After(now):

@@ -52,6 +52,8 @@ func TestSilenceHoldsPagesAndRecordsAlerts(t *testing.T) {
 	}
 	for _, body := range []map[string]any{
 		{"duration": "2h"},
+		// Only "no team label": nearly every alert.
+		{"matchers": map[string]string{"team": ""}, "duration": "2h"},
 		{"service": "nope", "duration": "2h"},
 		{"service": "web", "duration": "30d"},
 		{"service": "web"},
