@@ -121,17 +121,22 @@ func cmdCheck(args []string, now time.Time, stdout, stderr io.Writer, lookupEnv 
 		return 1
 	}
 	cat := cfg.Catalog()
-	// What only the adapters can judge: gateway templates, watch targets.
+	// What only the adapters can judge: gateway templates, generic field
+	// paths, watch targets; each is reported, not only the first.
+	failed := false
 	if _, err := smsGateways(cfg, newLogger(io.Discard, "")); err != nil {
 		fmt.Fprintln(stderr, err)
-		return 1
+		failed = true
 	}
 	if _, err := genericSpecs(cfg); err != nil {
 		fmt.Fprintln(stderr, err)
-		return 1
+		failed = true
 	}
 	if _, err := newWatch(cfg, escalation.SystemClock{}, newLogger(io.Discard, "")); err != nil {
 		fmt.Fprintln(stderr, err)
+		failed = true
+	}
+	if failed {
 		return 1
 	}
 	fmt.Fprintf(stdout, "%s is valid: %d people, %d policies, %d services, %d integrations; pager: %s\n",
