@@ -793,3 +793,31 @@ func TestCheckRefusesADatabaseInAMissingDirectory(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
 }
+
+// A broken gateway template and a broken generic field path are both
+// reported by one check, not the second only after the first is fixed.
+func TestCheckReportsEveryAdapterProblem(t *testing.T) {
+	example, err := os.ReadFile("../../config.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := strings.Replace(string(example), "  - name: pagerduty-storage\n", `  - name: homegrown
+    service: checkout
+    format: generic
+    token: homegrown-token-0123456789
+    fields: {alerts: checks, dedup_key: "a..b"}
+  - name: pagerduty-storage
+`, 1) + `
+sms_gateways:
+  - {name: gw, channels: [sms, voice], url: "https://gw.example.com/send", body: "{{.Nope"}
+`
+	path := filepath.Join(t.TempDir(), "klaxon.yaml")
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	code := run(t.Context(), []string{"check", "--config", path}, &out, &errOut, noEnv)
+	if code != 1 || !strings.Contains(errOut.String(), "gw") || !strings.Contains(errOut.String(), "homegrown") {
+		t.Fatalf("exit %d:\n%s", code, errOut.String())
+	}
+}
