@@ -18,11 +18,6 @@ type Batch struct {
 	// Truncated counts alerts the sender left out (Alertmanager's
 	// max_alerts); the alerts present are complete and valid.
 	Truncated int `json:"truncated,omitempty"`
-	// HeldResolves counts resolved alerts left out of Alerts because
-	// their group still fires through alerts the sender left out: taken
-	// as they came, they could resolve an incident while some of its
-	// alerts still fire. They resolve with the group.
-	HeldResolves int `json:"held_resolves,omitempty"`
 	// Note says why a valid delivery carries no alerts (a test
 	// notification, a monitor pending or in maintenance): it is answered
 	// 200 and nothing is ingested.
@@ -36,9 +31,6 @@ type amMessage struct {
 	GroupKey        string    `json:"groupKey"`
 	TruncatedAlerts int       `json:"truncatedAlerts"`
 	Alerts          []amAlert `json:"alerts"`
-	// Status is the group's: firing while any of its alerts fires, the
-	// ones left out (truncatedAlerts) included.
-	Status string `json:"status"`
 }
 
 type amAlert struct {
@@ -65,7 +57,7 @@ func ParseAlertmanager(body []byte) (Batch, error) {
 	if len(m.Alerts) == 0 {
 		return Batch{}, escalation.Errorf(escalation.CodeInvalid, "alerts: required")
 	}
-	return groupBatch(m.Alerts, m.GroupKey, m.TruncatedAlerts, m.Status)
+	return groupBatch(m.Alerts, m.GroupKey, m.TruncatedAlerts)
 }
 
 // alert converts one Alertmanager alert, adding its problems under path.

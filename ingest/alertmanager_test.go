@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"bytes"
 	"strings"
 	"testing"
 	"time"
@@ -31,27 +30,6 @@ func TestParseAlertmanagerPerAlertStatus(t *testing.T) {
 	}
 	if want := time.Date(2026, 11, 21, 11, 27, 48, 0, time.UTC); !b.Alerts[0].EndsAt.Equal(want) {
 		t.Errorf("resolved alert EndsAt = %v, want %v", b.Alerts[0].EndsAt, want)
-	}
-}
-
-// The captured group with a third alert left out, all resolved: as the
-// group's notification it resolves them; reported as still firing (the
-// left-out alert fires), the listed resolves wait for the group's.
-func TestParseAlertmanagerHoldsResolvesOfATruncatedFiringGroup(t *testing.T) {
-	resolved := readFile(t, "testdata/alertmanager_v4_resolved_truncated.json")
-	b, err := ParseAlertmanager(resolved)
-	if err != nil || len(b.Alerts) != 2 || b.HeldResolves != 0 {
-		t.Fatalf("group resolved: %d alerts, %d held, %v; want 2, 0", len(b.Alerts), b.HeldResolves, err)
-	}
-	firing := bytes.Replace(resolved, []byte(`"receiver": "oncall-bot-max2",
-  "status": "resolved"`), []byte(`"receiver": "oncall-bot-max2",
-  "status": "firing"`), 1)
-	if bytes.Equal(firing, resolved) {
-		t.Fatal("the fixture's group status was not found")
-	}
-	b, err = ParseAlertmanager(firing)
-	if err != nil || len(b.Alerts) != 0 || b.HeldResolves != 2 || b.Truncated != 1 {
-		t.Fatalf("group firing: %d alerts, %d held, truncated %d, %v; want 0, 2, 1", len(b.Alerts), b.HeldResolves, b.Truncated, err)
 	}
 }
 

@@ -56,7 +56,7 @@ type amScanner struct {
 }
 
 var (
-	amMessageFields = []string{"version", "groupKey", "truncatedAlerts", "alerts", "status"}
+	amMessageFields = []string{"version", "groupKey", "truncatedAlerts", "alerts"}
 	amAlertFields   = []string{"status", "labels", "annotations", "startsAt", "endsAt", "generatorURL", "fingerprint"}
 )
 
@@ -73,10 +73,8 @@ func (s *amScanner) message(m *amMessage) bool {
 			return s.string(&m.GroupKey)
 		case 2:
 			return s.int(&m.TruncatedAlerts)
-		case 3:
-			return s.alerts(&m.Alerts)
 		default:
-			return s.string(&m.Status)
+			return s.alerts(&m.Alerts)
 		}
 	})
 }

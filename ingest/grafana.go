@@ -19,7 +19,6 @@ type grafanaMessage struct {
 	GroupKey        string         `json:"groupKey"`
 	TruncatedAlerts int            `json:"truncatedAlerts"`
 	Alerts          []grafanaAlert `json:"alerts"`
-	Status          string         `json:"status"`
 }
 
 // grafanaAlert is an Alertmanager alert with Grafana's extras.
@@ -54,7 +53,7 @@ func ParseGrafana(body []byte) (Batch, error) {
 	if len(m.Alerts) == 0 {
 		return Batch{}, escalation.Errorf(escalation.CodeInvalid, "alerts: required")
 	}
-	return groupBatch(m.Alerts, m.GroupKey, m.TruncatedAlerts, m.Status)
+	return groupBatch(m.Alerts, m.GroupKey, m.TruncatedAlerts)
 }
 
 // alert converts one Grafana alert: Alertmanager's checks, times, severity,

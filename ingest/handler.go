@@ -176,22 +176,20 @@ func (h *Handler) hook(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, name, err)
 		return
 	}
-	if batch.Truncated > 0 {
-		// The left-out alerts never reach Klaxon; the sender's limit
-		// (Alertmanager's or Grafana's max_alerts) needs raising.
-		h.log.WarnContext(r.Context(), "sender truncated alerts", "integration", name,
-			"received", len(batch.Alerts)+batch.HeldResolves, "truncated", batch.Truncated,
-			"resolves_held_for_the_group", batch.HeldResolves)
-	}
 	if len(batch.Alerts) == 0 {
-		// A test notification, a state that pages nobody, or resolves
-		// held for their group: the sender gets its 200, and no incident
-		// is opened.
+		// A test notification or a state that pages nobody: the sender
+		// gets its 200, and no incident is opened.
 		h.log.DebugContext(r.Context(), "webhook carries no alerts", "integration", name,
 			"format", in.Format, "note", batch.Note)
 		web.JSON(w, http.StatusOK, hookReply{Status: "ok",
 			IngestResult: escalation.IngestResult{Incidents: []int64{}}, Note: batch.Note})
 		return
+	}
+	if batch.Truncated > 0 {
+		// The left-out alerts never reach Klaxon; the sender's limit
+		// (Alertmanager's or Grafana's max_alerts) needs raising.
+		h.log.WarnContext(r.Context(), "sender truncated alerts", "integration", name,
+			"received", len(batch.Alerts), "truncated", batch.Truncated)
 	}
 	res, err := h.ing.Ingest(r.Context(), name, batch.Alerts)
 	if err != nil {

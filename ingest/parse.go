@@ -196,7 +196,7 @@ type groupAlert interface {
 
 // groupBatch converts a grouped notification's alerts, all with the group's
 // key, reporting every problem at once.
-func groupBatch[A groupAlert](items []A, groupKey string, truncated int, groupStatus string) (Batch, error) {
+func groupBatch[A groupAlert](items []A, groupKey string, truncated int) (Batch, error) {
 	var probs problems
 	alerts := make([]escalation.Alert, 0, len(items))
 	for i, a := range items {
@@ -209,21 +209,5 @@ func groupBatch[A groupAlert](items []A, groupKey string, truncated int, groupSt
 	if err := probs.err(); err != nil {
 		return Batch{}, err
 	}
-	b := Batch{Alerts: alerts, Truncated: max(truncated, 0)}
-	// The group fires, yet none of the alerts listed does: it fires
-	// through alerts the sender left out. The resolves it lists wait for
-	// the group's own, so that they cannot close an incident whose other
-	// alerts still fire. (With a listed alert firing, the incident stays
-	// open anyway, and the resolves go through.)
-	firing := slices.ContainsFunc(b.Alerts, func(a escalation.Alert) bool { return a.State == escalation.AlertFiring })
-	if b.Truncated > 0 && groupStatus == "firing" && !firing {
-		b.Alerts = slices.DeleteFunc(b.Alerts, func(a escalation.Alert) bool {
-			if a.State == escalation.AlertResolved {
-				b.HeldResolves++
-				return true
-			}
-			return false
-		})
-	}
-	return b, nil
+	return Batch{Alerts: alerts, Truncated: max(truncated, 0)}, nil
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"net/http"
 	"strings"
 	"testing"
@@ -528,37 +527,4 @@ func TestALateCopyOfAFiringDoesNotReopen(t *testing.T) {
 		t.Fatalf("reopened %d times, want once", inc.Reopened)
 	}
 	h.ExpectPages("01:07 bikram sms")
-}
-
-// Alertmanager sends at most two alerts of db's group (max_alerts: 2). db-1
-// and db-2 fire, and a third is left out. Then db-1 and db-2 resolve while
-// the group still fires: the third fires on, unseen, so the incident stays
-// open. When the group resolves, it resolves.
-func TestTruncatedGroupStaysOpenWhileItFires(t *testing.T) {
-	h := newHarness(t, team, "2026-03-02T01:00:00Z")
-	group := func(groupStatus, alertStatus string) []byte {
-		var msg map[string]any
-		one := alertmanager(alertStatus, "DiskAlmostFull", "a1", "error", "disk almost full")
-		if err := json.Unmarshal(one, &msg); err != nil {
-			t.Fatal(err)
-		}
-		first := msg["alerts"].([]any)[0].(map[string]any)
-		second := maps.Clone(first)
-		second["fingerprint"] = "a2"
-		msg["alerts"] = []any{first, second}
-		msg["status"], msg["truncatedAlerts"], msg["groupKey"] = groupStatus, 1, `{}/{team="db"}:{alertname="DiskAlmostFull"}`
-		b, err := json.Marshal(msg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
-	h.Webhook("prometheus", group("firing", "firing"))
-	h.ExpectPages("01:00 bikram sms")
-	h.Advance(time.Minute)
-	h.Webhook("prometheus", group("firing", "resolved"))
-	h.ExpectStatus(1, escalation.StatusTriggered)
-	h.Advance(time.Minute)
-	h.Webhook("prometheus", group("resolved", "resolved"))
-	h.ExpectStatus(1, escalation.StatusResolved)
 }
