@@ -221,6 +221,16 @@ func TestSeverityKeysAreReadAsAlertsAre(t *testing.T) {
 	}
 }
 
+// A gateway that names no channels sends SMS: with no Twilio, a person
+// paged by SMS is paged through it, and the config is sound.
+func TestAGatewayWithoutChannelsSendsSMS(t *testing.T) {
+	doc := "sms_gateways:\n  - {name: gw, url: \"https://gw.example.com/send\", body: \"{{.To}}\"}\n" +
+		strings.Replace(base, "      - {channel: voice, after: 2m}\n", "", 1)
+	if _, err := Parse([]byte(doc), nil); err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+}
+
 func TestSetListen(t *testing.T) {
 	c, err := Parse([]byte(base), nil)
 	if err != nil {

@@ -83,7 +83,11 @@ func (v *validator) validate(c *Config) *escalation.Catalog {
 			v.paged[escalation.ChannelSMS], v.paged[escalation.ChannelVoice] = true, true
 		}
 		for _, g := range c.SMSGateways {
-			for _, ch := range g.Channels {
+			chs := g.Channels
+			if len(chs) == 0 {
+				chs = []string{string(escalation.ChannelSMS)} // smsGateways' default, set later
+			}
+			for _, ch := range chs {
 				v.paged[escalation.Channel(ch)] = true
 			}
 		}
