@@ -589,8 +589,8 @@ func (e *Engine) holdIfSilenced(tx Tx, inc *Incident, svc *Service, a Alert, now
 // no silence covers joins it: a silence is made for the alerts it matches,
 // not for whatever shares their group, so the incident pages now.
 func (e *Engine) releaseIfUnsilenced(tx *ingestTx, inc *Incident, svc *Service, a Alert, now time.Time) error {
-	if inc.HeldBy == 0 || !inc.HeldUntil.After(now) {
-		return nil // not held, or held for flapping
+	if !inc.HeldUntil.After(now) || inc.HeldBy == 0 && inc.Flapping {
+		return nil // not held, or held for flapping (a configured window holds with HeldBy 0 too)
 	}
 	s, _, err := e.silenceFor(tx, svc.Name, a, now)
 	if err != nil || s != nil {

@@ -203,9 +203,20 @@ func (e *Engine) ExpireSilence(ctx context.Context, id int64, by Actor) (*Silenc
 			if inc.HeldBy != id || !inc.HeldUntil.After(now) {
 				continue
 			}
-			inc.HeldUntil, inc.NextDue = now, now
-			if err := tx.AppendEvent(inc.ID, Event{At: now, Kind: EventSilenced, Actor: by.Name, Via: by.Via,
-				Message: out.Name() + " expired early: paging now"}); err != nil {
+			// Another silence (a maintenance window, say) may still cover
+			// the incident's alerts: the hold passes to it.
+			next, until, err := e.stillSilenced(tx, inc, now)
+			if err != nil {
+				return err
+			}
+			msg := out.Name() + " expired early: paging now"
+			if next != nil {
+				inc.HeldUntil, inc.HeldBy, inc.NextDue = until, next.ID, until
+				msg = fmt.Sprintf("%s expired early; still held by %s until %s UTC", out.Name(), next.Name(), until.UTC().Format("2006-01-02 15:04"))
+			} else {
+				inc.HeldUntil, inc.NextDue = now, now
+			}
+			if err := tx.AppendEvent(inc.ID, Event{At: now, Kind: EventSilenced, Actor: by.Name, Via: by.Via, Message: msg}); err != nil {
 				return err
 			}
 			if err := tx.PutIncident(inc); err != nil {
@@ -219,6 +230,30 @@ func (e *Engine) ExpireSilence(ctx context.Context, id int64, by Actor) (*Silenc
 	}
 	e.poke()
 	return out, nil
+}
+
+// stillSilenced is the active silence covering one of a held incident's
+// firing alerts that ends last, nil when none does.
+func (e *Engine) stillSilenced(tx Tx, inc *Incident, now time.Time) (*Silence, time.Time, error) {
+	recs, err := tx.IncidentAlerts(inc.ID)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	var best *Silence
+	var end time.Time
+	for _, rec := range recs {
+		if rec.Alert.State != AlertFiring {
+			continue
+		}
+		s, until, err := e.silenceFor(tx, rec.Service, rec.Alert, now)
+		if err != nil {
+			return nil, time.Time{}, err
+		}
+		if s != nil && until.After(end) {
+			best, end = s, until
+		}
+	}
+	return best, end, nil
 }
 
 // describeMatchers writes matchers as alertname=DiskFull,env=prod.

@@ -171,3 +171,31 @@ func TestEscalatingAHeldIncidentPagesNow(t *testing.T) {
 	h.runDue()
 	h.ExpectPages("01:00 alice sms", "01:00 carmen sms")
 }
+
+// The weekly maintenance window holds batch from 02:00 to 04:00 CET;
+// someone also silences batch through the API until 05:00, then ends that
+// early at 02:45. The window still covers the alert: it stays held, and
+// pages only when the window is over.
+func TestEndingASilenceEarlyLeavesTheWindowThatStillCoversIt(t *testing.T) {
+	h := newHarness(t, team+`
+silences:
+  - service: batch
+    cron: "CRON_TZ=Europe/Stockholm 0 2 * * SUN"
+    duration: 2h
+    comment: weekly batch maintenance
+`, "2026-03-01T01:30:00Z") // Sun 02:30 CET
+	if rec := h.API(http.MethodPost, "/api/v1/silences", map[string]any{"service": "batch", "duration": "2h30m", "as": "alice"}); rec.Code != http.StatusCreated {
+		t.Fatalf("silence: %d %s", rec.Code, rec.Body)
+	}
+	h.Webhook("batch-prometheus", alertmanager("firing", "ImportStuck", "fp1", "error", "import stuck"))
+	h.ExpectNoPages()
+	h.AdvanceTo(mustTime(t, "2026-03-01T01:45:00Z"))
+	if rec := h.API(http.MethodDelete, "/api/v1/silences/1", nil); rec.Code != http.StatusOK {
+		t.Fatalf("expire: %d %s", rec.Code, rec.Body)
+	}
+	h.runDue()
+	h.AdvanceTo(mustTime(t, "2026-03-01T02:59:00Z"))
+	h.ExpectNoPages()
+	h.AdvanceTo(mustTime(t, "2026-03-01T03:00:00Z"))
+	h.ExpectPages("03:00 bikram sms")
+}
