@@ -199,3 +199,20 @@ silences:
 	h.AdvanceTo(mustTime(t, "2026-03-01T03:00:00Z"))
 	h.ExpectPages("03:00 bikram sms")
 }
+
+// The weekly window covers batch's ImportStuck only; CPUHigh in the same
+// group is not covered, and pages inside the window.
+func TestAWindowHoldsOnlyTheAlertsItMatches(t *testing.T) {
+	h := newHarness(t, team+`
+silences:
+  - service: batch
+    matchers: {alertname: ImportStuck}
+    cron: "CRON_TZ=Europe/Stockholm 0 2 * * SUN"
+    duration: 2h
+    comment: weekly import maintenance
+`, "2026-03-01T01:30:00Z") // Sun 02:30 CET
+	h.Webhook("batch-prometheus", hostGroup(t,
+		alertmanager("firing", "ImportStuck", "fp1", "error", "import stuck"),
+		alertmanager("firing", "CPUHigh", "fp2", "error", "cpu high")))
+	h.ExpectPages("01:30 bikram sms")
+}
