@@ -199,6 +199,10 @@ type RetryAfter interface {
 	RetryAfterWait() time.Duration
 }
 
+// ErrEntryRefused marks (wrapped) a chat's refusal of one message for
+// what it says (too long, say): that entry is skipped, the rest go on.
+var ErrEntryRefused = errors.New("the chat refused this message")
+
 // ErrMessageGone marks (wrapped) a chat's answer that the incident's
 // message no longer exists (someone deleted it): a new one is posted.
 var ErrMessageGone = errors.New("the chat message is gone")
@@ -267,13 +271,15 @@ func (e *Engine) SyncChatPost(ctx context.Context, p ChatPost) error {
 		for synced < len(events) {
 			if ev := events[synced]; mirrored(ev.Kind) {
 				err := chat.Reply(ctx, ref, inc, ev)
-				if err != nil && !IsPermanent(err) {
+				if err != nil && !errors.Is(err, ErrEntryRefused) {
 					return fmt.Errorf("reply: %w", err)
 				}
 				if err != nil {
 					// This entry cannot be shown (too long, say); the
-					// ones after it still can.
-					log.Warn("chat reply refused for good; going on without it", "event_kind", ev.Kind, "err", err)
+					// ones after it still can. A refusal of the chat as a
+					// whole (permissions) stops here, to go on from this
+					// entry once mended.
+					log.Warn("chat refused a timeline entry; going on without it", "event_kind", ev.Kind, "err", err)
 				}
 			}
 			synced++
@@ -301,7 +307,13 @@ func (e *Engine) recordChatSync(ctx context.Context, claimed ChatPost, ref strin
 		if err != nil {
 			return err
 		}
-		p.Ref, p.Synced = ref, max(p.Synced, synced)
+		// A message posted anew (the old one deleted) replays its thread
+		// from the start: its progress is its own, not the old one's.
+		if ref != claimed.Ref {
+			p.Ref, p.Synced = ref, synced
+		} else {
+			p.Ref, p.Synced = ref, max(p.Synced, synced)
+		}
 		switch {
 		case syncErr == nil && p.Version == claimed.Version:
 			p.Dirty, p.NotBefore, p.Attempts, p.Error = false, time.Time{}, 0, ""

@@ -299,3 +299,106 @@ func TestADelayedSubscriberDeliveryKeepsItsUpdatesStatus(t *testing.T) {
 		t.Errorf("deliveries %q: the first should be the investigating update, saying investigating", bodies)
 	}
 }
+
+// Posting in the channel is restricted for a while (Slack's
+// restricted_action) while chat.update still works. Once it is allowed
+// again, the next change brings the thread up to date: no entry of the
+// outage is dropped as if it alone had been refused.
+func TestAChatWideRefusalDropsNoEntry(t *testing.T) {
+	h, fs, _ := limitsHarness(t, nil)
+	h.Webhook("prometheus", alertmanager("firing", "DiskFull", "fp1", "error", "disk full on db-1"))
+	h.runDue()
+	restricted := true
+	fs.mu.Lock()
+	fs.hook = func(method string, form map[string][]string, w http.ResponseWriter) bool {
+		if restricted && method == "chat.postMessage" && len(form["thread_ts"]) > 0 {
+			fmt.Fprint(w, `{"ok":false,"error":"restricted_action"}`)
+			return true
+		}
+		return false
+	}
+	fs.mu.Unlock()
+	h.SMS("bikram", "ack")
+	h.Advance(time.Minute)
+	fs.mu.Lock()
+	restricted = false
+	fs.mu.Unlock()
+	h.SMS("bikram", "note 1 db failover")
+	h.Advance(time.Minute)
+	acked := false
+	for _, c := range fs.Calls() {
+		if strings.HasPrefix(c, "reply ") && strings.Contains(c, "acknowledged by bikram") {
+			acked = true
+		}
+	}
+	if !acked {
+		t.Errorf("the ack never reached the thread: %q", fs.Calls())
+	}
+}
+
+// The deleted message is posted again and its thread replayed from the
+// start; a 429 in the middle of the replay delays the rest, and loses
+// none of it.
+func TestAReplayedThreadSurvivesARateLimit(t *testing.T) {
+	h, fs, _ := limitsHarness(t, nil)
+	h.Webhook("prometheus", alertmanager("firing", "DiskFull", "fp1", "error", "disk full on db-1"))
+	h.runDue()
+	h.SMS("bikram", "ack")
+	h.Advance(time.Minute)
+	h.SMS("bikram", "note 1 looking at it")
+	h.Advance(time.Minute)
+	var oldTS string
+	for _, c := range fs.Calls() {
+		if strings.HasPrefix(c, "post ") {
+			oldTS = strings.Fields(c)[2]
+		}
+	}
+	before := 0
+	for _, c := range fs.Calls() {
+		if strings.HasPrefix(c, "reply ") {
+			before++
+		}
+	}
+	updates, replies := 0, 0
+	fs.mu.Lock()
+	fs.hook = func(method string, form map[string][]string, w http.ResponseWriter) bool {
+		if method == "chat.update" {
+			updates++
+			if updates == 1 {
+				fmt.Fprint(w, `{"ok":false,"error":"message_not_found"}`)
+				return true
+			}
+		}
+		if method == "chat.postMessage" && len(form["thread_ts"]) > 0 && form["thread_ts"][0] != oldTS {
+			replies++
+			if replies == 2 {
+				w.Header().Set("Retry-After", "1")
+				w.WriteHeader(http.StatusTooManyRequests)
+				fmt.Fprint(w, `{"ok":false,"error":"ratelimited"}`)
+				return true
+			}
+		}
+		return false
+	}
+	fs.mu.Unlock()
+	h.SMS("bikram", "note 1 still looking")
+	h.Advance(10 * time.Minute)
+	var newTS string
+	for _, c := range fs.Calls() {
+		if strings.HasPrefix(c, "post ") {
+			newTS = strings.Fields(c)[2]
+		}
+	}
+	after := 0
+	for _, c := range fs.Calls() {
+		if strings.HasPrefix(c, "reply ") && strings.Fields(c)[2] == newTS {
+			after++
+		}
+	}
+	if newTS == oldTS {
+		t.Fatal("not posted again")
+	}
+	if after < before+1 {
+		t.Errorf("new thread has %d replies; the old one had %d before the extra note", after, before)
+	}
+}

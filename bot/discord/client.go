@@ -421,9 +421,12 @@ func RetryAfter(err error) (time.Duration, bool) {
 // classify turns a discordgo error into an APIError (escalation.Permanent
 // when retrying cannot help) or a wrapped, retryable error. URLs are
 // redacted: an interaction's token is part of its webhook path.
-// unknownMessage is Discord's error code for a message that does not
-// exist (deleted).
-const unknownMessage = 10008
+// Discord's error codes for a message that does not exist (deleted), and
+// for a message whose content it refuses (too long, say).
+const (
+	unknownMessage  = 10008
+	invalidFormBody = 50035
+)
 
 func classify(op string, err error, tr *trace) error {
 	var rl *discordgo.RateLimitError
@@ -441,6 +444,9 @@ func classify(op string, err error, tr *trace) error {
 		}
 		if e.Code == unknownMessage {
 			return escalation.Permanent(fmt.Errorf("%w: %w", escalation.ErrMessageGone, e))
+		}
+		if e.Code == invalidFormBody {
+			return escalation.Permanent(fmt.Errorf("%w: %w", escalation.ErrEntryRefused, e))
 		}
 		return escalation.Permanent(e)
 	}

@@ -467,6 +467,14 @@ func TestDiscordErrorsAreClassified(t *testing.T) {
 				t.Errorf("RetryAfter = %v, %v; want %v", d, limited, tc.retryAfter)
 			}
 			want := "discord: posting incident #42 to channel " + alertChannel + ": " + tc.wantErr
+			if tc.reply.status == 400 {
+				// A message Discord refuses for what it says: that entry
+				// is skipped, the others go on.
+				if !errors.Is(err, escalation.ErrEntryRefused) {
+					t.Errorf("err = %v, want ErrEntryRefused", err)
+				}
+				want = escalation.ErrEntryRefused.Error() + ": " + want
+			}
 			if !strings.HasPrefix(err.Error(), want) {
 				t.Errorf("err = %q, want it to start %q", err, want)
 			}

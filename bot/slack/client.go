@@ -169,6 +169,10 @@ func apiError(method, about string, err error) error {
 	if se, ok := errors.AsType[slackgo.SlackErrorResponse](err); ok && se.Err == "message_not_found" {
 		return escalation.Permanent(fmt.Errorf("%w: %w", escalation.ErrMessageGone, wrapped))
 	}
+	if se, ok := errors.AsType[slackgo.SlackErrorResponse](err); ok && (se.Err == "msg_too_long" || se.Err == "no_text" ||
+		se.Err == "invalid_blocks" || se.Err == "invalid_blocks_format") {
+		return escalation.Permanent(fmt.Errorf("%w: %w", escalation.ErrEntryRefused, wrapped))
+	}
 	if se, ok := errors.AsType[slackgo.SlackErrorResponse](err); ok && permanentError(se.Err) {
 		return escalation.Permanent(wrapped)
 	}
