@@ -49,3 +49,7 @@ func (c *ManualClock) Advance(d time.Duration) {
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
 }
+
+// never is an instant no deadline reaches and every due time precedes:
+// "no deadline", and "due at any time" in a scan of everything queued.
+func never() time.Time { return time.Unix(1<<62, 0) }

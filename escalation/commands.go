@@ -206,15 +206,11 @@ func (e *Engine) Merge(ctx context.Context, src, dst int64, by Actor) (*Incident
 			return Errorf(CodeConflict, "incident #%d is resolved; merge into an open incident", to.ID)
 		case from.MergedInto != 0:
 			// Named where its alerts are now, at the end of a merge chain.
-			into := from.MergedInto
-			for hops := 0; hops < maxMergeHops; hops++ {
-				next, err := tx.Incident(into)
-				if err != nil || next.MergedInto == 0 {
-					break
-				}
-				into = next.MergedInto
+			end, err := mergedEnd(tx, from)
+			if err != nil {
+				return err
 			}
-			return Errorf(CodeConflict, "incident #%d was already merged into #%d", from.ID, into)
+			return Errorf(CodeConflict, "incident #%d was already merged into #%d", from.ID, end.ID)
 		}
 		recs, err := tx.IncidentAlerts(from.ID)
 		if err != nil {

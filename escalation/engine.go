@@ -496,10 +496,8 @@ func (e *Engine) incidentFor(tx Tx, in *Integration, svc *Service, a Alert, now 
 		}
 		// Merged away, maybe more than once (A into B, B into C): the
 		// group's alerts go where its incident's went, while that is open.
-		for hops := 0; g.MergedInto != 0 && hops < maxMergeHops; hops++ {
-			if g, err = tx.Incident(g.MergedInto); err != nil {
-				return nil, false, false, err
-			}
+		if g, err = mergedEnd(tx, g); err != nil {
+			return nil, false, false, err
 		}
 		if g.Status.Open() {
 			if g.ID != gid {
@@ -661,9 +659,22 @@ func (e *Engine) reopen(tx Tx, in *Integration, svc *Service, g *Incident, a Ale
 	return g, false, true, nil
 }
 
-// maxMergeHops bounds the merges followed from a group's incident to
-// where its alerts went: a chain longer than this is not a real one.
+// maxMergeHops bounds the merges followed from an incident to where its
+// alerts went: a chain longer than this is not a real one.
 const maxMergeHops = 64
+
+// mergedEnd is the incident inc's alerts are in now: inc, or the end of
+// the chain of merges it went through (A into B, B into C: C).
+func mergedEnd(tx Tx, inc *Incident) (*Incident, error) {
+	for hops := 0; inc.MergedInto != 0 && hops < maxMergeHops; hops++ {
+		next, err := tx.Incident(inc.MergedInto)
+		if err != nil {
+			return nil, err
+		}
+		inc = next
+	}
+	return inc, nil
+}
 
 // dependencyIncident is the oldest open incident of a service svc depends
 // on, nil when there is none (or svc opted out).

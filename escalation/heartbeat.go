@@ -69,7 +69,7 @@ func (h *Heartbeat) nextDeadline(now time.Time) time.Time {
 // deadline at the zero time that is always past.
 func cronDeadline(next time.Time, grace time.Duration) time.Time {
 	if next.IsZero() {
-		return time.Unix(1<<62, 0)
+		return never()
 	}
 	return next.Add(grace)
 }

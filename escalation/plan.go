@@ -260,6 +260,8 @@ func (e *Engine) handoffs(tx Tx, inc *Incident, now time.Time) error {
 func (e *Engine) startHandedOff(tx Tx, inc *Incident, who string, w *Watch, now time.Time) string {
 	esc := &inc.Escalation
 	since, note := now, ""
+	// A policy that cannot be read leaves them paged at once: too early
+	// beats not at all.
 	pol, err := e.policyOf(tx, inc, now)
 	if p := e.cat.People[who]; err == nil && p != nil && w.Level < len(pol.Levels) {
 		lv := pol.Levels[w.Level]

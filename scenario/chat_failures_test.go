@@ -77,14 +77,7 @@ func limitsHarness(t *testing.T, extra map[string]func(sc *slack.Client, dc *dis
 	t.Helper()
 	fs := &slackHooks{fakeSlack: &fakeSlack{}}
 	fd := &discordLimits{fakeDiscord: &fakeDiscord{threads: map[string]bool{}}}
-	ss, ds := httptest.NewServer(fs), httptest.NewServer(fd)
-	t.Cleanup(ss.Close)
-	t.Cleanup(ds.Close)
-	dc, err := discord.NewClient(discord.ClientOptions{Token: "discord-scenario-token", BaseURL: ds.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc := slack.NewClient(slack.ClientOptions{Token: "xoxb-scenario", BaseURL: ss.URL + "/api/"})
+	sc, dc := chatClients(t, fs, fd)
 	h := newHarnessUnopened(t, team, "2026-03-02T01:00:00Z")
 	h.chats = map[string]escalation.Chat{
 		"slack":   &bot.Mirror{Client: sc, Default: "C0INCIDENTS"},
@@ -126,12 +119,7 @@ func TestALongTimelineEntryDoesNotStopTheDiscordThread(t *testing.T) {
 	if p := chatPost(h, "discord", 1); p.Dirty {
 		t.Errorf("discord post still dirty: %s", p.Error)
 	}
-	threaded := 0
-	for _, c := range fd.Calls() {
-		if strings.HasPrefix(c, "thread ") {
-			threaded++
-		}
-	}
+	threaded := len(withPrefix(fd.Calls(), "thread "))
 	if threaded == 0 || !strings.Contains(strings.Join(fd.Calls(), "\n"), "acknowledged by bikram") {
 		t.Errorf("Discord thread got %d replies; the ack and resolve never reached it", threaded)
 	}
@@ -155,12 +143,7 @@ func TestALongPublicUpdateStillReachesThePublicDiscordChannel(t *testing.T) {
 	h.ok(h.eng.PostUpdate(t.Context(), 1, escalation.PublicUpdate{Status: escalation.PublicResolved, Message: "Fixed."}, byBikram))
 	h.runDue()
 	h.Advance(10 * time.Minute)
-	var pub []string
-	for _, c := range fd.Calls() {
-		if strings.HasPrefix(c, "post 1300000000000000001") {
-			pub = append(pub, c)
-		}
-	}
+	pub := withPrefix(fd.Calls(), "post 1300000000000000001")
 	if len(pub) < 2 {
 		t.Errorf("public Discord channel got %d of 2 public updates (the \"Fixed.\" resolve never went out)", len(pub))
 	}
@@ -189,12 +172,7 @@ func TestADeletedSlackMessageIsPostedAgain(t *testing.T) {
 	h.Advance(time.Minute)
 	h.SMS("bikram", "resolve 1 done")
 	h.Advance(10 * time.Minute)
-	posts := 0
-	for _, c := range fs.Calls() {
-		if strings.HasPrefix(c, "post ") {
-			posts++
-		}
-	}
+	posts := len(withPrefix(fs.Calls(), "post "))
 	if posts < 2 {
 		t.Errorf("the deleted incident message was never posted again (%d post(s)); Slack shows nothing for #1", posts)
 	}
@@ -228,18 +206,47 @@ func TestSlacksRetryAfterIsHonoured(t *testing.T) {
 	}
 }
 
+// subscriberSink is a status-page subscriber's webhook receiver: it keeps
+// the bodies it takes, and while down answers 503 and keeps none.
+type subscriberSink struct {
+	*httptest.Server
+	mu     sync.Mutex
+	bodies []string
+	down   bool
+}
+
+func newSubscriberSink(t *testing.T, down bool) *subscriberSink {
+	s := &subscriberSink{down: down}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.down {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		s.bodies = append(s.bodies, string(b))
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *subscriberSink) SetDown(down bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.down = down
+}
+
+func (s *subscriberSink) Bodies() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.bodies...)
+}
+
 // A subscriber's webhook names the incident by its public id, as the
 // status page does, not by its number.
 func TestSubscribersGetThePublicIncidentID(t *testing.T) {
-	var mu sync.Mutex
-	var bodies []string
-	sub := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		bodies = append(bodies, string(b))
-		mu.Unlock()
-	}))
-	defer sub.Close()
+	sub := newSubscriberSink(t, false)
 	h, _, _ := limitsHarness(t, map[string]func(*slack.Client, *discord.Client) escalation.Chat{
 		"subscriber-1": func(*slack.Client, *discord.Client) escalation.Chat {
 			return &status.Subscriber{Page: "Acme", URL: sub.URL, Secret: "s3cret-s3cret-s3cret",
@@ -253,9 +260,7 @@ func TestSubscribersGetThePublicIncidentID(t *testing.T) {
 	h.ok(h.eng.PostUpdate(t.Context(), 41, escalation.PublicUpdate{Status: escalation.PublicInvestigating,
 		Title: "Slow", Message: "Looking."}, byBikram))
 	h.runDue()
-	mu.Lock()
-	defer mu.Unlock()
-	if len(bodies) != 1 || !strings.Contains(bodies[0], `"id":"pub-4f447"`) {
+	if bodies := sub.Bodies(); len(bodies) != 1 || !strings.Contains(bodies[0], `"id":"pub-4f447"`) {
 		t.Errorf("subscriber payloads %q, want one with the public id", bodies)
 	}
 }
@@ -263,20 +268,7 @@ func TestSubscribersGetThePublicIncidentID(t *testing.T) {
 // Two public updates are made while the subscriber is down; delivered
 // later, the "investigating" one still says investigating.
 func TestADelayedSubscriberDeliveryKeepsItsUpdatesStatus(t *testing.T) {
-	var mu sync.Mutex
-	var bodies []string
-	down := true
-	sub := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		defer mu.Unlock()
-		if down {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			return
-		}
-		bodies = append(bodies, string(b))
-	}))
-	defer sub.Close()
+	sub := newSubscriberSink(t, true)
 	h, _, _ := limitsHarness(t, map[string]func(*slack.Client, *discord.Client) escalation.Chat{
 		"subscriber-1": func(*slack.Client, *discord.Client) escalation.Chat {
 			return &status.Subscriber{Page: "Acme", URL: sub.URL, Secret: "s3cret-s3cret-s3cret"}
@@ -289,13 +281,9 @@ func TestADelayedSubscriberDeliveryKeepsItsUpdatesStatus(t *testing.T) {
 	h.Advance(time.Minute)
 	h.ok(h.eng.PostUpdate(t.Context(), 1, escalation.PublicUpdate{Status: escalation.PublicResolved, Title: "Login outage", Message: "Fixed."}, byBikram))
 	h.runDue()
-	mu.Lock()
-	down = false
-	mu.Unlock()
+	sub.SetDown(false)
 	h.Advance(10 * time.Minute)
-	mu.Lock()
-	defer mu.Unlock()
-	if len(bodies) != 2 || !strings.Contains(bodies[0], `"message":"Looking."`) || !strings.Contains(bodies[0], `"status":"investigating"`) {
+	if bodies := sub.Bodies(); len(bodies) != 2 || !strings.Contains(bodies[0], `"message":"Looking."`) || !strings.Contains(bodies[0], `"status":"investigating"`) {
 		t.Errorf("deliveries %q: the first should be the investigating update, saying investigating", bodies)
 	}
 }
@@ -353,12 +341,7 @@ func TestAReplayedThreadSurvivesARateLimit(t *testing.T) {
 			oldTS = strings.Fields(c)[2]
 		}
 	}
-	before := 0
-	for _, c := range fs.Calls() {
-		if strings.HasPrefix(c, "reply ") {
-			before++
-		}
-	}
+	before := len(withPrefix(fs.Calls(), "reply "))
 	updates, replies := 0, 0
 	fs.mu.Lock()
 	fs.hook = func(method string, form map[string][]string, w http.ResponseWriter) bool {

@@ -88,6 +88,17 @@ func (f *fakeSlack) Calls() []string {
 	return append([]string(nil), f.calls...)
 }
 
+// withPrefix is the calls a fake chat recorded that start with prefix.
+func withPrefix(calls []string, prefix string) []string {
+	var out []string
+	for _, c := range calls {
+		if strings.HasPrefix(c, prefix) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // fakeDiscord speaks the REST routes Klaxon uses: create and edit channel
 // messages, start a thread on a message, and post into it. While down it
 // answers 500 to everything.
@@ -177,14 +188,7 @@ func chatHarness(t *testing.T) (*harness, *fakeSlack, *fakeDiscord) {
 func chatHarnessWith(t *testing.T, cfg string) (*harness, *fakeSlack, *fakeDiscord) {
 	t.Helper()
 	fs, fd := &fakeSlack{}, &fakeDiscord{threads: map[string]bool{}}
-	ss, ds := httptest.NewServer(fs), httptest.NewServer(fd)
-	t.Cleanup(ss.Close)
-	t.Cleanup(ds.Close)
-	dc, err := discord.NewClient(discord.ClientOptions{Token: "discord-scenario-token", BaseURL: ds.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc := slack.NewClient(slack.ClientOptions{Token: "xoxb-scenario", BaseURL: ss.URL + "/api/"})
+	sc, dc := chatClients(t, fs, fd)
 	h := newHarnessUnopened(t, cfg, "2026-03-02T01:00:00Z")
 	h.dms = map[escalation.Channel]escalation.Pager{escalation.ChannelSlack: bot.DMPager{Client: sc, Provider: "slack"}}
 	h.chats = map[string]escalation.Chat{
@@ -198,6 +202,20 @@ func chatHarnessWith(t *testing.T, cfg string) (*harness, *fakeSlack, *fakeDisco
 	h.open()
 	t.Cleanup(h.close)
 	return h, fs, fd
+}
+
+// chatClients are Slack and Discord clients whose APIs are the fakes
+// slackAPI and discordAPI, served until the test ends.
+func chatClients(t *testing.T, slackAPI, discordAPI http.Handler) (*slack.Client, *discord.Client) {
+	t.Helper()
+	ss, ds := httptest.NewServer(slackAPI), httptest.NewServer(discordAPI)
+	t.Cleanup(ss.Close)
+	t.Cleanup(ds.Close)
+	dc, err := discord.NewClient(discord.ClientOptions{Token: "discord-scenario-token", BaseURL: ds.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return slack.NewClient(slack.ClientOptions{Token: "xoxb-scenario", BaseURL: ss.URL + "/api/"}), dc
 }
 
 // slash sends a signed /klaxon slash command as a Slack user.
@@ -278,12 +296,7 @@ func TestADiscordOutageDoesNotDelayPages(t *testing.T) {
 	if got := fs.Calls(); len(got) == 0 || got[0] != "post C0INCIDENTS 1700000000.000001 triggered" {
 		t.Fatalf("slack calls: %q", got)
 	}
-	tries := 0
-	for _, c := range fd.Calls() {
-		if strings.HasPrefix(c, "500 POST /api/v9/channels/1200000000000000002/messages") {
-			tries++
-		}
-	}
+	tries := len(withPrefix(fd.Calls(), "500 POST /api/v9/channels/1200000000000000002/messages"))
 	// Backoff 5s, 10s, 20s, ... capped at 5m: a handful of tries in six minutes, not hundreds.
 	if tries < 4 || tries > 8 {
 		t.Fatalf("discord tried %d times in six minutes", tries)
@@ -324,12 +337,7 @@ slack:
 	h.Webhook("prometheus", alertmanager("firing", "DiskFull", "fp1", "error", "disk full on db-1"))
 	h.Advance(time.Minute)
 	h.ExpectPages("01:01 bikram sms")
-	var dms []string
-	for _, c := range fs.Calls() {
-		if strings.HasPrefix(c, "dm ") {
-			dms = append(dms, c)
-		}
-	}
+	dms := withPrefix(fs.Calls(), "dm ")
 	if want := "dm DU0BIKRAM KLAXON #1 P2 web: disk full on db-1. Acknowledge with /klaxon ack 1."; len(dms) != 1 || dms[0] != want {
 		t.Fatalf("DMs %q, want %q", dms, want)
 	}

@@ -118,15 +118,19 @@ func hostGroup(t *testing.T, webhooks ...[]byte) []byte {
 	return b
 }
 
-// A weekly maintenance window in the config: Sunday 02:00–04:00 Stockholm.
-func TestMaintenanceWindowFromTheConfig(t *testing.T) {
-	h := newHarness(t, team+`
+// weeklyBatchWindow is a maintenance window in the config: batch is held
+// Sundays 02:00–04:00 Stockholm time.
+const weeklyBatchWindow = `
 silences:
   - service: batch
     cron: "CRON_TZ=Europe/Stockholm 0 2 * * SUN"
     duration: 2h
     comment: weekly batch maintenance
-`, "2026-03-01T01:30:00Z") // Sun 02:30 CET
+`
+
+// A weekly maintenance window in the config: Sunday 02:00–04:00 Stockholm.
+func TestMaintenanceWindowFromTheConfig(t *testing.T) {
+	h := newHarness(t, team+weeklyBatchWindow, "2026-03-01T01:30:00Z") // Sun 02:30 CET
 	h.Webhook("batch-prometheus", alertmanager("firing", "ImportStuck", "fp1", "error", "import stuck"))
 	h.ExpectNoPages()
 	h.AdvanceTo(mustTime(t, "2026-03-01T03:00:00Z")) // 04:00 CET: the window ends, still firing
@@ -177,13 +181,7 @@ func TestEscalatingAHeldIncidentPagesNow(t *testing.T) {
 // early at 02:45. The window still covers the alert: it stays held, and
 // pages only when the window is over.
 func TestEndingASilenceEarlyLeavesTheWindowThatStillCoversIt(t *testing.T) {
-	h := newHarness(t, team+`
-silences:
-  - service: batch
-    cron: "CRON_TZ=Europe/Stockholm 0 2 * * SUN"
-    duration: 2h
-    comment: weekly batch maintenance
-`, "2026-03-01T01:30:00Z") // Sun 02:30 CET
+	h := newHarness(t, team+weeklyBatchWindow, "2026-03-01T01:30:00Z") // Sun 02:30 CET
 	if rec := h.API(http.MethodPost, "/api/v1/silences", map[string]any{"service": "batch", "duration": "2h30m", "as": "alice"}); rec.Code != http.StatusCreated {
 		t.Fatalf("silence: %d %s", rec.Code, rec.Body)
 	}

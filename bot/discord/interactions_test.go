@@ -187,7 +187,7 @@ type hookEnv struct {
 	log     *logBuffer
 	// clock is the endpoint's now, for the signature's window: the
 	// moment testTimestamp was signed.
-	clock *settableClock
+	clock *escalation.ManualClock
 	// budgets records the budget of every timer the handler started;
 	// deadline is the channel those timers fire on. Closed, the budget is
 	// spent at once; left open, it never is.
@@ -196,27 +196,6 @@ type hookEnv struct {
 	deadline chan time.Time
 }
 
-// settableClock is the endpoint's clock: unlike a manual clock, it may be
-// set back, to when a published vector was signed.
-type settableClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *settableClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *settableClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
-
-func (c *settableClock) Advance(d time.Duration) { c.Set(c.Now().Add(d)) }
-
 func newHookEnv(t *testing.T, budget time.Duration) *hookEnv {
 	t.Helper()
 	seed, err := hex.DecodeString(testSeed)
@@ -224,20 +203,20 @@ func newHookEnv(t *testing.T, budget time.Duration) *hookEnv {
 		t.Fatal(err)
 	}
 	key := ed25519.NewKeyFromSeed(seed)
-	env := newHookEnvWithKey(t, key.Public().(ed25519.PublicKey), budget)
+	env := newHookEnvWithKey(t, key.Public().(ed25519.PublicKey), budget, unixAt(t, testTimestamp))
 	env.key = key
 	return env
 }
 
-// newHookEnvWithKey is an endpoint that trusts pub; only requests signed
-// with its private key pass.
-func newHookEnvWithKey(t *testing.T, pub ed25519.PublicKey, budget time.Duration) *hookEnv {
+// newHookEnvWithKey is an endpoint that trusts pub, its clock at now;
+// only requests signed with pub's private key pass.
+func newHookEnvWithKey(t *testing.T, pub ed25519.PublicKey, budget time.Duration, now time.Time) *hookEnv {
 	t.Helper()
 	client, discord := newTestClient(t)
 	env := &hookEnv{
 		mux: http.NewServeMux(), eng: newFakeEngine(), discord: discord,
 		log: &logBuffer{changed: make(chan struct{}, 1)}, deadline: make(chan time.Time),
-		clock: &settableClock{now: unixAt(t, testTimestamp)},
+		clock: escalation.NewManualClock(now),
 	}
 	log := slog.New(slog.NewTextHandler(env.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	h, err := NewHandler(HandlerOptions{
@@ -495,8 +474,7 @@ func reply(t *testing.T, answer map[string]any) (string, bool) {
 
 func TestRealDiscordPingIsAnsweredWithPong(t *testing.T) {
 	v := signatureVectors(t)[0]
-	env := newHookEnvWithKey(t, mustKey(t, v.PublicKey), 0)
-	env.clock.Set(unixAt(t, v.Timestamp).Add(3 * time.Second)) // as it arrived
+	env := newHookEnvWithKey(t, mustKey(t, v.PublicKey), 0, unixAt(t, v.Timestamp).Add(3*time.Second)) // as it arrived
 	w := env.send(readTestdata(t, "discord_ping_signed.json"), signedHeader(v.Timestamp, v.Signature))
 	if w.Code != http.StatusOK {
 		t.Fatalf("status = %d, body %q", w.Code, w.Body)
@@ -578,8 +556,7 @@ func TestBadSignatureIsRejectedSoDiscordKeepsTheEndpoint(t *testing.T) {
 			continue
 		}
 		t.Run("vector "+v.Name, func(t *testing.T) {
-			env := newHookEnvWithKey(t, mustKey(t, v.PublicKey), 0)
-			env.clock.Set(unixAt(t, v.Timestamp))
+			env := newHookEnvWithKey(t, mustKey(t, v.PublicKey), 0, unixAt(t, v.Timestamp))
 			w := env.send([]byte(v.Body), signedHeader(v.Timestamp, v.Signature))
 			if w.Code != http.StatusUnauthorized {
 				t.Errorf("status = %d, want 401 (body %q)", w.Code, w.Body)

@@ -86,14 +86,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv
 // bad flag or a stray argument a usage error (2, said on the flag set's
 // output).
 func parseFlags(fs *flag.FlagSet, args []string) (code int, ok bool) {
+	if code, ok := parseFlagsAndArgs(fs, args); !ok {
+		return code, false
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "klaxon %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		return 2, false
+	}
+	return 0, true
+}
+
+// parseFlagsAndArgs is parseFlags for a subcommand that takes arguments
+// after its flags (fs.Args), which it checks itself.
+func parseFlagsAndArgs(fs *flag.FlagSet, args []string) (code int, ok bool) {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0, false
 		}
-		return 2, false
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(fs.Output(), "klaxon %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
 		return 2, false
 	}
 	return 0, true

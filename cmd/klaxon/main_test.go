@@ -502,20 +502,30 @@ func TestStatusPageShowsOnlyWhatWasPublished(t *testing.T) {
 	}
 }
 
-// Any monitor with a webhook: a generic integration reads its JSON through
-// field paths in the config.
-func TestGenericIntegrationFromTheConfig(t *testing.T) {
+// exampleWithIntegration is config.example.yaml's text with one more
+// integration, given as its YAML list item, in its integrations list.
+func exampleWithIntegration(t *testing.T, item string) string {
+	t.Helper()
 	example, err := os.ReadFile("../../config.example.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc := strings.Replace(string(example), "  - name: pagerduty-storage\n", `  - name: homegrown
+	const anchor = "  - name: pagerduty-storage\n"
+	if !strings.Contains(string(example), anchor) {
+		t.Fatalf("config.example.yaml no longer has %q to put an integration before", anchor)
+	}
+	return strings.Replace(string(example), anchor, item+anchor, 1)
+}
+
+// Any monitor with a webhook: a generic integration reads its JSON through
+// field paths in the config.
+func TestGenericIntegrationFromTheConfig(t *testing.T) {
+	doc := exampleWithIntegration(t, `  - name: homegrown
     service: checkout
     format: generic
     token: homegrown-token-0123456789
     fields: {alerts: checks, dedup_key: id, summary: title, severity: level, status: state}
-  - name: pagerduty-storage
-`, 1)
+`)
 	cfg, err := config.Parse([]byte(doc), noEnv)
 	if err != nil {
 		t.Fatal(err)
@@ -798,17 +808,12 @@ func TestCheckWarnsOfADatabaseInAMissingDirectory(t *testing.T) {
 // A broken gateway template and a broken generic field path are both
 // reported by one check, not the second only after the first is fixed.
 func TestCheckReportsEveryAdapterProblem(t *testing.T) {
-	example, err := os.ReadFile("../../config.example.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc := strings.Replace(string(example), "  - name: pagerduty-storage\n", `  - name: homegrown
+	doc := exampleWithIntegration(t, `  - name: homegrown
     service: checkout
     format: generic
     token: homegrown-token-0123456789
     fields: {alerts: checks, dedup_key: "a..b"}
-  - name: pagerduty-storage
-`, 1) + `
+`) + `
 sms_gateways:
   - {name: gw, channels: [sms, voice], url: "https://gw.example.com/send", body: "{{.Nope"}
 `

@@ -43,11 +43,8 @@ func cmdPostmortem(ctx context.Context, args []string, stdout, stderr io.Writer,
 	fs.SetOutput(stderr)
 	path := fs.String("config", "", "config file (YAML)")
 	db := fs.String("db", "", "bbolt database file (default: the config's database)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := parseFlagsAndArgs(fs, args); !ok {
+		return code
 	}
 	if *path == "" || fs.NArg() != 1 {
 		fmt.Fprintln(stderr, "usage: klaxon postmortem --config FILE [--db FILE] INCIDENT_ID")

@@ -31,15 +31,21 @@ func (f *firstPass) LastPass() time.Time {
 	return f.at
 }
 
-// At start the runner's first pass takes a moment (recovering the
-// outbox): the watchdog neither reports that as a stuck runner nor waits
-// a whole interval to ping once it is done.
-func TestWatchdogPingsOnceTheFirstPassIsDone(t *testing.T) {
+// newPingServer is a dead man's switch: it hands on the path of each ping.
+func newPingServer(t *testing.T) (*httptest.Server, <-chan string) {
 	pings := make(chan string, 10)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		pings <- r.URL.Path
 	}))
-	defer srv.Close()
+	t.Cleanup(srv.Close)
+	return srv, pings
+}
+
+// At start the runner's first pass takes a moment (recovering the
+// outbox): the watchdog neither reports that as a stuck runner nor waits
+// a whole interval to ping once it is done.
+func TestWatchdogPingsOnceTheFirstPassIsDone(t *testing.T) {
+	srv, pings := newPingServer(t)
 	now := time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC)
 	var logs syncBuffer
 	runner := &firstPass{at: now}
@@ -63,11 +69,7 @@ func TestWatchdogPingsOnceTheFirstPassIsDone(t *testing.T) {
 // Klaxon tells the outside world it is alive while its runner ticks, and
 // falls silent when the runner is stuck — so the outside switch fires.
 func TestWatchdogPingsOnlyWhileTheRunnerTicks(t *testing.T) {
-	pings := make(chan string, 10)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		pings <- r.URL.Path
-	}))
-	defer srv.Close()
+	srv, pings := newPingServer(t)
 	now := time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC)
 	clock := escalationtest.NewClock(now)
 

@@ -22,15 +22,9 @@ const staleTemp = 10 * time.Minute
 // Temp files that killed writers left beside it are removed first, so a
 // job killed again and again (a nightly backup) leaves no pile of them.
 func WriteAtomic(path string, write func(io.Writer) error) error {
-	pattern := "." + filepath.Base(path) + ".*"
-	if old, err := filepath.Glob(filepath.Join(filepath.Dir(path), globEscape(pattern[:len(pattern)-1])+"*")); err == nil {
-		for _, name := range old {
-			if fi, err := os.Stat(name); err == nil && fi.Mode().IsRegular() && time.Since(fi.ModTime()) > staleTemp {
-				_ = os.Remove(name)
-			}
-		}
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), pattern)
+	dir, prefix := filepath.Dir(path), "."+filepath.Base(path)+"."
+	removeStaleTemps(dir, prefix)
+	tmp, err := os.CreateTemp(dir, prefix+"*")
 	if err != nil {
 		return err
 	}
@@ -48,16 +42,22 @@ func WriteAtomic(path string, write func(io.Writer) error) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-// globEscape quotes the characters filepath.Match treats as special.
-func globEscape(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if strings.ContainsRune(`*?[\`, r) {
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
+// removeStaleTemps removes the regular files in dir named prefix* that
+// have gone unwritten longer than staleTemp. It is best effort: a file
+// it cannot read or remove is left for the next write.
+func removeStaleTemps(dir, prefix string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
 	}
-	return b.String()
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !strings.HasPrefix(e.Name(), prefix) {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > staleTemp {
+			_ = os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
 }
 
 // SyncDir makes the names created, renamed or removed in dir durable.
