@@ -141,6 +141,24 @@ func (e *Engine) Incident(ctx context.Context, id int64) (*Incident, []Event, er
 	return inc, events, nil
 }
 
+// IncidentAlerts lists the alerts an incident holds now (an alert that
+// fired again in a later incident has moved there). It scans every stored
+// alert: for drafts and reports, not for the paging path.
+func (e *Engine) IncidentAlerts(ctx context.Context, id int64) ([]*AlertRecord, error) {
+	var out []*AlertRecord
+	err := e.store.View(ctx, func(tx Tx) error {
+		if _, err := tx.Incident(id); errors.Is(err, ErrNotFound) {
+			return Errorf(CodeNotFound, "incident #%d does not exist", id)
+		} else if err != nil {
+			return err
+		}
+		var err error
+		out, err = tx.IncidentAlerts(id)
+		return err
+	})
+	return out, err
+}
+
 // Incidents lists up to limit incidents newest first (limit <= 0: all),
 // optionally by status.
 func (e *Engine) Incidents(ctx context.Context, status Status, limit int) ([]*Incident, error) {

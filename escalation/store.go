@@ -70,7 +70,7 @@ type Tx interface {
 	Alert(service, dedupKey string) (*AlertRecord, error)
 	PutAlert(rec *AlertRecord) error
 	// IncidentAlerts lists the alerts attached to an incident. It may scan
-	// every alert: only merges use it.
+	// every alert: only merges, splits and drafts use it.
 	IncidentAlerts(incidentID int64) ([]*AlertRecord, error)
 
 	// GroupIncident is the latest incident of a service's group key (0 if
