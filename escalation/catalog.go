@@ -207,6 +207,10 @@ type Service struct {
 	// unless NoCorrelation.
 	DependsOn     []string
 	NoCorrelation bool
+	// SplitAfter is how long the alerts of services depending on this one
+	// may go on firing in its incident after its own alerts resolved
+	// before they move to incidents of their own (0: DefaultSplitAfter).
+	SplitAfter time.Duration
 }
 
 // FlapDamping: after Count reopens within Window an incident is flapping.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -216,17 +217,32 @@ func (e *Engine) Merge(ctx context.Context, src, dst int64, by Actor) (*Incident
 		if err != nil {
 			return err
 		}
+		ownFiring := false
 		for _, rec := range recs {
 			rec.IncidentID = to.ID
 			if err := tx.PutAlert(rec); err != nil {
 				return err
 			}
+			if rec.Alert.State == AlertFiring && rec.Service != to.Service {
+				to.ImpactFiring++
+			}
+			ownFiring = ownFiring || rec.Alert.State == AlertFiring && rec.Service == to.Service
 		}
 		if err := tx.SetGroupIncident(from.Service, from.GroupKey, to.ID); err != nil {
 			return err
 		}
 		to.Firing += from.Firing
 		to.Alerts += from.Alerts
+		for _, s := range from.Impacted {
+			if !slices.Contains(to.Impacted, s) && s != to.Service {
+				to.Impacted = append(to.Impacted, s)
+			}
+		}
+		if ownFiring {
+			if err := e.keepImpact(tx, to, Alert{}, now); err != nil {
+				return err
+			}
+		}
 		to.UpdatedAt = now
 		if err := tx.AppendEvent(to.ID, Event{At: now, Kind: EventMerged, Actor: by.Name, Via: by.Via, Count: len(recs),
 			Message: fmt.Sprintf("merged #%d %s (%d alert(s)) into this incident", from.ID, from.Title, len(recs))}); err != nil {
@@ -235,7 +251,7 @@ func (e *Engine) Merge(ctx context.Context, src, dst int64, by Actor) (*Incident
 		if from.Status != StatusResolved {
 			from.Status, from.ResolvedAt, from.ResolvedBy = StatusResolved, now, by.Name
 		}
-		from.MergedInto, from.Firing, from.UpdatedAt, from.SnoozedUntil = to.ID, 0, now, time.Time{}
+		from.MergedInto, from.Firing, from.ImpactFiring, from.UpdatedAt, from.SnoozedUntil, from.SplitAt = to.ID, 0, 0, now, time.Time{}, time.Time{}
 		if err := tx.AppendEvent(from.ID, Event{At: now, Kind: EventMerged, Actor: by.Name, Via: by.Via, Count: len(recs),
 			Message: fmt.Sprintf("merged into #%d %s", to.ID, to.Title)}); err != nil {
 			return err

@@ -170,8 +170,14 @@ type Incident struct {
 	// publishes a first update.
 	Public *Public `json:"public,omitempty"`
 	// Impacted lists other services whose alerts were attached to this
-	// incident because they depend on its service.
-	Impacted []string `json:"impacted,omitempty"`
+	// incident because they depend on its service. ImpactFiring counts the
+	// firing alerts of services other than its own (of Firing). SplitAt is
+	// set once its own alerts have all resolved while such alerts still
+	// fire: then they move to incidents of their own, as their services'
+	// own failures, unless they resolve first.
+	Impacted     []string  `json:"impacted,omitempty"`
+	ImpactFiring int       `json:"impact_firing,omitempty"`
+	SplitAt      time.Time `json:"split_at,omitzero"`
 	// Flaps are the recent reopen times; Flapping is set once they reach
 	// the service's damping count. HeldUntil delays a flapping reopen's
 	// pages; ResolveAt is a flapping incident's pending resolution.
@@ -260,6 +266,7 @@ const (
 	EventPublicUpdate    EventKind = "public_update"
 	EventFlapping        EventKind = "flapping"
 	EventImpacted        EventKind = "impacted"
+	EventSplit           EventKind = "split"
 	EventSilenced        EventKind = "silenced"
 )
 

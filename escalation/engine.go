@@ -332,9 +332,7 @@ func (e *Engine) applyAlert(tx *ingestTx, in *Integration, svc *Service, a Alert
 		if err := tx.PutAlert(rec); err != nil {
 			return 0, err
 		}
-		if inc.Firing > 0 {
-			inc.Firing--
-		}
+		inc.countFiring(rec.Service, -1)
 		inc.UpdatedAt = now
 		if err := tx.AppendEvent(inc.ID, Event{At: now, Kind: EventAlertResolved, Actor: in.Name,
 			Via: ViaMonitor, DedupKey: a.DedupKey, Message: rec.Alert.Summary}); err != nil {
@@ -342,8 +340,13 @@ func (e *Engine) applyAlert(tx *ingestTx, in *Integration, svc *Service, a Alert
 		}
 		// The incident's own service decides (an impacted service's alert
 		// may be the last to resolve).
-		if own := e.cat.Services[inc.Service]; inc.Firing == 0 && inc.Status.Open() && (own == nil || !own.ManualResolve) {
+		switch own := e.cat.Services[inc.Service]; {
+		case inc.Firing == 0 && inc.Status.Open() && (own == nil || !own.ManualResolve):
 			if err := e.allResolved(tx, inc, now, monitor); err != nil {
+				return 0, err
+			}
+		case rec.Service == inc.Service:
+			if err := e.splitLater(tx, inc, now); err != nil {
 				return 0, err
 			}
 		}
@@ -371,7 +374,12 @@ func (e *Engine) applyAlert(tx *ingestTx, in *Integration, svc *Service, a Alert
 		kind := EventAlertUpdated
 		if rec.Alert.State != AlertFiring {
 			kind = EventAlertRefired
-			inc.Firing++
+			inc.countFiring(rec.Service, +1)
+			if rec.Service == inc.Service {
+				if err := e.keepImpact(tx, inc, a, now); err != nil {
+					return 0, err
+				}
+			}
 			if !inc.ResolveAt.IsZero() {
 				if err := e.cancelPendingResolve(tx, inc, now); err != nil {
 					return 0, err
@@ -413,7 +421,7 @@ func (e *Engine) attachFiring(tx *ingestTx, in *Integration, svc *Service, rec *
 	switch {
 	case rec.IncidentID == inc.ID:
 		if rec.Alert.State != AlertFiring {
-			inc.Firing++
+			inc.countFiring(svc.Name, +1)
 		}
 	default:
 		if rec.IncidentID != 0 && rec.Alert.State == AlertFiring {
@@ -421,15 +429,18 @@ func (e *Engine) attachFiring(tx *ingestTx, in *Integration, svc *Service, rec *
 			if err != nil {
 				return 0, err
 			}
-			if old.Firing > 0 {
-				old.Firing--
-			}
+			old.countFiring(svc.Name, -1)
 			if err := tx.PutIncident(old); err != nil {
 				return 0, err
 			}
 		}
-		inc.Firing++
+		inc.countFiring(svc.Name, +1)
 		inc.Alerts++
+	}
+	if inc.Service == svc.Name {
+		if err := e.keepImpact(tx, inc, a, now); err != nil {
+			return 0, err
+		}
 	}
 	rec.Integration, rec.IncidentID, rec.Alert, rec.LastSeen = in.Name, inc.ID, a, now
 	if err := tx.PutAlert(rec); err != nil {
@@ -514,7 +525,7 @@ func (e *Engine) incidentFor(tx Tx, in *Integration, svc *Service, a Alert, now 
 			return e.reopen(tx, in, svc, g, a, now)
 		}
 	}
-	if dep, err := e.dependencyIncident(tx, svc, now); err != nil || dep != nil {
+	if dep, err := e.dependencyIncident(tx, svc, 0); err != nil || dep != nil {
 		if dep != nil {
 			if err := e.impact(tx, dep, svc, gk, a, now); err != nil {
 				return nil, false, false, err
@@ -522,27 +533,36 @@ func (e *Engine) incidentFor(tx Tx, in *Integration, svc *Service, a Alert, now 
 		}
 		return dep, false, false, err
 	}
+	inc, err = e.newIncident(tx, in.Name, svc, gk, a, svc.PriorityFor(a.Severity), now, "")
+	return inc, err == nil, false, err
+}
+
+// newIncident opens an incident of svc's group gk for alert a, sent by
+// the integration named by; why, if set, follows the opening entry.
+func (e *Engine) newIncident(tx Tx, by string, svc *Service, gk string, a Alert, pr Priority, now time.Time, why string) (*Incident, error) {
 	id, err := tx.NextIncidentID()
 	if err != nil {
-		return nil, false, false, err
+		return nil, err
 	}
-	pr := svc.PriorityFor(a.Severity)
 	title := a.Summary
 	if title == "" {
 		title = a.DedupKey
 	}
-	inc = &Incident{
+	inc := &Incident{
 		ID: id, Service: svc.Name, GroupKey: gk, Title: title, Status: StatusTriggered,
 		Priority: pr, Policy: svc.PolicyFor(pr), CreatedAt: now, UpdatedAt: now,
 	}
 	if err := tx.SetGroupIncident(svc.Name, gk, id); err != nil {
-		return nil, false, false, err
+		return nil, err
 	}
-	if err := tx.AppendEvent(id, Event{At: now, Kind: EventTriggered, Actor: in.Name, Via: ViaMonitor,
-		Message: fmt.Sprintf("%s %s on %s", pr, title, svc.Name)}); err != nil {
-		return nil, false, false, err
+	msg := fmt.Sprintf("%s %s on %s", pr, title, svc.Name)
+	if why != "" {
+		msg += " — " + why
 	}
-	return inc, true, false, nil
+	if err := tx.AppendEvent(id, Event{At: now, Kind: EventTriggered, Actor: by, Via: ViaMonitor, Message: msg}); err != nil {
+		return nil, err
+	}
+	return inc, nil
 }
 
 // allResolved closes an incident whose alerts all resolved; a flapping one
@@ -676,9 +696,9 @@ func mergedEnd(tx Tx, inc *Incident) (*Incident, error) {
 	return inc, nil
 }
 
-// dependencyIncident is the oldest open incident of a service svc depends
-// on, nil when there is none (or svc opted out).
-func (e *Engine) dependencyIncident(tx Tx, svc *Service, now time.Time) (*Incident, error) {
+// dependencyIncident is the oldest open incident other than skip of a
+// service svc depends on, nil when there is none (or svc opted out).
+func (e *Engine) dependencyIncident(tx Tx, svc *Service, skip int64) (*Incident, error) {
 	if svc.NoCorrelation || len(svc.DependsOn) == 0 {
 		return nil, nil
 	}
@@ -693,7 +713,7 @@ func (e *Engine) dependencyIncident(tx Tx, svc *Service, now time.Time) (*Incide
 			if err != nil {
 				return nil, err
 			}
-			if inc.Status.Open() && inc.MergedInto == 0 && (best == nil || inc.CreatedAt.Before(best.CreatedAt)) {
+			if inc.ID != skip && inc.Status.Open() && inc.MergedInto == 0 && (best == nil || inc.CreatedAt.Before(best.CreatedAt)) {
 				best = inc
 			}
 		}

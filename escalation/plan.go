@@ -341,6 +341,11 @@ func (esc *Escalation) run(person string) int {
 // and NextDue is set to the next instant the incident needs the engine. An
 // incident that is not triggered has nothing scheduled.
 func (e *Engine) advance(tx Tx, inc *Incident, now time.Time) error {
+	if !inc.SplitAt.IsZero() && !inc.SplitAt.After(now) {
+		if err := e.split(tx, inc, now); err != nil {
+			return err
+		}
+	}
 	if !inc.ResolveAt.IsZero() && !inc.ResolveAt.After(now) {
 		inc.ResolveAt = time.Time{}
 		if inc.Status.Open() && inc.Firing == 0 {
@@ -351,8 +356,10 @@ func (e *Engine) advance(tx Tx, inc *Incident, now time.Time) error {
 	if err := e.plan(tx, inc, now); err != nil {
 		return err
 	}
-	if !inc.ResolveAt.IsZero() && inc.Status.Open() && (inc.NextDue.IsZero() || inc.ResolveAt.Before(inc.NextDue)) {
-		inc.NextDue = inc.ResolveAt
+	for _, at := range [...]time.Time{inc.ResolveAt, inc.SplitAt} {
+		if !at.IsZero() && inc.Status.Open() && (inc.NextDue.IsZero() || at.Before(inc.NextDue)) {
+			inc.NextDue = at
+		}
 	}
 	return nil
 }

@@ -18,9 +18,9 @@ import (
 
 // AppendIncident appends the encoding of inc, version byte first.
 func AppendIncident(b []byte, inc *escalation.Incident) []byte {
-	// The version byte, two flags, nine numbers, nine times, seven strings
+	// The version byte, two flags, ten numbers, ten times, seven strings
 	// and three counts, then what the strings and lists hold.
-	n := 3 + 9*binary.MaxVarintLen64 + 9*maxTime + 10*binary.MaxVarintLen32 + len(inc.Service) +
+	n := 3 + 10*binary.MaxVarintLen64 + 10*maxTime + 10*binary.MaxVarintLen32 + len(inc.Service) +
 		len(inc.GroupKey) + len(inc.Title) + len(inc.Status) + len(inc.Policy) + len(inc.AcknowledgedBy) +
 		len(inc.ResolvedBy) + maxTime*len(inc.Flaps)
 	if p := inc.Public; p != nil {
@@ -59,14 +59,15 @@ func AppendIncident(b []byte, inc *escalation.Incident) []byte {
 	b = binary.AppendVarint(b, int64(inc.Reopened))
 	b = AppendTime(b, inc.SnoozedUntil)
 	b = binary.AppendVarint(b, inc.MergedInto)
-	// The layout byte: 3, not public; 4, public with its priority and
-	// services; both with the watches last. Written before: 0, not public;
-	// 1, public without the priority and services; 2, public with them;
-	// none of them with watches.
+	// The layout byte: 5, not public; 6, public with its priority and
+	// services; both with the watches, then the impact firing and the
+	// split time last. Written before: 3 and 4, the same without the last
+	// two; 0, not public; 1, public without the priority and services; 2,
+	// public with them; none of those three with watches.
 	if p := inc.Public; p == nil {
-		b = append(b, 3)
+		b = append(b, 5)
 	} else {
-		b = append(b, 4)
+		b = append(b, 6)
 		b = AppendString(b, p.Title)
 		b = AppendString(b, string(p.Status))
 		b = AppendTime(b, p.StartedAt)
@@ -111,7 +112,8 @@ func AppendIncident(b []byte, inc *escalation.Incident) []byte {
 		b = binary.AppendVarint(b, int64(w.Level))
 		b = AppendString(b, w.Person)
 	}
-	return b
+	b = binary.AppendVarint(b, int64(inc.ImpactFiring))
+	return AppendTime(b, inc.SplitAt)
 }
 
 // DecodeIncident decodes what AppendIncident wrote.
@@ -138,8 +140,8 @@ func DecodeIncident(b []byte) (escalation.Incident, error) {
 	inc.MergedInto = d.Varint()
 	layout := d.Byte()
 	switch layout {
-	case 0, 3:
-	case 1, 2, 4:
+	case 0, 3, 5:
+	case 1, 2, 4, 6:
 		inc.Public = &escalation.Public{Title: d.String(), Status: escalation.PublicStatus(d.String()),
 			StartedAt: d.Time(), UpdatedAt: d.Time()}
 		if layout != 1 {
@@ -193,6 +195,10 @@ func DecodeIncident(b []byte) (escalation.Incident, error) {
 				esc.Watches[i] = escalation.Watch{Schedule: d.String(), Level: d.Int(), Person: d.String()}
 			}
 		}
+	}
+	if layout >= 5 {
+		inc.ImpactFiring = d.Int()
+		inc.SplitAt = d.Time()
 	}
 	if err := d.Finish(); err != nil {
 		return escalation.Incident{}, err

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -200,20 +201,22 @@ func BenchmarkIncident(b *testing.B) {
 func TestAnIncidentWrittenBeforeWatchesStillReads(t *testing.T) {
 	inc := filled[escalation.Incident]()
 	inc.Public.Priority, inc.Public.Services, inc.Escalation.Watches = 0, nil, nil
+	inc.ImpactFiring, inc.SplitAt = 0, time.Time{}
 	withPublic := AppendIncident(nil, &inc)
 	pub := inc.Public
 	inc.Public = nil
 	without := AppendIncident(nil, &inc)
 	// The layout byte is where the two first differ; the public fields
 	// are followed by a zero priority and an empty list, two bytes, and
-	// the record ends with an empty list of watches, one.
+	// the record ends with an empty list of watches, a zero impact count
+	// and a zero split time, one byte each.
 	at := 0
 	for withPublic[at] == without[at] {
 		at++
 	}
 	public := len(withPublic) - len(without) - 2
 	legacy := append(append(append([]byte{}, withPublic[:at]...), 1), withPublic[at+1:at+public]...)
-	legacy = append(legacy, withPublic[at+public+2:len(withPublic)-1]...)
+	legacy = append(legacy, withPublic[at+public+2:len(withPublic)-3]...)
 
 	got, err := DecodeIncident(legacy)
 	if err != nil {
@@ -222,6 +225,36 @@ func TestAnIncidentWrittenBeforeWatchesStillReads(t *testing.T) {
 	inc.Public = pub
 	if !reflect.DeepEqual(got, inc) {
 		t.Fatalf("read back\n%+v\nwant\n%+v", got, inc)
+	}
+}
+
+// An incident written before impact alerts were counted (layouts 3 and 4)
+// reads back with none counted and no split due: it keeps the impacts
+// attached, as it did when it was written.
+func TestAnIncidentWrittenBeforeSplitsStillReads(t *testing.T) {
+	inc := filled[escalation.Incident]()
+	private := inc
+	private.Public = nil
+	withPublic, without := AppendIncident(nil, &inc), AppendIncident(nil, &private)
+	layout := 0 // the first byte where the two differ
+	for withPublic[layout] == without[layout] {
+		layout++
+	}
+	tail := len(binary.AppendVarint(nil, int64(inc.ImpactFiring))) + len(AppendTime(nil, inc.SplitAt))
+	for _, c := range []struct {
+		b    []byte
+		want escalation.Incident
+	}{{withPublic, inc}, {without, private}} {
+		old := append([]byte{}, c.b[:len(c.b)-tail]...)
+		old[layout] -= 2
+		got, err := DecodeIncident(old)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.want.ImpactFiring, c.want.SplitAt = 0, time.Time{}
+		if !reflect.DeepEqual(got, c.want) {
+			t.Fatalf("read back\n%+v\nwant\n%+v", got, c.want)
+		}
 	}
 }
 
