@@ -176,8 +176,8 @@ func (e *Engine) CheckDelivery(integration string, alerts []Alert) error {
 
 // Repeat answers a checked delivery from a read transaction when applying
 // it would change nothing (every alert an unchanged repeat, or a resolve
-// of an unknown alert); unchanged is false otherwise, and then res is
-// empty.
+// of an unknown alert that does not say when it ended); unchanged is
+// false otherwise, and then res is empty.
 func (e *Engine) Repeat(ctx context.Context, integration string, alerts []Alert) (res IngestResult, unchanged bool, err error) {
 	in := e.cat.Integrations[integration]
 	svc := e.cat.Services[in.Service]
@@ -264,11 +264,15 @@ func (e *Engine) applyDelivery(itx *ingestTx, in *Integration, svc *Service, ale
 func (e *Engine) repeat(tx Tx, svc *Service, a Alert) (int64, bool, error) {
 	rec, err := tx.Alert(svc.Name, a.DedupKey)
 	if errors.Is(err, ErrNotFound) {
-		// Nothing to resolve or acknowledge: ignored, no write.
-		return 0, a.State != AlertFiring, nil
+		// Nothing to resolve or acknowledge: ignored, and without a write
+		// unless it is an early resolve to remember.
+		return 0, a.State != AlertFiring && !earlyResolve(a), nil
 	}
 	if err != nil {
 		return 0, false, err
+	}
+	if rec.IncidentID == 0 {
+		return 0, a.State != AlertFiring || rec.staleFiring(a), nil
 	}
 	inc, err := tx.Incident(rec.IncidentID)
 	if err != nil {
@@ -297,6 +301,15 @@ func (rec *AlertRecord) staleFiring(a Alert) bool {
 		!a.StartsAt.IsZero() && !rec.Alert.EndsAt.IsZero() && !a.StartsAt.After(rec.Alert.EndsAt)
 }
 
+// earlyResolve reports whether a, a resolve of an alert never seen firing,
+// is worth remembering: it says when its occurrence ended, so a firing of
+// that occurrence arriving after it (a retry that lost the race, an HA
+// peer's late copy) can be known as stale rather than open an incident
+// no resolve will close.
+func earlyResolve(a Alert) bool {
+	return a.State == AlertResolved && !a.EndsAt.IsZero()
+}
+
 // applyAlert applies one alert inside the ingest transaction and returns
 // the incident it landed in (0 when it was ignored).
 func (e *Engine) applyAlert(tx *ingestTx, in *Integration, svc *Service, a Alert, now time.Time, res *IngestResult) (int64, error) {
@@ -308,9 +321,22 @@ func (e *Engine) applyAlert(tx *ingestTx, in *Integration, svc *Service, a Alert
 		return 0, err
 	}
 	if rec == nil && a.State != AlertFiring {
-		// Nothing to resolve or acknowledge (PagerDuty drops these too).
+		// Nothing to resolve or acknowledge (PagerDuty drops these too);
+		// an early resolve is kept, in no incident, to judge its firing.
 		res.Ignored++
-		return 0, nil
+		if !earlyResolve(a) {
+			return 0, nil
+		}
+		return 0, tx.PutAlert(&AlertRecord{Service: svc.Name, Integration: in.Name, Alert: a, FirstSeen: now, LastSeen: now})
+	}
+	if rec != nil && rec.IncidentID == 0 {
+		// Only an early resolve was seen: its own occurrence's firing is
+		// ignored, a later occurrence's fires as new.
+		if a.State != AlertFiring || rec.staleFiring(a) {
+			res.Ignored++
+			return 0, nil
+		}
+		return e.attachFiring(tx, in, svc, rec, a, now, res)
 	}
 	var inc *Incident
 	if rec != nil {
