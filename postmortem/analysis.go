@@ -14,9 +14,15 @@ import (
 type analysis struct {
 	events []escalation.Event // in time order
 
-	// start is the earliest sign of the incident: its creation, or an
-	// incident merged into it that opened earlier (startedBy).
-	start     time.Time
+	// start is the earliest sign of the incident: when its earliest alert
+	// began, per the monitor (startAlert), or else when Klaxon opened it.
+	start      time.Time
+	startAlert *escalation.AlertRecord
+	// opened is when Klaxon opened the incident: its creation, or an
+	// incident merged into it that opened earlier (startedBy); openedID is
+	// the one that opened first.
+	opened    time.Time
+	openedID  int64
 	startedBy *escalation.Incident
 	// last is the latest moment the draft knows of.
 	last time.Time
@@ -66,10 +72,10 @@ func analyse(inc *escalation.Incident, events []escalation.Event, opts Options) 
 	// started late after downtime is dated when it was due, so order by time.
 	slices.SortStableFunc(a.events, func(x, y escalation.Event) int { return x.At.Compare(y.At) })
 
-	a.start = inc.CreatedAt
+	a.opened, a.openedID = inc.CreatedAt, inc.ID
 	for _, ev := range a.events {
-		if a.start.IsZero() && !ev.At.IsZero() {
-			a.start = ev.At
+		if a.opened.IsZero() && !ev.At.IsZero() {
+			a.opened = ev.At
 		}
 		if ev.At.After(a.last) {
 			a.last = ev.At
@@ -83,11 +89,15 @@ func analyse(inc *escalation.Incident, events []escalation.Event, opts Options) 
 			continue
 		}
 		a.merged = append(a.merged, m)
-		if !m.CreatedAt.IsZero() && (a.start.IsZero() || m.CreatedAt.Before(a.start)) {
-			a.start, a.startedBy = m.CreatedAt, m
+		if !m.CreatedAt.IsZero() && (a.opened.IsZero() || m.CreatedAt.Before(a.opened)) {
+			a.opened, a.openedID, a.startedBy = m.CreatedAt, m.ID, m
 		}
 	}
 	slices.SortFunc(a.merged, func(x, y *escalation.Incident) int { return cmp.Compare(x.ID, y.ID) })
+	a.start = a.opened
+	if a.startAlert = firstAlert(a.opened, opts.Alerts); a.startAlert != nil {
+		a.start = a.startAlert.Alert.StartsAt
+	}
 
 	a.readPaging()
 	if inc.Status != escalation.StatusTriggered {
@@ -157,6 +167,44 @@ func analyse(inc *escalation.Incident, events []escalation.Event, opts Options) 
 		}
 	}
 	return a
+}
+
+// maxDetectLag bounds how long before Klaxon opened an incident an alert's
+// start may date it. Alertmanager keeps an alert's startsAt for as long as
+// it fires, so an alert that fired for weeks unrouted, silenced or below
+// the paging severity before it paged, or a monitor with a wrong clock,
+// would stretch the outage over weeks. A week is far beyond any group
+// wait, scrape interval or queued retry: a longer lag is not detection,
+// and is for the people writing the postmortem to tell.
+const maxDetectLag = 7 * 24 * time.Hour
+
+// firstAlert is the alert whose monitor says it began earliest before
+// Klaxon opened the incident, or nil when none did.
+func firstAlert(opened time.Time, alerts []*escalation.AlertRecord) *escalation.AlertRecord {
+	if opened.IsZero() {
+		return nil // nothing to measure the lag from, or to bound it by
+	}
+	var first *escalation.AlertRecord
+	for _, rec := range alerts {
+		if rec == nil {
+			continue
+		}
+		at := rec.Alert.StartsAt
+		// Zero: the sender gives no start. At or after the opening: no
+		// lag, or a later occurrence of the alert (a refire) that moved
+		// to this incident, which says nothing of when it began.
+		if at.IsZero() || !at.Before(opened) || opened.Sub(at) > maxDetectLag {
+			continue
+		}
+		// Ties broken by what the draft shows, so that the order the
+		// caller lists the alerts in cannot change the draft.
+		if first == nil || cmp.Or(at.Compare(first.Alert.StartsAt), strings.Compare(rec.Service, first.Service),
+			strings.Compare(rec.Integration, first.Integration), strings.Compare(rec.Alert.Summary, first.Alert.Summary),
+			strings.Compare(rec.Alert.DedupKey, first.Alert.DedupKey)) < 0 {
+			first = rec
+		}
+	}
+	return first
 }
 
 // closing is the last entry that closed the incident at the time the

@@ -1,6 +1,7 @@
 package postmortem_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +25,10 @@ func FuzzDraft(f *testing.F) {
 		if again := postmortem.Draft(inc, events, opts); again != md {
 			t.Fatal("two drafts of the same incident differ")
 		}
+		slices.Reverse(opts.Alerts)
+		if again := postmortem.Draft(inc, events, opts); again != md {
+			t.Fatal("the order of the alerts changed the draft")
+		}
 		if !strings.HasPrefix(md, "# Postmortem: ") || !strings.Contains(md, "\n## Follow-ups\n") {
 			t.Fatalf("the draft lost its shape:\n%s", md)
 		}
@@ -35,6 +40,7 @@ func FuzzDraft(f *testing.F) {
 // fromScript builds an incident, its timeline and options from fuzz bytes,
 // using s1 and s2 wherever text goes.
 func fromScript(script []byte, s1, s2 string) (*escalation.Incident, []escalation.Event, postmortem.Options) {
+	whole := script
 	next := func() byte {
 		if len(script) == 0 {
 			return 0
@@ -106,6 +112,22 @@ func fromScript(script []byte, s1, s2 string) (*escalation.Incident, []escalatio
 		if inc != nil {
 			opts.Merged = append(opts.Merged, inc)
 		}
+	}
+	// Alerts from the script's last bytes, read backwards, so that every
+	// script has some while the rest of it reads as before.
+	for i := len(whole) - 1; i >= 1 && len(opts.Alerts) < 4; i -= 2 {
+		start := time.Time{}
+		if b := whole[i]; b != 0x80 {
+			start = base.Add(time.Duration(int8(b)) * 7 * time.Minute)
+		}
+		texts := []string{"Disk full", "", s1, s2}
+		opts.Alerts = append(opts.Alerts, &escalation.AlertRecord{
+			Service: []string{"checkout", "storage", "", s1}[whole[i-1]%4], Integration: texts[whole[i-1]/4%4],
+			Alert: escalation.Alert{Summary: texts[whole[i-1]/16%4], DedupKey: texts[whole[i-1]/64%4], StartsAt: start},
+		})
+	}
+	if len(whole)%3 == 1 {
+		opts.Alerts = append(opts.Alerts, nil)
 	}
 	return inc, events, opts
 }

@@ -36,6 +36,8 @@ func TestHostileTextStaysText(t *testing.T) {
 		Company:  hostile,
 		Services: map[string]string{"checkout": hostile},
 		Location: time.FixedZone(hostile, 3600),
+		Alerts: []*escalation.AlertRecord{{Service: hostile, Integration: hostile,
+			Alert: escalation.Alert{DedupKey: hostile, Summary: hostile, StartsAt: at.Add(-10 * time.Minute)}}},
 	})
 
 	checkTables(t, md)
@@ -66,6 +68,9 @@ func TestHostileTextStaysText(t *testing.T) {
 				t.Errorf("line %d has an unescaped %q at %d, which could open a link or a code span: %s", i+1, c, j, l)
 			}
 		}
+	}
+	if !strings.Contains(md, "**Alert began firing**") || !strings.Contains(md, "| Time to detect | 10m,") {
+		t.Error("the hostile alert's start is not in the draft")
 	}
 	if n := strings.Count(md, "**Note** (internal)"); n != 1 {
 		t.Errorf("the note takes %d timeline rows, want 1", n)

@@ -34,6 +34,11 @@ type Options struct {
 	// their IDs): their services count as affected, and one that opened
 	// earlier is where the incident started.
 	Merged []*escalation.Incident
+	// Alerts are the alerts the incident and those merged into it hold.
+	// The monitor's start of the earliest (StartsAt) dates the incident
+	// when the monitor knew before Klaxon did: the gap is the time it took
+	// to detect. Nil keeps the draft to Klaxon's own record.
+	Alerts []*escalation.AlertRecord
 }
 
 // MergedFrom lists the IDs of the incidents merged into an incident, read
@@ -82,7 +87,7 @@ func Draft(inc *escalation.Incident, events []escalation.Event, opts Options) st
 	writeHeader(&b, inc, opts)
 	writeSummary(&b, inc, a, opts)
 	writeImpact(&b, a)
-	writeTimeline(&b, a, opts)
+	writeTimeline(&b, inc, a, opts)
 	for _, s := range []struct{ title, prompt string }{
 		{"Root cause", "The chain of causes, and why each link could break. Were there early warnings (expiry dates, error rates)?"},
 		{"What went well", "What helped: alerts, paging, tools, people, luck."},

@@ -50,9 +50,15 @@ func lead(inc *escalation.Incident, a *analysis, opts Options) string {
 	default:
 		s = append(s, fmt.Sprintf("%s from %s, and the incident is still open.", subject, stamp(a.start)))
 	}
-	if a.firstPage != nil && !a.start.IsZero() {
+	switch {
+	case a.startAlert != nil && a.firstPage != nil:
+		s = append(s, fmt.Sprintf("Its first alert began %s before Klaxon opened #%d, and the first page went out %s after the opening.",
+			span(a.start, a.opened), a.openedID, span(a.opened, a.firstPage.At)))
+	case a.startAlert != nil:
+		s = append(s, fmt.Sprintf("Its first alert began %s before Klaxon opened #%d. No page was delivered.", span(a.start, a.opened), a.openedID))
+	case a.firstPage != nil && !a.start.IsZero():
 		s = append(s, fmt.Sprintf("The first page went out %s after the start.", span(a.start, a.firstPage.At)))
-	} else if a.firstPage == nil {
+	case a.firstPage == nil:
 		s = append(s, "No page was delivered.")
 	}
 	var names []string
@@ -94,7 +100,9 @@ func lead(inc *escalation.Incident, a *analysis, opts Options) string {
 	return strings.Join(s, " ")
 }
 
-// acked is "bob acknowledged by SMS reply 31m 18s after the start".
+// acked is "bob acknowledged by SMS reply 31m 18s after the start", or
+// "… after Klaxon opened #58" when the start is an alert's: see
+// summaryRows.
 func acked(a *analysis) string {
 	who := text(a.ack.Actor)
 	if who == "" {
@@ -107,7 +115,11 @@ func acked(a *analysis) string {
 	if a.ack.Via != "" && a.ack.Via != escalation.ViaMonitor {
 		s += " by " + via(a.ack.Via)
 	}
-	if !a.start.IsZero() && !a.ack.At.IsZero() {
+	switch {
+	case a.opened.IsZero() || a.ack.At.IsZero():
+	case a.startAlert != nil:
+		s += fmt.Sprintf(" %s after Klaxon opened #%d", span(a.opened, a.ack.At), a.openedID)
+	default:
 		s += " " + span(a.start, a.ack.At) + " after the start"
 	}
 	return s
@@ -145,12 +157,26 @@ func affected(inc *escalation.Incident, a *analysis, opts Options) []string {
 	return names
 }
 
+// summaryRows are the figures. When an alert's monitor saw the incident
+// begin before Klaxon opened it, the outage counts from the alert's start
+// (Started, Duration, Time to resolve, and Time to detect up to the
+// opening), and Klaxon's response from the opening, as it does without
+// such an alert (the first page and Time to acknowledge): nobody could
+// answer before Klaxon paged, and the lag has a figure of its own.
 func summaryRows(inc *escalation.Incident, a *analysis, opts Options) [][2]string {
 	var rows [][2]string
 	row := func(k, v string) { rows = append(rows, [2]string{k, v}) }
 
 	started := stamp(a.start)
-	if a.startedBy != nil {
+	switch {
+	case a.startAlert != nil && a.startedBy != nil:
+		started += fmt.Sprintf(": %s; Klaxon opened #%d%s (merged in later) at %s, %s later; #%d opened at %s",
+			alertBegan(inc, a.startAlert, opts), a.startedBy.ID, onService(a.startedBy.Service, opts), clock(a.opened),
+			span(a.start, a.opened), inc.ID, clock(inc.CreatedAt))
+	case a.startAlert != nil:
+		started += fmt.Sprintf(": %s; Klaxon opened #%d at %s, %s later",
+			alertBegan(inc, a.startAlert, opts), a.openedID, clock(a.opened), span(a.start, a.opened))
+	case a.startedBy != nil:
 		started += fmt.Sprintf(": #%d opened%s (merged in later); #%d opened at %s",
 			a.startedBy.ID, onService(a.startedBy.Service, opts), inc.ID, clock(inc.CreatedAt))
 	}
@@ -227,15 +253,21 @@ func summaryRows(inc *escalation.Incident, a *analysis, opts Options) [][2]strin
 		row("Duration", "still open")
 	}
 
+	if a.startAlert != nil {
+		row("Time to detect", fmt.Sprintf("%s, from the first alert's start to Klaxon opening #%d", span(a.start, a.opened), a.openedID))
+	}
+
 	switch {
 	case a.ack == nil && a.resolution != nil:
 		row("Time to acknowledge", "never acknowledged")
 	case a.ack == nil:
 		row("Time to acknowledge", "not acknowledged yet")
-	case a.start.IsZero() || a.ack.At.IsZero():
+	case a.opened.IsZero() || a.ack.At.IsZero():
 		row("Time to acknowledge", "unknown")
+	case a.startAlert != nil:
+		row("Time to acknowledge", fmt.Sprintf("%s, from Klaxon opening #%d", span(a.opened, a.ack.At), a.openedID))
 	default:
-		row("Time to acknowledge", span(a.start, a.ack.At))
+		row("Time to acknowledge", span(a.opened, a.ack.At))
 	}
 
 	switch {
@@ -284,12 +316,47 @@ func summaryRows(inc *escalation.Incident, a *analysis, opts Options) [][2]strin
 	return rows
 }
 
-// after is ", 2m 31s after the start".
+// after is ", 2m 31s after the start", and " (2s after Klaxon opened
+// #58)" when the start is an alert's.
 func after(a *analysis, ev *escalation.Event) string {
 	if a.start.IsZero() || ev.At.IsZero() {
 		return ""
 	}
-	return ", " + span(a.start, ev.At) + " after the start"
+	s := ", " + span(a.start, ev.At) + " after the start"
+	if a.startAlert != nil {
+		s += fmt.Sprintf(" (%s after Klaxon opened #%d)", span(a.opened, ev.At), a.openedID)
+	}
+	return s
+}
+
+// alertBegan is `alert “Probe failed” began firing, per alertmanager`:
+// the alert that dates the incident, and who said when it began.
+func alertBegan(inc *escalation.Incident, rec *escalation.AlertRecord, opts Options) string {
+	s := alertName(rec)
+	if rec.Service != inc.Service {
+		s += onService(rec.Service, opts)
+	}
+	return s + " began firing, " + perMonitor(rec)
+}
+
+// alertName is `alert “Probe failed”`, by the alert's summary, else its
+// dedup key.
+func alertName(rec *escalation.AlertRecord) string {
+	if name := oneLine(rec.Alert.Summary); name != "" {
+		return "alert “" + name + "”"
+	}
+	if key := oneLine(rec.Alert.DedupKey); key != "" {
+		return "alert " + key
+	}
+	return "an alert"
+}
+
+// perMonitor is "per alertmanager", the integration the alert came by.
+func perMonitor(rec *escalation.AlertRecord) string {
+	if in := text(rec.Integration); in != "" {
+		return "per " + in
+	}
+	return "per its monitor"
 }
 
 func escalationSummary(inc *escalation.Incident, a *analysis) string {

@@ -17,10 +17,26 @@ type line struct {
 
 // writeTimeline writes every timeline entry, in UTC (and local time when
 // asked), with the computed lines under the entries they explain: who was
-// paged and did not answer before someone else acknowledged.
-func writeTimeline(b *strings.Builder, a *analysis, opts Options) {
+// paged and did not answer before someone else acknowledged. An alert that
+// began before Klaxon heard of it comes first, at the start its monitor
+// gave.
+func writeTimeline(b *strings.Builder, inc *escalation.Incident, a *analysis, opts Options) {
 	b.WriteString("\n## Timeline\n\n")
 	var lines []line
+	if rec := a.startAlert; rec != nil {
+		s := "**Alert began firing**"
+		if rec.Service != inc.Service {
+			s += onService(rec.Service, opts)
+		}
+		s += " (" + perMonitor(rec) + ")"
+		if msg := text(rec.Alert.Summary); msg != "" {
+			s += ": " + msg
+		}
+		if key := text(rec.Alert.DedupKey); key != "" {
+			s += " (dedup key " + key + ")"
+		}
+		lines = append(lines, line{rec.Alert.StartsAt, s})
+	}
 	for _, m := range a.merged {
 		if !m.CreatedAt.IsZero() {
 			lines = append(lines, line{m.CreatedAt, fmt.Sprintf("**Incident #%d opened**%s: %s _(merged into this one later)_",

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 
 	"github.com/klaxonhq/klaxon/config"
@@ -16,21 +17,38 @@ import (
 // incidentReader is what a postmortem draft reads.
 type incidentReader interface {
 	Incident(ctx context.Context, id int64) (*escalation.Incident, []escalation.Event, error)
+	IncidentAlerts(ctx context.Context, id int64) ([]*escalation.AlertRecord, error)
 }
 
 // draftPostmortem renders incident id's draft, with the incidents merged
-// into it.
+// into it and the alerts of all of them, whose starts can date the
+// incident earlier than Klaxon opened it.
 func draftPostmortem(ctx context.Context, eng incidentReader, id int64, opts postmortem.Options) (string, error) {
 	inc, events, err := eng.Incident(ctx, id)
 	if err != nil {
 		return "", err
 	}
+	// The caller's options are shared between requests: append to copies.
+	opts.Merged, opts.Alerts = slices.Clip(opts.Merged), slices.Clip(opts.Alerts)
+	alerts, err := eng.IncidentAlerts(ctx, id)
+	if err != nil {
+		return "", fmt.Errorf("alerts of incident #%d: %w", id, err)
+	}
+	opts.Alerts = append(opts.Alerts, alerts...)
 	for _, mid := range postmortem.MergedFrom(events) {
 		m, _, err := eng.Incident(ctx, mid)
 		if err != nil {
 			return "", fmt.Errorf("merged incident #%d: %w", mid, err)
 		}
 		opts.Merged = append(opts.Merged, m)
+		// A merge moves the alerts to this incident, so a merged one
+		// rarely holds any; one that fired again elsewhere has moved on.
+		// Asked anyway, so that none it holds is missed.
+		alerts, err := eng.IncidentAlerts(ctx, mid)
+		if err != nil {
+			return "", fmt.Errorf("alerts of merged incident #%d: %w", mid, err)
+		}
+		opts.Alerts = append(opts.Alerts, alerts...)
 	}
 	return postmortem.Draft(inc, events, opts), nil
 }
