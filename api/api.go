@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -97,28 +98,73 @@ func NewHandler(o Options) *Handler {
 	return &Handler{eng: o.Engine, tokens: o.Tokens, calToken: o.CalendarToken, drafts: o.Drafts, backup: o.Backup, cat: o.Catalog, clock: o.Clock, log: log}
 }
 
-// Register adds the API routes to mux.
+// Register adds the API to mux: all of /api/v1, served from the API's own
+// mux, so that a path no route takes, or a method its routes do not take,
+// is answered in the API's JSON rather than net/http's plain text.
 func (h *Handler) Register(mux *http.ServeMux) {
-	mux.Handle("GET /api/v1/incidents", h.auth(h.list))
-	mux.Handle("GET /api/v1/incidents/{id}", h.auth(h.get))
-	mux.Handle("POST /api/v1/incidents/{id}/ack", h.auth(h.ack))
-	mux.Handle("POST /api/v1/incidents/{id}/resolve", h.auth(h.resolve))
-	mux.Handle("POST /api/v1/incidents/{id}/updates", h.auth(h.postUpdate))
-	mux.Handle("GET /api/v1/incidents/{id}/postmortem.md", h.auth(h.postmortem))
-	mux.Handle("POST /api/v1/incidents/{id}/merge", h.auth(h.merge))
-	mux.Handle("POST /api/v1/incidents/{id}/priority", h.auth(h.priority))
-	mux.Handle("GET /api/v1/backup", h.auth(h.backupDB))
-	mux.Handle("GET /api/v1/silences", h.auth(h.silences))
-	mux.Handle("POST /api/v1/silences", h.auth(h.addSilence))
-	mux.Handle("DELETE /api/v1/silences/{id}", h.auth(h.expireSilence))
-	mux.Handle("GET /api/v1/schedules", h.auth(h.schedules))
-	mux.Handle("GET /api/v1/schedules/{name}/oncall", h.auth(h.oncall))
-	mux.Handle("GET /api/v1/schedules/{name}/overrides", h.auth(h.overrides))
-	mux.Handle("POST /api/v1/schedules/{name}/overrides", h.auth(h.addOverride))
-	mux.Handle("DELETE /api/v1/schedules/{name}/overrides/{id}", h.auth(h.deleteOverride))
-	mux.Handle("GET /api/v1/schedules/{file}", h.calendarAuth(h.scheduleCalendar))
-	mux.Handle("GET /api/v1/people/{file}", h.calendarAuth(h.personCalendar))
+	routes := http.NewServeMux()
+	routes.Handle("GET /api/v1/incidents", h.auth(h.list))
+	routes.Handle("GET /api/v1/incidents/{id}", h.auth(h.get))
+	routes.Handle("POST /api/v1/incidents/{id}/ack", h.auth(h.ack))
+	routes.Handle("POST /api/v1/incidents/{id}/resolve", h.auth(h.resolve))
+	routes.Handle("POST /api/v1/incidents/{id}/updates", h.auth(h.postUpdate))
+	routes.Handle("GET /api/v1/incidents/{id}/postmortem.md", h.auth(h.postmortem))
+	routes.Handle("POST /api/v1/incidents/{id}/merge", h.auth(h.merge))
+	routes.Handle("POST /api/v1/incidents/{id}/priority", h.auth(h.priority))
+	routes.Handle("GET /api/v1/backup", h.auth(h.backupDB))
+	routes.Handle("GET /api/v1/silences", h.auth(h.silences))
+	routes.Handle("POST /api/v1/silences", h.auth(h.addSilence))
+	routes.Handle("DELETE /api/v1/silences/{id}", h.auth(h.expireSilence))
+	routes.Handle("GET /api/v1/schedules", h.auth(h.schedules))
+	routes.Handle("GET /api/v1/schedules/{name}/oncall", h.auth(h.oncall))
+	routes.Handle("GET /api/v1/schedules/{name}/overrides", h.auth(h.overrides))
+	routes.Handle("POST /api/v1/schedules/{name}/overrides", h.auth(h.addOverride))
+	routes.Handle("DELETE /api/v1/schedules/{name}/overrides/{id}", h.auth(h.deleteOverride))
+	routes.Handle("GET /api/v1/schedules/{file}", h.calendarAuth(h.scheduleCalendar))
+	routes.Handle("GET /api/v1/people/{file}", h.calendarAuth(h.personCalendar))
+	api := h.routed(routes)
+	mux.Handle("/api/v1/", api)
+	mux.Handle("/api/v1", api) // not redirected to /api/v1/ only to be a miss there
 }
+
+// routed serves a request by its route, and a miss in JSON. A miss needs
+// no token, as before: requests are routed first and each route checks
+// the token, so an unknown path was a 404 and a wrong method a 405 to
+// anyone. Asking for a token first would hide nothing worth hiding (the
+// routes are documented) and would change those statuses.
+func (h *Handler) routed(routes *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		miss, pattern := routes.Handler(r)
+		if pattern != "" {
+			routes.ServeHTTP(w, r) // which sets the path values routes.Handler does not
+			return
+		}
+		// ServeMux's own answer tells a wrong method (405, with the
+		// methods the path takes in Allow) from a path no route takes.
+		rec := &missRecorder{header: http.Header{}}
+		miss.ServeHTTP(rec, r)
+		if rec.code == http.StatusMethodNotAllowed {
+			allow := rec.header.Get("Allow")
+			w.Header().Set("Allow", allow)
+			// The error shape web.Error writes; no error code maps to 405.
+			web.JSON(w, http.StatusMethodNotAllowed, map[string]string{
+				"error": fmt.Sprintf("%s is not allowed on %s; it takes %s", r.Method, r.URL.Path, allow)})
+			return
+		}
+		web.Error(w, r, h.log, escalation.Errorf(escalation.CodeNotFound, "%s is not an API route", r.URL.Path))
+	})
+}
+
+// missRecorder keeps the status and headers of ServeMux's answer to a
+// miss, and drops its plain-text body.
+type missRecorder struct {
+	header http.Header
+	code   int
+}
+
+func (m *missRecorder) Header() http.Header         { return m.header }
+func (m *missRecorder) Write(b []byte) (int, error) { return len(b), nil }
+func (m *missRecorder) WriteHeader(code int)        { m.code = code }
 
 type authedFunc func(w http.ResponseWriter, r *http.Request, token string)
 

@@ -118,6 +118,15 @@ func (v *validator) slack(s *Slack) {
 func (v *validator) discord(d *Discord) {
 	v.together("discord", "Discord", setting{"public_key", d.PublicKey}, setting{"bot_token", d.BotToken},
 		setting{"application_id", d.ApplicationID}, setting{"channel", d.Channel})
+	// The Discord client sends "Bot <token>": a token of several words
+	// (a paste with a comment, say) passes for set but fails serve.
+	words := strings.Fields(d.BotToken)
+	if len(words) > 0 && words[0] == "Bot" {
+		words = words[1:]
+	}
+	if d.BotToken != "" && len(words) != 1 {
+		v.add("discord.bot_token", "want the bot token alone, with or without \"Bot \" before it")
+	}
 	if d.PublicKey != "" {
 		if b, err := hex.DecodeString(d.PublicKey); err != nil || len(b) != 32 {
 			v.add("discord.public_key", "want the application's public key: 64 hex characters")

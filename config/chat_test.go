@@ -59,6 +59,10 @@ func TestChatProblems(t *testing.T) {
 			`discord.public_key: want the application's public key: 64 hex characters`,
 			`discord.application_id: "app" is not a Discord id (digits)`,
 		}},
+		{"a discord bot token with a comment pasted after it", "discord: {public_key: " + strings.Repeat("ab", 32) +
+			", bot_token: 'MTA.discord.token # from the portal', application_id: '1', channel: '2'}\n" + base, []string{
+			`discord.bot_token: want the bot token alone, with or without "Bot " before it`,
+		}},
 		{"chat ids malformed and twice", edit(t,
 			"    repeat_every: 10m\n", "    repeat_every: 10m\n    slack_id: alice\n    discord_id: \"12\"\n",
 			"    contact_rules: [{channel: sms, after: 0}]\n", "    contact_rules: [{channel: sms, after: 0}]\n    discord_id: \"12\"\n",

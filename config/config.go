@@ -419,11 +419,16 @@ type Integration struct {
 
 // Load reads and parses the config file at path; see Parse.
 func Load(path string, lookupEnv func(string) (string, bool)) (*Config, error) {
+	return Checks{}.Load(path, lookupEnv)
+}
+
+// Load is Load with the adapters' checks.
+func (ch Checks) Load(path string, lookupEnv func(string) (string, bool)) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	c, err := Parse(data, lookupEnv)
+	c, err := ch.Parse(data, lookupEnv)
 	if err != nil {
 		var ps Problems
 		if errors.As(err, &ps) {
@@ -437,8 +442,14 @@ func Load(path string, lookupEnv func(string) (string, bool)) (*Config, error) {
 // Parse decodes, expands, defaults and validates a config. lookupEnv
 // resolves ${VAR} references (nil means an empty environment). A YAML
 // syntax error is returned wrapped; anything else wrong is returned as
-// Problems, all of them at once.
+// Problems, all of them at once. What only the adapters can judge (see
+// Checks) is not checked: serve and check parse with Checks.Parse.
 func Parse(data []byte, lookupEnv func(string) (string, bool)) (*Config, error) {
+	return Checks{}.Parse(data, lookupEnv)
+}
+
+// Parse is Parse with the adapters' checks.
+func (ch Checks) Parse(data []byte, lookupEnv func(string) (string, bool)) (*Config, error) {
 	if lookupEnv == nil {
 		lookupEnv = func(string) (string, bool) { return "", false }
 	}
@@ -466,7 +477,7 @@ func Parse(data []byte, lookupEnv func(string) (string, bool)) (*Config, error) 
 	}
 	d := newDecoder(lookupEnv)
 	d.decode(&doc, c)
-	v := &validator{bad: d.bad}
+	v := &validator{bad: d.bad, checks: ch}
 	c.catalog = v.validate(c)
 	if ps := append(d.problems, v.problems...); len(ps) > 0 {
 		return nil, ps

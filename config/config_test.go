@@ -606,6 +606,52 @@ integrations:
 			wants: []string{`only one YAML document is allowed; another starts at line 29`},
 		},
 		{
+			name: "independent problems of one entry are all reported",
+			yaml: edit(t,
+				"  - name: alice\n", "  - name: al ice\n    call_limit: {max: 0, window: 15m}\n",
+				"targets: [alice]", "targets: [bob]") + `rate_limit: {per_second: -1, burst: -5}
+heartbeats:
+  - {name: nightly, service: api, token: nightly-token-0123456789, grace: -1m}
+schedules:
+  - name: primary
+    timezone: UTC
+    layers: [{participants: [nobody], shift: 1w, handoff: "09:00", start: 2025-01-06}]
+    notify: {digest: "0 9 * *"}
+`,
+			wants: []string{
+				`people[0].name: "al ice" is not a valid name: use letters, digits, '.', '_' and '-', starting with a letter or digit`,
+				`people[0].call_limit: want max (at least 1) and window (like 15m)`,
+				`schedules[0].layers[0].participants[0]: unknown person "nobody"`,
+				`schedules[0].notify.digest: cron "0 9 * *": expected exactly 5 fields, found 4: [0 9 * *]`,
+				`heartbeats[0].grace: must not be negative`,
+				`heartbeats[0]: give every (like 1h) or cron (like "CRON_TZ=Europe/Stockholm 0 2 * * *"), one of them`,
+				`rate_limit.per_second: must not be negative; 0 turns the limit off`,
+				`rate_limit.burst: must not be negative`,
+			},
+		},
+		{
+			name: "watch: every target's problem",
+			yaml: base + `watch:
+  service: api
+  timeout: -1s
+  targets:
+    - {domain: example.com, port: 8443}
+    - {host: shop.example.com}
+    - {host: Shop.Example.com., port: 443}
+    - {host: shop.example.com, port: 8443}
+    - {port: 70000}
+    - {host: shop.example.com, port: 8443}
+`,
+			wants: []string{
+				`watch.timeout: must not be negative (got -1s); 0 is the default`,
+				`watch.targets[0].port: only means something with a host: the port its certificate is checked on`,
+				`watch.targets[2]: shop.example.com is watch.targets[1] again`,
+				`watch.targets[4]: give a host (its certificate is checked), a domain (its registration is checked), or both`,
+				`watch.targets[4].port: 70000 is not a port`,
+				`watch.targets[5]: shop.example.com:8443 is watch.targets[3] again`,
+			},
+		},
+		{
 			name: "several problems at once",
 			yaml: edit(t,
 				`"+46701740605"`, `"0701"`,

@@ -44,6 +44,12 @@ func (v *validator) schedules(schedules []Schedule, cat *escalation.Catalog) {
 		for j, o := range s.Overrides {
 			out.Overrides = append(out.Overrides, c.override(fmt.Sprintf("%s.overrides[%d]", path, j), o, cat))
 		}
+		// The notices need only the time zone: checked with a broken
+		// layer too, they are not found only after it is fixed.
+		var notices *escalation.Notices
+		if s.Notify != nil && out.Location != nil {
+			notices = v.notify(path+".notify", s.Notify, out.Location)
+		}
 		if !named || !c.ok {
 			continue
 		}
@@ -55,10 +61,8 @@ func (v *validator) schedules(schedules []Schedule, cat *escalation.Catalog) {
 			continue
 		}
 		cat.Schedules[s.Name] = sched
-		if s.Notify != nil {
-			if n := v.notify(path+".notify", s.Notify, sched.Location); n != nil {
-				cat.Notices[s.Name] = n
-			}
+		if notices != nil {
+			cat.Notices[s.Name] = notices
 		}
 	}
 }

@@ -41,6 +41,8 @@ type validator struct {
 	// paged are the SMS and voice channels some provider sends, once any
 	// is configured (nil: none is, and every page goes to the log).
 	paged map[escalation.Channel]bool
+	// checks are the adapters' judgements of each entry (see Checks).
+	checks Checks
 }
 
 func (v *validator) add(path, format string, args ...any) {
@@ -101,19 +103,22 @@ func (v *validator) validate(c *Config) *escalation.Catalog {
 	v.smsGateways(c.SMSGateways)
 	v.watch(c.Watch, cat)
 	v.silences(c.Silences, cat)
-	switch rl := c.RateLimit; {
-	case rl == nil:
+	if rl := c.RateLimit; rl == nil {
 		c.RateLimit = &RateLimit{PerSecond: DefaultRatePerSecond, Burst: DefaultRateBurst}
-	case rl.PerSecond < 0:
-		v.add("rate_limit.per_second", "must not be negative; 0 turns the limit off")
-	case rl.PerSecond == 0 && rl.Burst > 0:
-		// A burst alone would leave per_second at 0, which turns the
-		// limit off: surely not what the burst was for.
-		v.add("rate_limit.per_second", "required with a burst (0 turns the limit off; the default is %d)", DefaultRatePerSecond)
-	case rl.PerSecond > 0 && rl.Burst == 0:
-		rl.Burst = rl.PerSecond * 10
-	case rl.Burst < 0:
-		v.add("rate_limit.burst", "must not be negative")
+	} else {
+		switch {
+		case rl.PerSecond < 0:
+			v.add("rate_limit.per_second", "must not be negative; 0 turns the limit off")
+		case rl.PerSecond == 0 && rl.Burst > 0:
+			// A burst alone would leave per_second at 0, which turns the
+			// limit off: surely not what the burst was for.
+			v.add("rate_limit.per_second", "required with a burst (0 turns the limit off; the default is %d)", DefaultRatePerSecond)
+		case rl.PerSecond > 0 && rl.Burst == 0:
+			rl.Burst = rl.PerSecond * 10
+		}
+		if rl.Burst < 0 {
+			v.add("rate_limit.burst", "must not be negative")
+		}
 	}
 	for i := range c.Status.Subscribers {
 		sub := &c.Status.Subscribers[i]
@@ -341,16 +346,17 @@ func (v *validator) people(people []Person, cat *escalation.Catalog) {
 			v.add(path+".repeat_every", "%s must be longer than the latest contact rule's after (%s)", p.RepeatEvery, latest)
 		}
 		hours := v.workingHours(path+".working_hours", p.WorkingHours)
+		var limit escalation.CallLimit
+		if l := p.CallLimit; l != nil {
+			if l.Max < 1 || l.Window <= 0 {
+				v.add(path+".call_limit", "want max (at least 1) and window (like 15m)")
+			}
+			limit = escalation.CallLimit{Max: l.Max, Window: l.Window}
+		}
 		if ok {
 			person := &escalation.Person{
 				Name: p.Name, Timezone: loc, Phone: p.Phone, Rules: rules, RepeatEvery: p.RepeatEvery,
-				WorkingHours: hours, ChatIDs: map[escalation.Channel]string{},
-			}
-			if l := p.CallLimit; l != nil {
-				if l.Max < 1 || l.Window <= 0 {
-					v.add(path+".call_limit", "want max (at least 1) and window (like 15m)")
-				}
-				person.CallLimit = escalation.CallLimit{Max: l.Max, Window: l.Window}
+				WorkingHours: hours, ChatIDs: map[escalation.Channel]string{}, CallLimit: limit,
 			}
 			if p.SlackID != "" {
 				person.ChatIDs[escalation.ChannelSlack] = p.SlackID
@@ -714,6 +720,9 @@ func (v *validator) integrations(integrations []Integration, cat *escalation.Cat
 		case in.Format != FormatGeneric && in.Fields != nil:
 			v.add(path+".fields", "only a generic integration reads fields")
 		}
+		if in.Format == FormatGeneric && in.Fields != nil && v.checks.GenericFields != nil {
+			v.adapter(path+".fields", v.checks.GenericFields(*in.Fields))
+		}
 		if in.Token == "" {
 			v.add(path+".token", "required")
 		} else if in.Format == FormatPagerDuty || in.Format == FormatOpsgenie {
@@ -756,6 +765,9 @@ func (v *validator) smsGateways(gws []SMSGateway) {
 			if ch != string(escalation.ChannelSMS) && ch != string(escalation.ChannelVoice) {
 				v.add(fmt.Sprintf("%s.channels[%d]", path, j), "unknown channel %q (want sms or voice)", ch)
 			}
+		}
+		if v.checks.SMSGateway != nil {
+			v.adapter(path, v.checks.SMSGateway(*g))
 		}
 	}
 }
@@ -825,20 +837,49 @@ func (v *validator) watch(w *Watch, cat *escalation.Catalog) {
 	if w.Every < time.Minute {
 		v.add("watch.every", "at least 1m")
 	}
+	if w.Timeout < 0 {
+		v.add("watch.timeout", "must not be negative (got %s); 0 is the default", w.Timeout)
+	}
 	if w.RDAPBase != "" {
 		w.RDAPBase = v.baseURL("watch.rdap_base", w.RDAPBase)
 	}
 	if len(w.Targets) == 0 {
 		v.add("watch.targets", "at least one target is required")
 	}
+	// Endpoints as the watch tells them apart (names are not case
+	// sensitive, a trailing root dot changes nothing, 443 is the default),
+	// so that every repeat is reported here; serve's watch.NewChecker
+	// stays the backstop.
+	endpoints := map[string]int{}
 	for i, t := range w.Targets {
 		path := fmt.Sprintf("watch.targets[%d]", i)
-		if t.Host == "" && t.Domain == "" {
+		reported := len(v.problems)
+		host := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(t.Host)), ".")
+		domain := strings.TrimSpace(t.Domain)
+		if host == "" && domain == "" {
 			v.add(path, "give a host (its certificate is checked), a domain (its registration is checked), or both")
 		}
-		if t.Port < 0 || t.Port > 65535 {
+		switch {
+		case t.Port < 0 || t.Port > 65535:
 			v.add(path+".port", "%d is not a port", t.Port)
+		case host == "" && domain != "" && t.Port != 0:
+			v.add(path+".port", "only means something with a host: the port its certificate is checked on")
 		}
+		if v.checks.WatchTarget != nil {
+			v.adapter(path, v.checks.WatchTarget(t))
+		}
+		if host == "" || len(v.problems) > reported {
+			continue // a broken target's endpoint would be a guess
+		}
+		ep := host
+		if t.Port != 0 && t.Port != 443 {
+			ep += ":" + strconv.Itoa(t.Port)
+		}
+		if j, dup := endpoints[ep]; dup {
+			v.add(path, "%s is watch.targets[%d] again", ep, j)
+			continue
+		}
+		endpoints[ep] = i
 	}
 }
 
@@ -866,10 +907,11 @@ func (v *validator) heartbeats(beats []Heartbeat, cat *escalation.Catalog) {
 		if hb.Grace == 0 {
 			out.Grace = defaultHeartbeatGrace
 		}
-		switch {
-		case hb.Grace < 0:
+		if hb.Grace < 0 {
 			v.add(path+".grace", "must not be negative")
 			ok = false
+		}
+		switch {
 		case (hb.Every > 0) == (hb.Cron != ""):
 			v.add(path, "give every (like 1h) or cron (like \"CRON_TZ=Europe/Stockholm 0 2 * * *\"), one of them")
 			ok = false

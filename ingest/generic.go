@@ -3,6 +3,7 @@ package ingest
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -42,23 +43,37 @@ func defaultResolvedValues() []string {
 	return []string{"resolved", "ok", "recovered", "closed", "up", "normal"}
 }
 
-// Validate checks the spec's paths, naming the field at fault.
+// FieldProblem is what is wrong with one of a GenericSpec's paths, named
+// by its config key (dedup_key, labels).
+type FieldProblem struct {
+	Field   string
+	Message string
+}
+
+// Problems checks every path of the spec, in the config's order, so that
+// a config check reports them all at once rather than the first.
+func (s GenericSpec) Problems() []FieldProblem {
+	var out []FieldProblem
+	for _, f := range []struct{ name, path string }{{"alerts", s.Alerts}, {"dedup_key", s.DedupKey},
+		{"group_key", s.GroupKey}, {"summary", s.Summary}, {"details", s.Details}, {"severity", s.Severity},
+		{"source", s.Source}, {"labels", s.Labels}, {"status", s.Status}} {
+		switch {
+		case f.path == "" && f.name == "dedup_key":
+			out = append(out, FieldProblem{f.name, "required: the path of the alert's identity"})
+		case f.path != "" && slices.Contains(strings.Split(f.path, "."), ""):
+			out = append(out, FieldProblem{f.name, fmt.Sprintf("%q has an empty step (write a.b.c)", f.path)})
+		}
+	}
+	return out
+}
+
+// Validate checks the spec's paths: every problem, each naming its field.
 func (s GenericSpec) Validate() error {
-	if s.DedupKey == "" {
-		return fmt.Errorf("dedup_key: required: the path of the alert's identity")
+	var errs []error
+	for _, p := range s.Problems() {
+		errs = append(errs, fmt.Errorf("%s: %s", p.Field, p.Message))
 	}
-	for name, p := range map[string]string{"alerts": s.Alerts, "dedup_key": s.DedupKey, "group_key": s.GroupKey,
-		"summary": s.Summary, "details": s.Details, "severity": s.Severity, "source": s.Source, "labels": s.Labels, "status": s.Status} {
-		if p == "" {
-			continue
-		}
-		for _, part := range strings.Split(p, ".") {
-			if part == "" {
-				return fmt.Errorf("%s: %q has an empty step (write a.b.c)", name, p)
-			}
-		}
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // ParseGeneric reads body by spec. Unknown fields are ignored; an alert

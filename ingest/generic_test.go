@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -72,4 +73,22 @@ func FuzzParseGeneric(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A config with several broken paths hears of all of them, in the
+// config's order, not of one picked at random.
+func TestGenericSpecProblemsNameEveryField(t *testing.T) {
+	spec := GenericSpec{Alerts: "checks.", Summary: "a..b", Labels: ".tags", Status: "state"}
+	want := []FieldProblem{
+		{"alerts", `"checks." has an empty step (write a.b.c)`},
+		{"dedup_key", "required: the path of the alert's identity"},
+		{"summary", `"a..b" has an empty step (write a.b.c)`},
+		{"labels", `".tags" has an empty step (write a.b.c)`},
+	}
+	if got := spec.Problems(); !slices.Equal(got, want) {
+		t.Errorf("problems %q, want %q", got, want)
+	}
+	if err := spec.Validate(); err == nil || !strings.Contains(err.Error(), "labels: \".tags\"") {
+		t.Errorf("Validate: %v", err)
+	}
 }

@@ -805,25 +805,71 @@ func TestCheckWarnsOfADatabaseInAMissingDirectory(t *testing.T) {
 	}
 }
 
-// A broken gateway template and a broken generic field path are both
-// reported by one check, not the second only after the first is fixed.
+// A config with two or three mistakes in each of the SMS gateways, the
+// generic integrations' field paths and the watch, and one elsewhere: one
+// check lists them all, each at its path, in config order, and serve
+// refuses the config with the same list. Nothing has to be fixed to find
+// the next.
 func TestCheckReportsEveryAdapterProblem(t *testing.T) {
 	doc := exampleWithIntegration(t, `  - name: homegrown
     service: checkout
     format: generic
     token: homegrown-token-0123456789
-    fields: {alerts: checks, dedup_key: "a..b"}
+    fields: {alerts: "checks.", dedup_key: id, summary: "a..b"}
+  - name: homegrown-batch
+    service: checkout
+    format: generic
+    token: homegrown-token-9876543210
+    fields: {dedup_key: "x..y", labels: ".tags"}
 `) + `
 sms_gateways:
-  - {name: gw, channels: [sms, voice], url: "https://gw.example.com/send", body: "{{.Nope"}
+  - name: callgw
+    channels: [voice, pigeon]
+    url: "https://gw.example.com/call?to={{.To"
+    headers: {"Bad Header": x, authorization: "Bearer {{.Secret"}
+    secret: gateway-secret-0123456789
+  - name: smsgw
+    url: "ftp://gw.example.com/send"
+    body: '{"text": "{{.Text}}"}'
+    content_type: application/json
+watch:
+  service: checkout
+  rdap_base: "ftp://rdap.example.com"
+  targets:
+    - {host: "shop example.com"}
+    - {host: 192.0.2.10, domain: example}
+    - {host: shop.example.com}
+    - {host: Shop.Example.com.}
 `
+	doc = strings.Replace(doc, "      - {channel: voice, after: 30s}\n", "      - {channel: fax, after: 30s}\n", 1)
 	path := filepath.Join(t.TempDir(), "klaxon.yaml")
 	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var out, errOut bytes.Buffer
-	code := run(t.Context(), []string{"check", "--config", path}, &out, &errOut, noEnv)
-	if code != 1 || !strings.Contains(errOut.String(), "gw") || !strings.Contains(errOut.String(), "homegrown") {
-		t.Fatalf("exit %d:\n%s", code, errOut.String())
+	want := []string{
+		"invalid config " + path + ":",
+		`people[0].contact_rules[1].channel: unknown channel "fax" (want sms, voice, slack or discord)`,
+		`integrations[1].fields.alerts: "checks." has an empty step (write a.b.c)`,
+		`integrations[1].fields.summary: "a..b" has an empty step (write a.b.c)`,
+		`integrations[2].fields.dedup_key: "x..y" has an empty step (write a.b.c)`,
+		`integrations[2].fields.labels: ".tags" has an empty step (write a.b.c)`,
+		`sms_gateways[0].channels[1]: unknown channel "pigeon" (want sms or voice)`,
+		`sms_gateways[0].url: template: url:1: unclosed action`,
+		`sms_gateways[0].headers.Bad Header: not a valid header name`,
+		`sms_gateways[0].headers.authorization: template: headers.authorization:1: unclosed action`,
+		`sms_gateways[1].url: renders no absolute http or https URL`,
+		`sms_gateways[1].body: renders invalid JSON for a text with quotes and a newline; write values as {{.Text | json}}`,
+		`watch.rdap_base: "ftp://rdap.example.com" is not an absolute http or https URL`,
+		`watch.targets[0].host: "shop example.com": want letters, digits and hyphens (internationalised names as xn-- A-labels)`,
+		`watch.targets[1].host: "192.0.2.10" is an address: name the host, and the watch looks up its IPv4 and IPv6 addresses`,
+		`watch.targets[1].domain: "example": want a registrable domain such as example.com`,
+		`watch.targets[3]: shop.example.com is watch.targets[2] again`,
+	}
+	for _, cmd := range []string{"check", "serve"} {
+		var out, errOut bytes.Buffer
+		code := run(t.Context(), []string{cmd, "--config", path}, &out, &errOut, noEnv)
+		if got := strings.Split(strings.TrimSuffix(errOut.String(), "\n"), "\n"); code != 1 || !slices.Equal(got, want) {
+			t.Errorf("klaxon %s exited %d, said:\n%s\nwant:\n%s", cmd, code, errOut.String(), strings.Join(want, "\n"))
+		}
 	}
 }

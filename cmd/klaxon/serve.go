@@ -220,10 +220,9 @@ func genericSpecs(cfg *config.Config) (map[string]ingest.GenericSpec, error) {
 		if f == nil || in.Format != config.FormatGeneric {
 			continue
 		}
-		spec := ingest.GenericSpec{Alerts: f.Alerts, DedupKey: f.DedupKey, GroupKey: f.GroupKey, Summary: f.Summary,
-			Details: f.Details, Severity: f.Severity, Source: f.Source, Labels: f.Labels, Status: f.Status, ResolvedValues: f.ResolvedValues}
+		spec := genericSpec(*f)
 		if err := spec.Validate(); err != nil {
-			return nil, fmt.Errorf("integration %s: fields.%w", in.Name, err)
+			return nil, fmt.Errorf("integration %s: fields: %w", in.Name, err)
 		}
 		out[in.Name] = spec
 	}
