@@ -526,11 +526,17 @@ func (e *Engine) incidentFor(tx Tx, in *Integration, svc *Service, a Alert, now 
 	if err != nil {
 		return nil, false, false, err
 	}
+	var g *Incident
 	if gid != 0 {
-		g, err := tx.Incident(gid)
+		// A group whose incident was pruned starts afresh.
+		if g, err = tx.Incident(gid); errors.Is(err, ErrNotFound) {
+			g, err = nil, nil
+		}
 		if err != nil {
 			return nil, false, false, err
 		}
+	}
+	if g != nil {
 		// Merged away, maybe more than once (A into B, B into C): the
 		// group's alerts go where its incident's went, while that is open.
 		if g, err = mergedEnd(tx, g); err != nil {
@@ -714,6 +720,9 @@ const maxMergeHops = 64
 func mergedEnd(tx Tx, inc *Incident) (*Incident, error) {
 	for hops := 0; inc.MergedInto != 0 && hops < maxMergeHops; hops++ {
 		next, err := tx.Incident(inc.MergedInto)
+		if errors.Is(err, ErrNotFound) {
+			return inc, nil // pruned: the chain ends at what is left
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -37,6 +37,9 @@ func draftPostmortem(ctx context.Context, eng incidentReader, id int64, opts pos
 	opts.Alerts = append(opts.Alerts, alerts...)
 	for _, mid := range postmortem.MergedFrom(events) {
 		m, _, err := eng.Incident(ctx, mid)
+		if escalation.ErrorCode(err) == escalation.CodeNotFound {
+			continue // pruned after the retention; the timeline still tells of it
+		}
 		if err != nil {
 			return "", fmt.Errorf("merged incident #%d: %w", mid, err)
 		}

@@ -141,6 +141,16 @@ func RecordIncident(b []byte) (id int64, ok bool) {
 	return id, d.err == nil
 }
 
+// PageIncident reads only the incident id of a page that AppendPage
+// wrote: a scan of every page for a few incidents' then decodes only
+// theirs. ok is false when b is not such a page.
+func PageIncident(b []byte) (id int64, ok bool) {
+	d := recordDecoder(b)
+	d.Varint() // page id
+	id = d.Varint()
+	return id, d.err == nil
+}
+
 // skipString passes over a string without copying it.
 func (d *Decoder) skipString() {
 	n := d.Uvarint()

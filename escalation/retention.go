@@ -1,0 +1,96 @@
+package escalation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Deleted counts what a prune deleted.
+type Deleted struct {
+	Incidents, Events, Pages, Alerts, ChatPosts int
+}
+
+func (d *Deleted) add(o Deleted) {
+	d.Incidents += o.Incidents
+	d.Events += o.Events
+	d.Pages += o.Pages
+	d.Alerts += o.Alerts
+	d.ChatPosts += o.ChatPosts
+}
+
+// pruneBatch bounds the incidents one prune transaction deletes: each
+// scans the alert records and pages once, and ingest waits for it.
+const pruneBatch = 500
+
+// Prune deletes the incidents settled for longer than keep, with all that
+// is kept for them alone, and what else has aged past it (early resolves,
+// notices). Settled: resolved, nothing of it firing, and untouched (no
+// note, no public update) since before the cutoff. An incident an alert
+// still fires in is kept, however old: that alert's next notice must find
+// it rather than page afresh.
+func (e *Engine) Prune(ctx context.Context, keep time.Duration) (Deleted, error) {
+	var total Deleted
+	if keep <= 0 {
+		return total, fmt.Errorf("prune: keep %s is not a duration to keep anything for", keep)
+	}
+	before := e.clock.Now().Add(-keep)
+	var ids []int64
+	err := e.store.View(ctx, func(tx Tx) error {
+		ids = ids[:0]
+		return tx.IncidentsCreatedBefore(before, func(inc *Incident) error {
+			if settled(inc, before) {
+				ids = append(ids, inc.ID)
+			}
+			return ctx.Err()
+		})
+	})
+	if err != nil {
+		return total, fmt.Errorf("prune: %w", err)
+	}
+	for first := true; first || len(ids) > 0; first = false {
+		batch := ids[:min(pruneBatch, len(ids))]
+		ids = ids[len(batch):]
+		early := time.Time{}
+		if len(ids) == 0 {
+			early = before // once, with the last batch
+		}
+		err := e.store.Update(ctx, func(tx Tx) error {
+			// Looked at again: an alert may have fired, or someone noted
+			// something, since the list was read.
+			var still []int64
+			for _, id := range batch {
+				inc, err := tx.Incident(id)
+				if errors.Is(err, ErrNotFound) {
+					continue
+				}
+				if err != nil {
+					return err
+				}
+				if settled(inc, before) {
+					still = append(still, id)
+				}
+			}
+			d, err := tx.DeleteIncidents(still, early)
+			if err == nil {
+				total.add(d)
+			}
+			return err
+		})
+		if err != nil {
+			return total, fmt.Errorf("prune: %w", err)
+		}
+	}
+	if total != (Deleted{}) {
+		e.log.InfoContext(ctx, "pruned what is older than the retention", "before", before.UTC().Format(time.RFC3339),
+			"incidents", total.Incidents, "events", total.Events, "pages", total.Pages, "alerts", total.Alerts, "chat_posts", total.ChatPosts)
+	}
+	return total, nil
+}
+
+// settled reports whether inc is done with for good as of before.
+func settled(inc *Incident, before time.Time) bool {
+	return inc.Status == StatusResolved && inc.Firing == 0 && !inc.ResolvedAt.IsZero() &&
+		inc.ResolvedAt.Before(before) && inc.UpdatedAt.Before(before) && inc.NextDue.IsZero()
+}
