@@ -52,7 +52,7 @@ watch:
 	_, err := checks.Parse([]byte(doc), nil)
 	got := problemLines(t, err)
 	want := []string{
-		`sms_gateways[0].timeout: "soon" is not a duration; write it with a unit, like 30s, 2m or 1h30m (line 40)`,
+		`sms_gateways[0].timeout: "soon" is not a duration; write it with a unit, like 30s, 2m, 1h30m or 90d (line 40)`,
 		`integrations[1].fields.dedup_key: required`,
 		`integrations[1].fields.summary: a..b has an empty step`,
 		// Validation said dedup_key is missing; the check's "required" is dropped.

@@ -34,6 +34,9 @@ const (
 	DefaultTwilioBaseURL = "https://api.twilio.com"
 )
 
+// MinRetention is the shortest retention: the status page's history.
+const MinRetention = 90 * 24 * time.Hour
+
 // Service resolve modes.
 const (
 	ResolveAuto   = "auto"
@@ -93,6 +96,9 @@ type Config struct {
 	Status Status `yaml:"status"`
 	// PublicUpdates says who may publish status page updates.
 	PublicUpdates PublicUpdates `yaml:"public_updates"`
+	// Retention is how long a settled incident is kept, with its timeline,
+	// pages and alerts (0, the default: for ever).
+	Retention time.Duration `yaml:"retention"`
 
 	catalog *escalation.Catalog
 	// publicURLDefaulted records that PublicURL was derived from Listen, so
@@ -396,6 +402,10 @@ type Service struct {
 	// Correlate: false opts the service out of joining its dependencies'
 	// incidents.
 	Correlate *bool `yaml:"correlate"`
+	// SplitAfter is how long the alerts of services depending on this one
+	// may go on firing in its incident after its own alerts resolved,
+	// before they move to incidents of their own (default 10m).
+	SplitAfter time.Duration `yaml:"split_after"`
 }
 
 // Flap: after Count reopens within Window the incident is flapping; its

@@ -564,7 +564,7 @@ integrations:
 		{
 			name:  "unknown top-level key",
 			yaml:  "pagerduty: {token: x}\n" + base,
-			wants: []string{`pagerduty: unknown key "pagerduty" (line 1); known keys: listen, database, public_url, log_level, max_body_bytes, rate_limit, api, twilio, slack, discord, people, schedules, policies, services, integrations, heartbeats, sms_gateways, watch, watchdog, silences, status, public_updates`},
+			wants: []string{`pagerduty: unknown key "pagerduty" (line 1); known keys: listen, database, public_url, log_level, max_body_bytes, rate_limit, api, twilio, slack, discord, people, schedules, policies, services, integrations, heartbeats, sms_gateways, watch, watchdog, silences, status, public_updates, retention`},
 		},
 		{
 			name:  "duplicate key",
@@ -581,7 +581,7 @@ integrations:
 			wants: []string{
 				`policies[0].repeat: "twice" is not a whole number (line 16)`,
 				`policies[0].levels[0].targets: expected a list, got a single value (line 18)`,
-				`policies[0].levels[1].delay: "10" is not a duration; write it with a unit, like 30s, 2m or 1h30m (line 21)`,
+				`policies[0].levels[1].delay: "10" is not a duration; write it with a unit, like 30s, 2m, 1h30m or 90d (line 21)`,
 				`services[0].group_by: expected a list, got a mapping (line 25)`,
 			},
 		},
@@ -660,7 +660,7 @@ schedules:
 				"    policy: default\n", "    policy: db\n    colour: red\n",
 				"format: alertmanager", "format: nagios"),
 			wants: []string{
-				`services[0].colour: unknown key "colour" (line 24); known keys: name, policy, policy_by_priority, severity_priority, default_priority, group_by, resolve, public, slack_channel, discord_channel, reopen_window, flap, depends_on, correlate`,
+				`services[0].colour: unknown key "colour" (line 24); known keys: name, policy, policy_by_priority, severity_priority, default_priority, group_by, resolve, public, slack_channel, discord_channel, reopen_window, flap, depends_on, correlate, split_after`,
 				`people[0].phone: "0701" is not E.164 (+ and 8 to 15 digits)`,
 				`people[1].timezone: unknown time zone "Mars/Olympus"`,
 				`policies[0].levels[1].targets[0]: unknown person "dave"`,
@@ -907,7 +907,7 @@ func TestAnchorsAndMerges(t *testing.T) {
   - {<<: *svc, name: web}
 `)
 		got := problemLines(t, mustFail(t, doc))
-		want := []string{`services[0].colour: unknown key "colour" (line 22); known keys: name, policy, policy_by_priority, severity_priority, default_priority, group_by, resolve, public, slack_channel, discord_channel, reopen_window, flap, depends_on, correlate`}
+		want := []string{`services[0].colour: unknown key "colour" (line 22); known keys: name, policy, policy_by_priority, severity_priority, default_priority, group_by, resolve, public, slack_channel, discord_channel, reopen_window, flap, depends_on, correlate, split_after`}
 		if !slices.Equal(got, want) {
 			t.Errorf("problems: %q", got)
 		}
@@ -964,4 +964,39 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("valid config, invalid catalog: %v", err)
 		}
 	})
+}
+
+// Retention is thought of in days; it may not be shorter than the status
+// page's history, and a split wait may not be negative.
+func TestRetentionAndSplitAfter(t *testing.T) {
+	cfg, err := Parse([]byte("retention: 400d\n"+edit(t, "    policy: default\n", "    policy: default\n    split_after: 1d12h\n")), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Retention != 400*24*time.Hour {
+		t.Errorf("retention %s", cfg.Retention)
+	}
+	if got := cfg.Catalog().Services["api"].SplitAfter; got != 36*time.Hour {
+		t.Errorf("split_after %s", got)
+	}
+	if cfg, err := Parse([]byte(base), env(nil)); err != nil || cfg.Retention != 0 {
+		t.Errorf("by default retention is %v (%v), want 0: keep everything", cfg.Retention, err)
+	}
+	for _, c := range []struct{ yaml, want string }{
+		{"retention: 30d\n" + base, "retention: at least 90d (got 720h0m0s): the status page shows 90 days of history, and reviews need their incidents"},
+		{"retention: -1h\n" + base, "retention: must not be negative; 0 keeps everything"},
+		{"retention: 1.5d\n" + base, `retention: "1.5d" is not a duration; write it with a unit, like 30s, 2m, 1h30m or 90d (line 1)`},
+		{"retention: 99999d\n" + base, `retention: "99999d" is not a duration; write it with a unit, like 30s, 2m, 1h30m or 90d (line 1)`},
+		{"retention: 90dd\n" + base, `retention: "90dd" is not a duration; write it with a unit, like 30s, 2m, 1h30m or 90d (line 1)`},
+		{edit(t, "    policy: default\n", "    policy: default\n    split_after: -5m\n"), "services[0].split_after: must not be negative (got -5m0s)"},
+	} {
+		_, err := Parse([]byte(c.yaml), env(nil))
+		if err == nil {
+			t.Errorf("accepted %q", c.want)
+			continue
+		}
+		if lines := problemLines(t, err); !slices.Contains(lines, c.want) {
+			t.Errorf("problems %q, want %q", lines, c.want)
+		}
+	}
 }

@@ -224,17 +224,43 @@ func (d *decoder) boolean(n *yaml.Node, t reflect.Type, path string) {
 }
 
 // duration accepts what time.ParseDuration does, including a bare 0, which
-// yaml.v3 alone rejects.
+// yaml.v3 alone rejects, and days.
 func (d *decoder) duration(n *yaml.Node, t reflect.Type, path string) {
 	if !d.scalar(n, t, path) {
 		return
 	}
-	v, err := time.ParseDuration(n.Value)
+	v, err := parseDuration(n.Value)
 	if err != nil {
-		d.fail(n, t, path, fmt.Sprintf("%s is not a duration; write it with a unit, like 30s, 2m or 1h30m (line %d)", d.show(n), n.Line))
+		d.fail(n, t, path, fmt.Sprintf("%s is not a duration; write it with a unit, like 30s, 2m, 1h30m or 90d (line %d)", d.show(n), n.Line))
 		return
 	}
 	n.Tag, n.Style, n.Value = "!!str", 0, v.String()
+}
+
+// maxDays bounds a duration's days: a century is past any retention, and
+// far below where time.Duration overflows.
+const maxDays = 36500
+
+// parseDuration is time.ParseDuration with a leading count of days (24h
+// each), as retentions are thought of: "90d", "1d12h".
+func parseDuration(s string) (time.Duration, error) {
+	days, rest, ok := strings.Cut(s, "d")
+	if !ok {
+		return time.ParseDuration(s)
+	}
+	n, err := strconv.ParseUint(days, 10, 32)
+	if err != nil || n > maxDays {
+		return 0, fmt.Errorf("%q: days must be a whole number up to %d", s, maxDays)
+	}
+	v := time.Duration(n) * 24 * time.Hour
+	if rest == "" {
+		return v, nil
+	}
+	r, err := time.ParseDuration(rest)
+	if err != nil || r < 0 {
+		return 0, fmt.Errorf("%q: what follows the days is not a duration", s)
+	}
+	return v + r, nil
 }
 
 // scalar checks that n is a scalar and expands its ${VAR} references once.

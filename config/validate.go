@@ -140,6 +140,13 @@ func (v *validator) validate(c *Config) *escalation.Catalog {
 			v.add("watchdog.every", "at least 10s")
 		}
 	}
+	switch {
+	case c.Retention < 0:
+		v.add("retention", "must not be negative; 0 keeps everything")
+	case c.Retention > 0 && c.Retention < MinRetention:
+		v.add("retention", "at least %dd (got %s): the status page shows %d days of history, and reviews need their incidents",
+			MinRetention/(24*time.Hour), c.Retention, MinRetention/(24*time.Hour))
+	}
 	for i, name := range c.PublicUpdates.People {
 		if cat.People[name] == nil {
 			v.add(fmt.Sprintf("public_updates.people[%d]", i), "unknown person %q", name)
@@ -650,6 +657,10 @@ func (v *validator) services(services []Service, cat *escalation.Catalog) {
 		}
 		out.DependsOn = s.DependsOn
 		out.NoCorrelation = s.Correlate != nil && !*s.Correlate
+		if s.SplitAfter < 0 {
+			v.add(path+".split_after", "must not be negative (got %s)", s.SplitAfter)
+		}
+		out.SplitAfter = s.SplitAfter
 
 		if ok {
 			cat.Services[s.Name] = out

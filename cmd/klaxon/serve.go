@@ -260,6 +260,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	defer stopRunner()
 	a.chats.background(runCtx)
 	runWatch(runCtx, a.watch, a.engine, cfg)
+	go runRetention(runCtx, a.engine, cfg.Retention, log)
 	if a.export != nil {
 		go a.export.run(runCtx)
 	}
