@@ -575,22 +575,7 @@ func TestIPv4OutageReplayedOnTheStatusPageAndPostmortem(t *testing.T) {
 	defer a.close()
 	serve := func(method, path, token, body string) string {
 		t.Helper()
-		req := httptest.NewRequest(method, path, strings.NewReader(body))
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		rec := httptest.NewRecorder()
-		a.handler.ServeHTTP(rec, req)
-		if rec.Code/100 != 2 {
-			t.Fatalf("%s %s: %d %s", method, path, rec.Code, rec.Body)
-		}
-		if err := a.intake.Wait(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-		if err := a.engine.RunDue(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-		return rec.Body.String()
+		return settle(t, a, method, path, token, body)
 	}
 	alert := func(status string) {
 		body := fmt.Sprintf(`{"version":"4","groupKey":"{}:{alertname=\"IPv4Unreachable\"}","status":%q,"receiver":"klaxon",
@@ -872,4 +857,27 @@ watch:
 			t.Errorf("klaxon %s exited %d, said:\n%s\nwant:\n%s", cmd, code, errOut.String(), strings.Join(want, "\n"))
 		}
 	}
+}
+
+// settle sends one request to a's routes with the bearer token if any,
+// fails the test unless it is answered 2xx, and waits until what it sent
+// is applied and what fell due has run; it returns the answer's body.
+func settle(t *testing.T, a *app, method, path, token, body string) string {
+	t.Helper()
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	rec := httptest.NewRecorder()
+	a.handler.ServeHTTP(rec, req)
+	if rec.Code/100 != 2 {
+		t.Fatalf("%s %s: %d %s", method, path, rec.Code, rec.Body)
+	}
+	if err := a.intake.Wait(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.engine.RunDue(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return rec.Body.String()
 }

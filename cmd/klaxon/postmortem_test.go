@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -41,37 +40,22 @@ func TestPostmortemDraftDatesTheIncidentFromItsAlerts(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.close()
-	serve := func(path, auth, body string) string {
+	serve := func(path, token, body string) string {
 		t.Helper()
 		method := http.MethodPost
 		if body == "" {
 			method = http.MethodGet
 		}
-		req := httptest.NewRequest(method, path, strings.NewReader(body))
-		if auth != "" {
-			req.Header.Set("Authorization", auth)
-		}
-		rec := httptest.NewRecorder()
-		a.handler.ServeHTTP(rec, req)
-		if rec.Code/100 != 2 {
-			t.Fatalf("%s %s: %d %s", method, path, rec.Code, rec.Body)
-		}
-		if err := a.intake.Wait(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-		if err := a.engine.RunDue(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-		return rec.Body.String()
+		return settle(t, a, method, path, token, body)
 	}
 	serve("/v2/enqueue", "", `{"routing_key":"demo-pagerduty-routing-key","event_action":"trigger","dedup_key":"dns-acme",
 		"payload":{"summary":"DNS: acme.example does not resolve","source":"blackbox","severity":"critical","timestamp":"2026-03-14T02:38:00Z"}}`)
 	clock.Set(time.Date(2026, 3, 14, 2, 52, 0, 0, time.UTC))
-	serve("/hooks/alertmanager-checkout", "Bearer demo-alertmanager-token", `{"version":"4","groupKey":"{}:{alertname=\"ProbeFailed\"}","status":"firing","receiver":"klaxon",
+	serve("/hooks/alertmanager-checkout", "demo-alertmanager-token", `{"version":"4","groupKey":"{}:{alertname=\"ProbeFailed\"}","status":"firing","receiver":"klaxon",
 		"alerts":[{"status":"firing","labels":{"alertname":"ProbeFailed","severity":"critical"},"annotations":{"summary":"Probe failed: https://shop.acme.example returns 502"},
 		"startsAt":"2026-03-14T02:41:00Z","endsAt":"0001-01-01T00:00:00Z","fingerprint":"shop"}]}`)
 	clock.Set(time.Date(2026, 3, 14, 3, 4, 0, 0, time.UTC))
-	serve("/api/v1/incidents/2/ack", "Bearer demo-api-token", `{"as":"alice"}`)
+	serve("/api/v1/incidents/2/ack", "demo-api-token", `{"as":"alice"}`)
 	if _, err := a.engine.Merge(t.Context(), 1, 2, escalation.Actor{Name: "alice", Via: escalation.ViaAPI}); err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +79,7 @@ func TestPostmortemDraftDatesTheIncidentFromItsAlerts(t *testing.T) {
 			t.Errorf("the draft lacks %q:\n%s", want, md)
 		}
 	}
-	if api := serve("/api/v1/incidents/2/postmortem.md", "Bearer demo-api-token", ""); api != md {
+	if api := serve("/api/v1/incidents/2/postmortem.md", "demo-api-token", ""); api != md {
 		t.Errorf("the API's draft differs from draftPostmortem's:\n%s\n---\n%s", api, md)
 	}
 }
