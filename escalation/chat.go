@@ -147,15 +147,29 @@ func (t *mirrorTx) AppendEvent(id int64, ev Event) error {
 	return nil
 }
 
-// ClaimChatPosts takes up to limit due chat posts for syncing.
-func (e *Engine) ClaimChatPosts(ctx context.Context, limit int) ([]ChatPost, error) {
+// ClaimChatPosts takes up to limit due chat posts for syncing, and of
+// each chat no more than room says it may take now (nil: any number), so
+// that one chat that hangs cannot take every worker from the others.
+func (e *Engine) ClaimChatPosts(ctx context.Context, limit int, room func(chat string) int) ([]ChatPost, error) {
 	if len(e.chats) == 0 || limit <= 0 {
 		return nil, nil
 	}
 	now := e.clock.Now()
 	due := false
+	var taken map[string]int
+	take := func(chat string) bool {
+		if room == nil {
+			return true
+		}
+		if taken[chat] >= room(chat) {
+			return false
+		}
+		taken[chat]++
+		return true
+	}
+	open := func(chat string) bool { return room == nil || room(chat) > 0 }
 	err := e.store.View(ctx, func(tx Tx) error {
-		next, ok, err := tx.NextChatDue()
+		next, ok, err := tx.NextChatDue(open)
 		due = ok && !next.After(now)
 		return err
 	})
@@ -164,8 +178,8 @@ func (e *Engine) ClaimChatPosts(ctx context.Context, limit int) ([]ChatPost, err
 	}
 	var claimed []ChatPost
 	err = e.store.Update(ctx, func(tx Tx) error {
-		claimed = claimed[:0]
-		posts, err := tx.DueChatPosts(now, limit)
+		claimed, taken = claimed[:0], map[string]int{}
+		posts, err := tx.DueChatPosts(now, limit, take)
 		if err != nil {
 			return err
 		}

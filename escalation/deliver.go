@@ -290,13 +290,14 @@ func (e *Engine) failedForGood(tx Tx, p *Page, ev Event, now time.Time) error {
 // NextDue is the earliest instant the engine has work: an incident's next
 // escalation step, a notice timer, an outbox page or a chat post to sync.
 func (e *Engine) NextDue(ctx context.Context) (time.Time, bool, error) {
-	return e.nextDue(ctx, true)
+	return e.nextDue(ctx, func(string) bool { return true })
 }
 
-// nextDue is NextDue, leaving chat posts out unless chats is set: the
-// runner leaves them out while every chat worker is busy (a finishing one
-// pokes), so due chat work cannot make it spin.
-func (e *Engine) nextDue(ctx context.Context, chats bool) (time.Time, bool, error) {
+// nextDue is NextDue, counting only the chat posts of chats that open
+// says may take more now, and none when open is nil: the runner leaves
+// out a chat whose share of the workers is busy, and every chat while
+// all are (a finishing one pokes), so due chat work cannot make it spin.
+func (e *Engine) nextDue(ctx context.Context, open func(chat string) bool) (time.Time, bool, error) {
 	var at time.Time
 	var ok bool
 	err := e.store.View(ctx, func(tx Tx) error {
@@ -317,8 +318,8 @@ func (e *Engine) nextDue(ctx context.Context, chats bool) (time.Time, bool, erro
 				a, okA = t.At, true
 			}
 		}
-		if chats && len(e.chats) > 0 {
-			c, okC, err := tx.NextChatDue()
+		if open != nil && len(e.chats) > 0 {
+			c, okC, err := tx.NextChatDue(open)
 			if err != nil {
 				return err
 			}
@@ -357,7 +358,7 @@ func (e *Engine) RunDue(ctx context.Context) error {
 				return err
 			}
 		}
-		posts, err := e.ClaimChatPosts(ctx, tickBatch)
+		posts, err := e.ClaimChatPosts(ctx, tickBatch, nil)
 		if err != nil {
 			return err
 		}

@@ -70,7 +70,7 @@ func (e *Engine) Stats(ctx context.Context) (Stats, error) {
 			return err
 		}
 		st.Outbox = len(pages)
-		posts, err := tx.DueChatPosts(never(), 0)
+		posts, err := tx.DueChatPosts(never(), 0, nil)
 		st.ChatBacklog = len(posts)
 		return err
 	})

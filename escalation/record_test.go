@@ -450,7 +450,7 @@ func TestRecordBatchMarksChatPosts(t *testing.T) {
 		t.Fatalf("claimed %v, %v; want 2 pages", pages, err)
 	}
 	dirty := func() []int64 {
-		posts, err := eng.ClaimChatPosts(ctx, 10)
+		posts, err := eng.ClaimChatPosts(ctx, 10, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -41,7 +41,9 @@ type Runner struct {
 	// commit.
 	MaxUnrecorded int
 	// ChatConcurrency bounds chat syncs in flight (default 4). Chats have
-	// their own workers, so a chat that hangs never holds up a page.
+	// their own workers, so a chat that hangs never holds up a page, and
+	// one chat takes at most half of them (at least one), so a chat that
+	// hangs never holds up the others' messages either.
 	ChatConcurrency int
 	// Pace is the least time from one pass's start to the next's (default
 	// DefaultPace). While pages fall due every millisecond, a pass for
@@ -54,6 +56,10 @@ type Runner struct {
 	lastPass atomic.Int64 // unix nanos of the last completed pass
 	inflight sync.WaitGroup
 	chatSem  chan struct{}
+	// chatBusy counts each chat's syncs in flight, up to chatShare.
+	chatMu    sync.Mutex
+	chatBusy  map[string]int
+	chatShare int
 	// claimed holds a slot per page claimed and not yet recorded; sendSem
 	// one per page at a pager.
 	claimed  chan struct{}
@@ -97,6 +103,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		chatConc = 4
 	}
 	r.chatSem = make(chan struct{}, chatConc)
+	r.chatBusy, r.chatShare = map[string]int{}, max(1, chatConc/2)
 	recorded := make(chan struct{})
 	go func() {
 		defer close(recorded)
@@ -249,16 +256,17 @@ func (r *Runner) pass(ctx context.Context, maxIdle time.Duration) (wait time.Dur
 	}
 	r.startSending(ctx, pages)
 	if free := cap(r.chatSem) - len(r.chatSem); free > 0 {
-		posts, err := r.e.ClaimChatPosts(ctx, free)
+		posts, err := r.e.ClaimChatPosts(ctx, free, r.chatRoom)
 		if err != nil && ctx.Err() == nil {
 			r.e.log.ErrorContext(ctx, "runner: claim chat posts", "err", err)
 		}
 		for _, p := range posts {
 			r.chatSem <- struct{}{}
+			r.chatMoved(p.Chat, +1)
 			r.inflight.Add(1)
 			go func() {
 				defer r.inflight.Done()
-				defer func() { <-r.chatSem; r.e.poke() }()
+				defer func() { r.chatMoved(p.Chat, -1); <-r.chatSem; r.e.poke() }()
 				if err := r.e.SyncChatPost(context.WithoutCancel(ctx), p); err != nil {
 					r.e.log.Error("runner: chat sync", "chat", p.Chat, "incident_id", p.IncidentID, "err", err)
 				}
@@ -266,7 +274,11 @@ func (r *Runner) pass(ctx context.Context, maxIdle time.Duration) (wait time.Dur
 		}
 	}
 	r.lastPass.Store(r.e.clock.Now().UnixNano())
-	next, ok, err := r.e.nextDue(ctx, len(r.chatSem) < cap(r.chatSem))
+	var open func(chat string) bool
+	if len(r.chatSem) < cap(r.chatSem) {
+		open = func(chat string) bool { return r.chatRoom(chat) > 0 }
+	}
+	next, ok, err := r.e.nextDue(ctx, open)
 	if err != nil {
 		if ctx.Err() == nil {
 			r.e.log.ErrorContext(ctx, "runner: next due", "err", err)
@@ -289,4 +301,20 @@ func (r *Runner) pass(ctx context.Context, maxIdle time.Duration) (wait time.Dur
 		wait = maxIdle
 	}
 	return wait
+}
+
+// chatRoom is how many more syncs of chat may start now.
+func (r *Runner) chatRoom(chat string) int {
+	r.chatMu.Lock()
+	defer r.chatMu.Unlock()
+	return r.chatShare - r.chatBusy[chat]
+}
+
+// chatMoved counts a sync of chat starting (+1) or ending (-1).
+func (r *Runner) chatMoved(chat string, d int) {
+	r.chatMu.Lock()
+	defer r.chatMu.Unlock()
+	if r.chatBusy[chat] += d; r.chatBusy[chat] <= 0 {
+		delete(r.chatBusy, chat)
+	}
 }

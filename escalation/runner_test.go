@@ -410,3 +410,71 @@ func TestRunnerRecordPanicLosesNoOtherOutcome(t *testing.T) {
 		}
 	})
 }
+
+// hungChat never answers: each sync waits until it gives up.
+type hungChat struct{ quietChat }
+
+func (hungChat) Post(ctx context.Context, _ *escalation.Incident) (string, error) {
+	<-ctx.Done()
+	return "", ctx.Err()
+}
+
+// postsChat records the incidents it was asked to post.
+type postsChat struct {
+	quietChat
+	mu     sync.Mutex
+	posted []int64
+}
+
+func (c *postsChat) Post(_ context.Context, inc *escalation.Incident) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.posted = append(c.posted, inc.ID)
+	return fmt.Sprint("msg-", inc.ID), nil
+}
+
+func (c *postsChat) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.posted)
+}
+
+// Six incidents open at once. The Slack workspace hangs (every call waits
+// until the sync gives up, 30 s later) and its posts come first in the
+// queue; Discord answers at once. Discord still has all six within a
+// second: the hung chat holds at most half the chat workers.
+func TestAHungChatDoesNotHoldUpTheOthers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		fast := &postsChat{}
+		eng, err := escalation.New(escalation.Options{
+			Store: openDB(t), Catalog: catalog(), Clock: escalation.SystemClock{},
+			Pagers: map[escalation.Channel]escalation.Pager{escalation.ChannelSMS: &escalationtest.Pager{Clock: escalation.SystemClock{}},
+				escalation.ChannelVoice: &escalationtest.Pager{Clock: escalation.SystemClock{}}},
+			Chats: map[string]escalation.Chat{"a-slack": hungChat{}, "b-discord": fast},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			if err := escalation.NewRunner(eng).Run(ctx); err != nil {
+				t.Errorf("runner: %v", err)
+			}
+		})
+		settle()
+		var alerts []escalation.Alert
+		for i := range 6 {
+			alerts = append(alerts, escalation.Alert{DedupKey: fmt.Sprint("host-", i), State: escalation.AlertFiring, Summary: "down"})
+		}
+		if _, err := eng.Ingest(ctx, "am", alerts); err != nil {
+			t.Fatal(err)
+		}
+		settle()
+		if n := fast.count(); n != 6 {
+			t.Fatalf("discord has %d of 6 incidents a second later, behind the hung chat", n)
+		}
+		cancel()
+		wg.Wait()
+	})
+}

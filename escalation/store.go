@@ -118,8 +118,11 @@ type Tx interface {
 	// dirty posts by NotBefore, which DueChatPosts and NextChatDue read.
 	ChatPost(chat string, incidentID int64) (*ChatPost, error)
 	PutChatPost(p *ChatPost) error
-	DueChatPosts(now time.Time, limit int) ([]*ChatPost, error)
-	NextChatDue() (time.Time, bool, error)
+	// take, if set, is asked of each due post's chat in order, and a post
+	// it refuses is passed over; open, if set, picks the chats whose posts
+	// count.
+	DueChatPosts(now time.Time, limit int, take func(chat string) bool) ([]*ChatPost, error)
+	NextChatDue(open func(chat string) bool) (time.Time, bool, error)
 
 	// Silences are the silences made through the API, by id.
 	NextSilenceID() (int64, error)

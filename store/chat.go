@@ -76,13 +76,25 @@ func (t *tx) PutChatPost(p *escalation.ChatPost) error {
 	return rev.Put(bytes.Clone(k), dk)
 }
 
-func (t *tx) DueChatPosts(now time.Time, limit int) ([]*escalation.ChatPost, error) {
+// dueChat is the chat a chat_due key is for: after the time, the chat
+// key's name (chat, NUL, incident id).
+func dueChat(k []byte) string {
+	if len(k) < 8+1+8 {
+		return ""
+	}
+	return string(k[8 : len(k)-9])
+}
+
+func (t *tx) DueChatPosts(now time.Time, limit int, take func(chat string) bool) ([]*escalation.ChatPost, error) {
 	var out []*escalation.ChatPost
 	last := unixNanos(now)
 	c := t.bucket(bucketChatDue).Cursor()
 	for k, _ := c.First(); k != nil && binary.BigEndian.Uint64(k) <= last; k, _ = c.Next() {
 		if limit > 0 && len(out) >= limit {
 			break
+		}
+		if take != nil && !take(dueChat(k)) {
+			continue
 		}
 		v := t.bucket(bucketChat).Get(k[8:])
 		if v == nil {
@@ -97,10 +109,12 @@ func (t *tx) DueChatPosts(now time.Time, limit int) ([]*escalation.ChatPost, err
 	return out, nil
 }
 
-func (t *tx) NextChatDue() (time.Time, bool, error) {
-	k, _ := t.bucket(bucketChatDue).Cursor().First()
-	if k == nil {
-		return time.Time{}, false, nil
+func (t *tx) NextChatDue(open func(chat string) bool) (time.Time, bool, error) {
+	c := t.bucket(bucketChatDue).Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		if open == nil || open(dueChat(k)) {
+			return keyTime(k), true, nil
+		}
 	}
-	return keyTime(k), true, nil
+	return time.Time{}, false, nil
 }

@@ -115,7 +115,7 @@ func TestDeleteIncidentsTakesWhatWasKeptForThemAlone(t *testing.T) {
 		if p, err := tx.LatestPageTo("bob", 10); err != nil || p.ID != 3 {
 			t.Errorf("bob's latest page: %+v, %v", p, err)
 		}
-		if due, err := tx.DueChatPosts(t0, 0); err != nil || len(due) != 1 || due[0].IncidentID != 2 {
+		if due, err := tx.DueChatPosts(t0, 0, nil); err != nil || len(due) != 1 || due[0].IncidentID != 2 {
 			t.Errorf("chat posts due: %+v, %v", due, err)
 		}
 		if ids, err := tx.DueIncidents(t0, 0); err != nil || len(ids) != 1 || ids[0] != 2 {
