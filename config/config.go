@@ -78,6 +78,7 @@ type Config struct {
 	Discord      Discord       `yaml:"discord"`
 	People       []Person      `yaml:"people"`
 	Schedules    []Schedule    `yaml:"schedules"`
+	Teams        []Team        `yaml:"teams"`
 	Policies     []Policy      `yaml:"policies"`
 	Services     []Service     `yaml:"services"`
 	Integrations []Integration `yaml:"integrations"`
@@ -368,6 +369,15 @@ type Policy struct {
 
 // Level pages Targets ("alice", "person:alice" or "schedule:primary"), then
 // waits Delay before the next level is paged too.
+// Team is people and schedules paged together: a level's target
+// team:NAME pages every member, each by their own contact rules.
+type Team struct {
+	Name string `yaml:"name"`
+	// Members are written as a level's targets are: a person's name,
+	// person:NAME or schedule:NAME.
+	Members []string `yaml:"members"`
+}
+
 type Level struct {
 	Targets     []string      `yaml:"targets"`
 	Delay       time.Duration `yaml:"delay"`

@@ -298,11 +298,12 @@ func TestProblems(t *testing.T) {
 		},
 		{
 			name: "person: form and bad target kinds",
-			yaml: edit(t, "targets: [bob]", "targets: [person:bob, team:sre, person:, bob]"),
+			yaml: edit(t, "targets: [bob]", "targets: [person:bob, crew:sre, team:sre, person:, bob]"),
 			wants: []string{
-				`policies[0].levels[1].targets[1]: unknown target kind "team" (write a person's name, person:NAME or schedule:NAME)`,
-				`policies[0].levels[1].targets[2]: required`,
-				`policies[0].levels[1].targets[3]: "bob" is already a target of this level`,
+				`policies[0].levels[1].targets[1]: unknown target kind "crew" (write a person's name, person:NAME, schedule:NAME or team:NAME)`,
+				`policies[0].levels[1].targets[2]: unknown team "sre"`,
+				`policies[0].levels[1].targets[3]: required`,
+				`policies[0].levels[1].targets[4]: "bob" is already a target of this level`,
 			},
 		},
 		{
@@ -564,7 +565,7 @@ integrations:
 		{
 			name:  "unknown top-level key",
 			yaml:  "pagerduty: {token: x}\n" + base,
-			wants: []string{`pagerduty: unknown key "pagerduty" (line 1); known keys: listen, database, public_url, log_level, max_body_bytes, rate_limit, api, twilio, slack, discord, people, schedules, policies, services, integrations, heartbeats, sms_gateways, watch, watchdog, silences, status, public_updates, retention`},
+			wants: []string{`pagerduty: unknown key "pagerduty" (line 1); known keys: listen, database, public_url, log_level, max_body_bytes, rate_limit, api, twilio, slack, discord, people, schedules, teams, policies, services, integrations, heartbeats, sms_gateways, watch, watchdog, silences, status, public_updates, retention`},
 		},
 		{
 			name:  "duplicate key",
@@ -998,5 +999,41 @@ func TestRetentionAndSplitAfter(t *testing.T) {
 		if lines := problemLines(t, err); !slices.Contains(lines, c.want) {
 			t.Errorf("problems %q, want %q", lines, c.want)
 		}
+	}
+}
+
+// A team pages its members together: a level naming it gets each of them
+// once, however else they are named there.
+func TestTeams(t *testing.T) {
+	doc := edit(t, "policies:\n", `teams:
+  - {name: api-team, members: [alice, person:bob]}
+  - {name: on-call, members: [bob]}
+policies:
+`, "targets: [bob]", "targets: [team:api-team, bob, team:on-call]")
+	cfg, err := Parse([]byte(doc), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []escalation.Target{{Kind: escalation.TargetPerson, Name: "alice"}, {Kind: escalation.TargetPerson, Name: "bob"}}
+	if got := cfg.Catalog().Policies["default"].Levels[1].Targets; !slices.Equal(got, want) {
+		t.Fatalf("level 1 pages %v, want %v", got, want)
+	}
+
+	bad := edit(t, "policies:\n", `teams:
+  - {name: api-team, members: [alice, dave, team:on-call, alice]}
+  - {name: empty}
+  - {name: api-team, members: [bob]}
+policies:
+`, "targets: [bob]", "targets: [team:api-team]")
+	got := problemLines(t, mustFail(t, bad))
+	wants := []string{
+		`teams[0].members[1]: unknown person "dave"`,
+		`teams[0].members[2]: unknown member kind "team" (write a person's name, person:NAME or schedule:NAME)`,
+		`teams[0].members[3]: "alice" is already a member of this team`,
+		`teams[1].members: at least one member is required`,
+		`teams[2].name: duplicate team "api-team"`,
+	}
+	if !slices.Equal(got, wants) {
+		t.Fatalf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wants, "\n"))
 	}
 }

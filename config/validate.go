@@ -35,6 +35,10 @@ type validator struct {
 	// so a broken schedule is not also reported as unknown where it is a
 	// target.
 	scheduleNames map[string]bool
+	// teamNames holds every team with a usable name; teamMembers the
+	// members of those whose members are all usable.
+	teamNames   map[string]bool
+	teamMembers map[string][]escalation.Target
 	// slackOn and discordOn: the config enables the chat, so its direct
 	// messages have a pager.
 	slackOn, discordOn bool
@@ -96,6 +100,7 @@ func (v *validator) validate(c *Config) *escalation.Catalog {
 	}
 	v.people(c.People, cat)
 	v.schedules(c.Schedules, cat)
+	v.teams(c.Teams, cat)
 	v.policies(c.Policies, cat)
 	v.services(c.Services, cat)
 	v.integrations(c.Integrations, cat)
@@ -459,6 +464,75 @@ func (v *validator) policies(policies []Policy, cat *escalation.Catalog) {
 	}
 }
 
+// teamTarget is a level's target kind that names a team; it never
+// reaches the engine, which gets the members.
+const teamTarget = "team"
+
+func (v *validator) teams(teams []Team, cat *escalation.Catalog) {
+	v.teamNames, v.teamMembers = map[string]bool{}, map[string][]escalation.Target{}
+	for i, tm := range teams {
+		path := fmt.Sprintf("teams[%d]", i)
+		named := v.name(path+".name", tm.Name, "team", v.teamNames)
+		if len(tm.Members) == 0 {
+			v.add(path+".members", "at least one member is required")
+		}
+		var members []escalation.Target
+		seen := map[escalation.Target]bool{}
+		ok := true
+		for k, raw := range tm.Members {
+			t, good := v.target(fmt.Sprintf("%s.members[%d]", path, k), raw, false, "a member of this team", seen, cat)
+			ok = ok && good
+			if good {
+				members = append(members, t)
+			}
+		}
+		if named && ok && len(members) > 0 {
+			v.teamMembers[tm.Name] = members
+		}
+	}
+}
+
+// target reads one target as written (a person's name, person:NAME,
+// schedule:NAME, and where teams is set team:NAME) and checks it is known
+// and not in seen yet (else it is "already" what twice says); ok is false
+// when it is not usable.
+func (v *validator) target(path, raw string, teams bool, twice string, seen map[escalation.Target]bool, cat *escalation.Catalog) (_ escalation.Target, ok bool) {
+	t := escalation.Target{Kind: escalation.TargetPerson, Name: raw}
+	if kind, rest, found := strings.Cut(raw, ":"); found {
+		switch {
+		case escalation.TargetKind(kind) == escalation.TargetPerson, escalation.TargetKind(kind) == escalation.TargetSchedule,
+			teams && kind == teamTarget:
+			t = escalation.Target{Kind: escalation.TargetKind(kind), Name: rest}
+		case teams:
+			v.add(path, "unknown target kind %q (write a person's name, person:NAME, schedule:NAME or team:NAME)", kind)
+			return t, false
+		default:
+			v.add(path, "unknown member kind %q (write a person's name, person:NAME or schedule:NAME)", kind)
+			return t, false
+		}
+	}
+	shown := t.Name // people are named bare, as most configs write them
+	if t.Kind != escalation.TargetPerson {
+		shown = raw
+	}
+	switch {
+	case t.Name == "":
+		v.add(path, "required")
+	case t.Kind == escalation.TargetPerson && cat.People[t.Name] == nil:
+		v.add(path, "unknown person %q", t.Name)
+	case t.Kind == escalation.TargetSchedule && !v.scheduleNames[t.Name]:
+		v.add(path, "unknown schedule %q", t.Name)
+	case t.Kind == teamTarget && !v.teamNames[t.Name]:
+		v.add(path, "unknown team %q", t.Name)
+	case seen[t]:
+		v.add(path, "%q is already %s", shown, twice)
+	default:
+		seen[t] = true
+		return t, true
+	}
+	return t, false
+}
+
 func (v *validator) level(path string, l Level, cat *escalation.Catalog) escalation.Level {
 	if len(l.Targets) == 0 {
 		v.add(path+".targets", "at least one target is required")
@@ -466,32 +540,20 @@ func (v *validator) level(path string, l Level, cat *escalation.Catalog) escalat
 	var targets []escalation.Target
 	seen := map[escalation.Target]bool{}
 	for k, raw := range l.Targets {
-		tp := fmt.Sprintf("%s.targets[%d]", path, k)
-		t := escalation.Target{Kind: escalation.TargetPerson, Name: raw}
-		if kind, rest, found := strings.Cut(raw, ":"); found {
-			switch escalation.TargetKind(kind) {
-			case escalation.TargetPerson, escalation.TargetSchedule:
-				t = escalation.Target{Kind: escalation.TargetKind(kind), Name: rest}
-			default:
-				v.add(tp, "unknown target kind %q (write a person's name, person:NAME or schedule:NAME)", kind)
-				continue
-			}
-		}
-		shown := t.Name // people are named bare, as most configs write them
-		if t.Kind == escalation.TargetSchedule {
-			shown = raw
-		}
+		t, ok := v.target(fmt.Sprintf("%s.targets[%d]", path, k), raw, true, "a target of this level", seen, cat)
 		switch {
-		case t.Name == "":
-			v.add(tp, "required")
-		case t.Kind == escalation.TargetPerson && cat.People[t.Name] == nil:
-			v.add(tp, "unknown person %q", t.Name)
-		case t.Kind == escalation.TargetSchedule && !v.scheduleNames[t.Name]:
-			v.add(tp, "unknown schedule %q", t.Name)
-		case seen[t]:
-			v.add(tp, "%q is already a target of this level", shown)
+		case !ok:
+		case t.Kind == teamTarget:
+			// Its members join the level; one named there already (or in
+			// another of its teams) is paged once.
+			for _, m := range v.teamMembers[t.Name] {
+				if !slices.Contains(targets, m) {
+					targets = append(targets, m)
+				}
+			}
+		case slices.Contains(targets, t):
+			// A team of this level named it first: paged once.
 		default:
-			seen[t] = true
 			targets = append(targets, t)
 		}
 	}
