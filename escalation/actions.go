@@ -81,8 +81,8 @@ func (e *Engine) resolve(tx Tx, inc *Incident, now time.Time, by Actor, note str
 	// is moot, and so is a hold on its pages.
 	inc.Status, inc.SnoozedUntil, inc.ResolveAt, inc.HeldUntil, inc.HeldBy = StatusResolved, time.Time{}, time.Time{}, time.Time{}, 0
 	// A person who resolves a root cause while its impact still fires has
-	// decided: those alerts stay, and open incidents of their own only if
-	// they fire again.
+	// decided: those alerts stay, and open incidents of their own only
+	// when their monitors tell of them again (Alertmanager's repeat).
 	inc.SplitAt = time.Time{}
 	inc.ResolvedAt, inc.ResolvedBy, inc.UpdatedAt = now, by.Name, now
 	if err := tx.AppendEvent(inc.ID, Event{At: now, Kind: EventResolved, Actor: by.Name, Via: by.Via, Message: note}); err != nil {

@@ -211,37 +211,53 @@ func (e *Engine) Merge(ctx context.Context, src, dst int64, by Actor) (*Incident
 			if err != nil {
 				return err
 			}
+			if end.ID == from.ID {
+				return Errorf(CodeConflict, "incident #%d was already merged into #%d, since deleted by the retention", from.ID, from.MergedInto)
+			}
 			return Errorf(CodeConflict, "incident #%d was already merged into #%d", from.ID, end.ID)
 		}
 		recs, err := tx.IncidentAlerts(from.ID)
 		if err != nil {
 			return err
 		}
-		ownFiring := false
+		// What depended on the source depends on the destination now, and
+		// so does the source's own service if it depends on the
+		// destination's: its alerts are then impact, to split off if they
+		// outlive the root cause.
+		impacted := from.Impacted
+		if svc := e.cat.Services[from.Service]; svc != nil && slices.Contains(svc.DependsOn, to.Service) {
+			impacted = append(slices.Clone(impacted), from.Service)
+		}
+		for _, s := range impacted {
+			if !slices.Contains(to.Impacted, s) && s != to.Service {
+				to.Impacted = append(to.Impacted, s)
+			}
+		}
+		causeFiring := false
 		for _, rec := range recs {
 			rec.IncidentID = to.ID
 			if err := tx.PutAlert(rec); err != nil {
 				return err
 			}
-			if rec.Alert.State == AlertFiring && rec.Service != to.Service {
-				to.ImpactFiring++
+			if rec.Alert.State == AlertFiring {
+				if to.impacts(rec.Service) {
+					to.ImpactFiring++
+				} else {
+					causeFiring = true
+				}
 			}
-			ownFiring = ownFiring || rec.Alert.State == AlertFiring && rec.Service == to.Service
 		}
 		if err := tx.SetGroupIncident(from.Service, from.GroupKey, to.ID); err != nil {
 			return err
 		}
 		to.Firing += from.Firing
 		to.Alerts += from.Alerts
-		for _, s := range from.Impacted {
-			if !slices.Contains(to.Impacted, s) && s != to.Service {
-				to.Impacted = append(to.Impacted, s)
-			}
-		}
-		if ownFiring {
+		if causeFiring {
 			if err := e.keepImpact(tx, to, Alert{}, now); err != nil {
 				return err
 			}
+		} else if err := e.splitLater(tx, to, now); err != nil {
+			return err
 		}
 		to.UpdatedAt = now
 		if err := tx.AppendEvent(to.ID, Event{At: now, Kind: EventMerged, Actor: by.Name, Via: by.Via, Count: len(recs),

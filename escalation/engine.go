@@ -272,7 +272,7 @@ func (e *Engine) repeat(tx Tx, svc *Service, a Alert) (int64, bool, error) {
 		return 0, false, err
 	}
 	if rec.IncidentID == 0 {
-		return 0, a.State != AlertFiring || rec.staleFiring(a), nil
+		return 0, !rec.laterResolve(a) && (a.State != AlertFiring || rec.staleFiring(a)), nil
 	}
 	inc, err := tx.Incident(rec.IncidentID)
 	if err != nil {
@@ -285,10 +285,16 @@ func (e *Engine) repeat(tx Tx, svc *Service, a Alert) (int64, bool, error) {
 		}
 		return inc.ID, inc.Status.Open() && rec.Alert.State == AlertFiring && rec.Alert.sameContent(a), nil
 	case AlertResolved:
-		return inc.ID, rec.Alert.State == AlertResolved, nil
+		return inc.ID, rec.Alert.State == AlertResolved && !rec.laterResolve(a), nil
 	default:
 		return inc.ID, inc.Status != StatusTriggered, nil
 	}
+}
+
+// laterResolve reports whether a resolves a later occurrence than the
+// resolved one the record holds: its resolve came before its firing.
+func (rec *AlertRecord) laterResolve(a Alert) bool {
+	return a.State == AlertResolved && rec.Alert.State == AlertResolved && a.EndsAt.After(rec.Alert.EndsAt)
 }
 
 // staleFiring reports whether a is a firing the record already saw end: a
@@ -330,9 +336,15 @@ func (e *Engine) applyAlert(tx *ingestTx, in *Integration, svc *Service, a Alert
 		return 0, tx.PutAlert(&AlertRecord{Service: svc.Name, Integration: in.Name, Alert: a, FirstSeen: now, LastSeen: now})
 	}
 	if rec != nil && rec.IncidentID == 0 {
-		// Only an early resolve was seen: its own occurrence's firing is
-		// ignored, a later occurrence's fires as new.
-		if a.State != AlertFiring || rec.staleFiring(a) {
+		// Only early resolves were seen: a later one's end is kept, its
+		// own occurrence's firing is ignored, a later occurrence's fires
+		// as new.
+		switch {
+		case rec.laterResolve(a):
+			res.Ignored++
+			rec.Alert, rec.LastSeen = a, now
+			return 0, tx.PutAlert(rec)
+		case a.State != AlertFiring || rec.staleFiring(a):
 			res.Ignored++
 			return 0, nil
 		}
@@ -351,7 +363,13 @@ func (e *Engine) applyAlert(tx *ingestTx, in *Integration, svc *Service, a Alert
 		return inc.ID, nil
 	case a.State == AlertResolved:
 		if rec.Alert.State == AlertResolved {
+			// A resolve of a later occurrence that came before its
+			// firing: its end is kept to know that firing when it comes.
 			res.Unchanged++
+			if rec.laterResolve(a) {
+				rec.Alert, rec.LastSeen = mergeResolved(rec.Alert, a), now
+				return inc.ID, tx.PutAlert(rec)
+			}
 			return inc.ID, nil
 		}
 		rec.Alert, rec.LastSeen = mergeResolved(rec.Alert, a), now
@@ -371,7 +389,7 @@ func (e *Engine) applyAlert(tx *ingestTx, in *Integration, svc *Service, a Alert
 			if err := e.allResolved(tx, inc, now, monitor); err != nil {
 				return 0, err
 			}
-		case rec.Service == inc.Service:
+		case !inc.impacts(rec.Service):
 			if err := e.splitLater(tx, inc, now); err != nil {
 				return 0, err
 			}
@@ -401,15 +419,8 @@ func (e *Engine) applyAlert(tx *ingestTx, in *Integration, svc *Service, a Alert
 		if rec.Alert.State != AlertFiring {
 			kind = EventAlertRefired
 			inc.countFiring(rec.Service, +1)
-			if rec.Service == inc.Service {
-				if err := e.keepImpact(tx, inc, a, now); err != nil {
-					return 0, err
-				}
-			}
-			if !inc.ResolveAt.IsZero() {
-				if err := e.cancelPendingResolve(tx, inc, now); err != nil {
-					return 0, err
-				}
+			if err := e.refired(tx, inc, rec.Service, a, now); err != nil {
+				return 0, err
 			}
 		}
 		rec.Alert, rec.LastSeen = a, now
@@ -463,11 +474,6 @@ func (e *Engine) attachFiring(tx *ingestTx, in *Integration, svc *Service, rec *
 		inc.countFiring(svc.Name, +1)
 		inc.Alerts++
 	}
-	if inc.Service == svc.Name {
-		if err := e.keepImpact(tx, inc, a, now); err != nil {
-			return 0, err
-		}
-	}
 	rec.Integration, rec.IncidentID, rec.Alert, rec.LastSeen = in.Name, inc.ID, a, now
 	if err := tx.PutAlert(rec); err != nil {
 		return 0, err
@@ -509,12 +515,29 @@ func (e *Engine) attachFiring(tx *ingestTx, in *Integration, svc *Service, rec *
 			}
 		}
 	}
-	if !inc.ResolveAt.IsZero() {
-		if err := e.cancelPendingResolve(tx, inc, now); err != nil {
+	if !created {
+		if err := e.refired(tx, inc, svc.Name, a, now); err != nil {
 			return 0, err
 		}
 	}
 	return inc.ID, tx.PutIncident(inc)
+}
+
+// refired follows an alert of service firing (again) in inc. One of the
+// root cause keeps the impact attached and a flapping incident open; one
+// of the impact, once the root cause's alerts have all resolved, starts
+// the wait after which it leaves (it may have come in the meantime).
+func (e *Engine) refired(tx Tx, inc *Incident, service string, a Alert, now time.Time) error {
+	if inc.impacts(service) {
+		return e.splitLater(tx, inc, now)
+	}
+	if err := e.keepImpact(tx, inc, a, now); err != nil {
+		return err
+	}
+	if inc.ResolveAt.IsZero() {
+		return nil
+	}
+	return e.cancelPendingResolve(tx, inc, now)
 }
 
 // incidentFor finds the incident a firing alert joins: its group's open
@@ -557,7 +580,7 @@ func (e *Engine) incidentFor(tx Tx, in *Integration, svc *Service, a Alert, now 
 			return e.reopen(tx, in, svc, g, a, now)
 		}
 	}
-	if dep, err := e.dependencyIncident(tx, svc, 0); err != nil || dep != nil {
+	if dep, err := e.dependencyIncident(tx, svc, nil); err != nil || dep != nil {
 		if dep != nil {
 			if err := e.impact(tx, dep, svc, gk, a, now); err != nil {
 				return nil, false, false, err
@@ -600,6 +623,7 @@ func (e *Engine) newIncident(tx Tx, by string, svc *Service, gk string, a Alert,
 // allResolved closes an incident whose alerts all resolved; a flapping one
 // only after it stays resolved for its cooldown.
 func (e *Engine) allResolved(tx Tx, inc *Incident, now time.Time, monitor Actor) error {
+	inc.SplitAt = time.Time{} // nothing fires: nothing to split off
 	own := e.cat.Services[inc.Service]
 	if !inc.Flapping || own == nil || own.Flap.Cooldown <= 0 {
 		return e.resolve(tx, inc, now, monitor, "all alerts resolved")
@@ -731,9 +755,9 @@ func mergedEnd(tx Tx, inc *Incident) (*Incident, error) {
 	return inc, nil
 }
 
-// dependencyIncident is the oldest open incident other than skip of a
-// service svc depends on, nil when there is none (or svc opted out).
-func (e *Engine) dependencyIncident(tx Tx, svc *Service, skip int64) (*Incident, error) {
+// dependencyIncident is the oldest open incident of a service svc depends
+// on that ok takes (nil: any), nil when there is none (or svc opted out).
+func (e *Engine) dependencyIncident(tx Tx, svc *Service, ok func(*Incident) bool) (*Incident, error) {
 	if svc.NoCorrelation || len(svc.DependsOn) == 0 {
 		return nil, nil
 	}
@@ -748,7 +772,7 @@ func (e *Engine) dependencyIncident(tx Tx, svc *Service, skip int64) (*Incident,
 			if err != nil {
 				return nil, err
 			}
-			if inc.ID != skip && inc.Status.Open() && inc.MergedInto == 0 && (best == nil || inc.CreatedAt.Before(best.CreatedAt)) {
+			if inc.Status.Open() && inc.MergedInto == 0 && (ok == nil || ok(inc)) && (best == nil || inc.CreatedAt.Before(best.CreatedAt)) {
 				best = inc
 			}
 		}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -23,31 +22,50 @@ func (s *Service) splitAfter() time.Duration {
 	return DefaultSplitAfter
 }
 
+// impacts reports whether an alert of service is impact in inc: of a
+// service that depends on inc's, attached for that. Any other alert in it
+// (its own service's, or one a person merged in) is of the root cause.
+func (inc *Incident) impacts(service string) bool {
+	return service != inc.Service && slices.Contains(inc.Impacted, service)
+}
+
 // countFiring moves inc's firing counts by d for an alert of service.
 func (inc *Incident) countFiring(service string, d int) {
 	inc.Firing = max(inc.Firing+d, 0)
-	if service != inc.Service {
+	if inc.impacts(service) {
 		inc.ImpactFiring = max(inc.ImpactFiring+d, 0)
 	}
 }
 
+// causeFiring reports whether any alert of inc's root cause still fires.
+func (inc *Incident) causeFiring() bool { return inc.Firing > inc.ImpactFiring }
+
 // splitLater starts the wait after which the alerts of dependent services
-// still firing in inc leave it, once inc's own alerts have all resolved:
-// the root cause is over, and whatever still fails is failing on its own.
-// An incident its service resolves by hand keeps them: a person decides.
+// still firing in inc leave it, once the root cause's alerts have all
+// resolved: the root cause is over, and whatever still fails is failing
+// on its own. An incident its service resolves by hand keeps them: a
+// person decides.
 func (e *Engine) splitLater(tx Tx, inc *Incident, now time.Time) error {
 	own := e.cat.Services[inc.Service]
-	if own == nil || own.ManualResolve || !inc.Status.Open() || len(inc.Impacted) == 0 ||
-		inc.ImpactFiring == 0 || inc.Firing > inc.ImpactFiring || !inc.SplitAt.IsZero() {
+	if own == nil || own.ManualResolve || !inc.Status.Open() || inc.ImpactFiring == 0 || inc.causeFiring() || !inc.SplitAt.IsZero() {
 		return nil
 	}
 	inc.SplitAt = now.Add(own.splitAfter())
 	if inc.NextDue.IsZero() || inc.SplitAt.Before(inc.NextDue) {
 		inc.NextDue = inc.SplitAt
 	}
+	by := inc.SplitAt.UTC().Format("15:04")
+	if y, m, d := now.UTC().Date(); !sameDay(inc.SplitAt.UTC(), y, m, d) {
+		by = inc.SplitAt.UTC().Format("2006-01-02 15:04")
+	}
 	return tx.AppendEvent(inc.ID, Event{At: now, Kind: EventSplit, Message: fmt.Sprintf(
-		"%s's own alerts resolved; %d alert(s) of %s still fire: unless they resolve by %s UTC, they leave this incident for their own services' incidents",
-		inc.Service, inc.ImpactFiring, strings.Join(inc.Impacted, ", "), inc.SplitAt.UTC().Format("15:04"))})
+		"%s's own alerts resolved; %d alert(s) of services that depend on it still fire: unless they resolve by %s UTC, they leave this incident for their own services' incidents",
+		inc.Service, inc.ImpactFiring, by)})
+}
+
+func sameDay(t time.Time, y int, m time.Month, d int) bool {
+	ty, tm, td := t.Date()
+	return ty == y && tm == m && td == d
 }
 
 // keepImpact calls a pending split off: the root cause fires again, so
@@ -75,7 +93,7 @@ type splitGroup struct {
 // pages its team. inc then resolves if nothing else fires in it.
 func (e *Engine) split(tx Tx, inc *Incident, now time.Time) error {
 	inc.SplitAt = time.Time{}
-	if !inc.Status.Open() || inc.Firing > inc.ImpactFiring {
+	if !inc.Status.Open() || inc.causeFiring() || inc.ImpactFiring == 0 {
 		return nil
 	}
 	recs, err := tx.IncidentAlerts(inc.ID)
@@ -83,10 +101,18 @@ func (e *Engine) split(tx Tx, inc *Incident, now time.Time) error {
 		return err
 	}
 	var groups []*splitGroup
+	gone := map[string]int{}
 	for _, rec := range recs {
+		if rec.Alert.State != AlertFiring || !inc.impacts(rec.Service) {
+			continue // resolved, or of the root cause
+		}
 		svc := e.cat.Services[rec.Service]
-		if rec.Alert.State != AlertFiring || rec.Service == inc.Service || svc == nil || !slices.Contains(inc.Impacted, rec.Service) {
-			continue // resolved, the root's own, or no longer configured: it stays
+		if svc == nil {
+			// Its service left the config: nobody would be paged for it,
+			// and it must not hold the root open. It stays, uncounted.
+			gone[rec.Service]++
+			inc.countFiring(rec.Service, -1)
+			continue
 		}
 		key := svc.groupKey(rec.Alert)
 		i := slices.IndexFunc(groups, func(g *splitGroup) bool { return g.svc == svc && g.key == key })
@@ -95,6 +121,12 @@ func (e *Engine) split(tx Tx, inc *Incident, now time.Time) error {
 			groups = append(groups, &splitGroup{svc: svc, key: key})
 		}
 		groups[i].recs = append(groups[i].recs, rec)
+	}
+	for _, name := range slices.Sorted(maps.Keys(gone)) {
+		if err := tx.AppendEvent(inc.ID, Event{At: now, Kind: EventSplit, Message: fmt.Sprintf(
+			"%d alert(s) of %s still fire, but %s is no longer configured: no longer counted", gone[name], name, name)}); err != nil {
+			return err
+		}
 	}
 	touched := map[int64]*Incident{}
 	var opened []*Incident
@@ -139,7 +171,7 @@ func (e *Engine) split(tx Tx, inc *Incident, now time.Time) error {
 		}
 	}
 	inc.UpdatedAt = now
-	if inc.Firing == 0 {
+	if inc.Firing == 0 && inc.ResolveAt.IsZero() {
 		return e.allResolved(tx, inc, now, Actor{Name: "klaxon", Via: ViaMonitor})
 	}
 	return nil
@@ -149,7 +181,11 @@ func (e *Engine) split(tx Tx, inc *Incident, now time.Time) error {
 // dependency still down, or a new incident of the group's own service.
 func (e *Engine) splitTarget(tx Tx, root *Incident, g *splitGroup, now time.Time, touched map[int64]*Incident) (*Incident, bool, error) {
 	first := g.recs[0].Alert
-	dep, err := e.dependencyIncident(tx, g.svc, root.ID)
+	// Only a dependency still down takes them: one whose own alerts fire
+	// and that is not about to let its impact go too.
+	dep, err := e.dependencyIncident(tx, g.svc, func(inc *Incident) bool {
+		return inc.ID != root.ID && inc.causeFiring() && inc.SplitAt.IsZero()
+	})
 	if err != nil {
 		return nil, false, err
 	}

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/klaxonhq/klaxon/config"
 	"github.com/klaxonhq/klaxon/escalation"
 )
 
@@ -482,13 +481,7 @@ func TestRestartWithRenamedPolicyKeepsPaging(t *testing.T) {
 	h.Webhook("prometheus", alertmanager("firing", "Down", "00000000000000d0", "error", "site down"))
 	h.ExpectPages("16:00 bikram sms")
 
-	renamed := strings.ReplaceAll(strings.ReplaceAll(team, "name: default", "name: standard"), "policy: default", "policy: standard")
-	cfg, err := config.Parse([]byte(renamed), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.cfg = cfg
-	h.Restart()
+	h.reconfigure(strings.ReplaceAll(strings.ReplaceAll(team, "name: default", "name: standard"), "policy: default", "policy: standard"))
 	h.AdvanceTo(mustTime(t, "2025-03-13T16:05:00Z"))
 	h.ExpectPages("16:02 bikram voice", "16:04 bikram voice", "16:05 alice sms", "16:05 carmen sms")
 	inc := h.ExpectStatus(1, escalation.StatusTriggered)

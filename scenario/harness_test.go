@@ -145,6 +145,18 @@ func (h *harness) Restart() {
 	h.runDue()
 }
 
+// reconfigure restarts Klaxon on another config, as an operator's edit
+// and restart would.
+func (h *harness) reconfigure(cfgYAML string) {
+	h.t.Helper()
+	cfg, err := config.Parse([]byte(cfgYAML), nil)
+	if err != nil {
+		h.t.Fatalf("config: %v", err)
+	}
+	h.cfg = cfg
+	h.Restart()
+}
+
 type testWriter struct{ t *testing.T }
 
 func (w testWriter) Write(p []byte) (int, error) {

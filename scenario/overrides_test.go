@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/klaxonhq/klaxon/config"
 	"github.com/klaxonhq/klaxon/escalation"
 )
 
@@ -256,12 +255,7 @@ integrations: [{name: am, service: web, format: alertmanager, token: am-token-01
 	}
 	h := newHarness(t, doc("10:00"), "2026-03-10T05:00:00Z") // 06:00 in Stockholm
 	h.runDue()
-	moved, err := config.Parse([]byte(doc("08:00")), func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.cfg = moved
-	h.Restart()
+	h.reconfigure(doc("08:00"))
 	h.AdvanceTo(mustTime(t, "2026-03-10T10:00:00Z"))
 	h.ExpectPages("07:00 bikram sms")
 }

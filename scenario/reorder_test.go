@@ -26,14 +26,8 @@ func amOccurrence(t *testing.T, status, startsAt, endsAt string) []byte {
 	return b
 }
 
-// The edge probe fails for eight minutes at 02:50. Klaxon was restarting
-// when Alertmanager first told it, so that firing notification is retried
-// — and lands after the resolve that a peer Alertmanager delivered at
-// 02:59. The late firing is of an occurrence known to be over: it opens no
-// incident, and nobody is woken for an outage that ended. A new failure at
-// 04:00 pages as any would, and resolves with its own resolve.
-func TestAFiringThatArrivesAfterItsResolveWakesNobody(t *testing.T) {
-	h := newHarness(t, `
+// edgeProbe: bikram is paged for the edge probe's alerts.
+const edgeProbe = `
 people:
   - {name: bikram, timezone: Australia/Sydney, phone: "+61255501001", contact_rules: [{channel: sms, after: 0s}, {channel: voice, after: 2m}]}
 policies:
@@ -42,7 +36,16 @@ policies:
 services:
   - {name: edge, policy: edge}
 integrations: [{name: probes, service: edge, format: alertmanager, token: probes-token-0123456789}]
-`, "2026-03-02T02:59:00Z")
+`
+
+// The edge probe fails for eight minutes at 02:50. Klaxon was restarting
+// when Alertmanager first told it, so that firing notification is retried
+// — and lands after the resolve that a peer Alertmanager delivered at
+// 02:59. The late firing is of an occurrence known to be over: it opens no
+// incident, and nobody is woken for an outage that ended. A new failure at
+// 04:00 pages as any would, and resolves with its own resolve.
+func TestAFiringThatArrivesAfterItsResolveWakesNobody(t *testing.T) {
+	h := newHarness(t, edgeProbe, "2026-03-02T02:59:00Z")
 	h.Webhook("probes", amOccurrence(t, "resolved", "2026-03-02T02:50:00Z", "2026-03-02T02:58:00Z"))
 	h.Advance(2 * time.Minute)
 	h.Webhook("probes", amOccurrence(t, "firing", "2026-03-02T02:50:00Z", "0001-01-01T00:00:00Z"))
@@ -67,4 +70,38 @@ integrations: [{name: probes, service: edge, format: alertmanager, token: probes
 	h.ExpectStatus(1, escalation.StatusResolved)
 	h.AdvanceTo(mustTime(t, "2026-03-02T05:00:00Z"))
 	h.ExpectNoPages()
+}
+
+// The race happens twice: at 02:50 and again at 03:10, each time the
+// resolve landing first. Each late firing is of an occurrence known to be
+// over, and wakes nobody.
+func TestTheSameRaceTwiceWakesNobody(t *testing.T) {
+	h := newHarness(t, edgeProbe, "2026-03-02T02:59:00Z")
+	h.Webhook("probes", amOccurrence(t, "resolved", "2026-03-02T02:50:00Z", "2026-03-02T02:58:00Z"))
+	h.Webhook("probes", amOccurrence(t, "firing", "2026-03-02T02:50:00Z", "0001-01-01T00:00:00Z"))
+	h.AdvanceTo(mustTime(t, "2026-03-02T03:21:00Z"))
+	h.Webhook("probes", amOccurrence(t, "resolved", "2026-03-02T03:10:00Z", "2026-03-02T03:20:00Z"))
+	h.Advance(time.Minute)
+	h.Webhook("probes", amOccurrence(t, "firing", "2026-03-02T03:10:00Z", "0001-01-01T00:00:00Z"))
+	h.AdvanceTo(mustTime(t, "2026-03-02T04:00:00Z"))
+	h.ExpectNoPages()
+}
+
+// The probe failed at 02:50 and bikram handled it; at 04:10 it fails
+// again, and this time the resolve lands before the firing. The late
+// firing wakes nobody, and the incident stays resolved.
+func TestARaceOnAnAlertSeenBeforeWakesNobody(t *testing.T) {
+	h := newHarness(t, edgeProbe, "2026-03-02T02:50:00Z")
+	h.Webhook("probes", amOccurrence(t, "firing", "2026-03-02T02:50:00Z", "0001-01-01T00:00:00Z"))
+	h.SMS("bikram", "ack")
+	h.Advance(5 * time.Minute)
+	h.Webhook("probes", amOccurrence(t, "resolved", "2026-03-02T02:50:00Z", "2026-03-02T02:55:00Z"))
+	h.ExpectPages("02:50 bikram sms")
+	h.AdvanceTo(mustTime(t, "2026-03-02T04:21:00Z"))
+	h.Webhook("probes", amOccurrence(t, "resolved", "2026-03-02T04:10:00Z", "2026-03-02T04:20:00Z"))
+	h.Advance(time.Minute)
+	h.Webhook("probes", amOccurrence(t, "firing", "2026-03-02T04:10:00Z", "0001-01-01T00:00:00Z"))
+	h.AdvanceTo(mustTime(t, "2026-03-02T05:00:00Z"))
+	h.ExpectNoPages()
+	h.ExpectStatus(1, escalation.StatusResolved)
 }
