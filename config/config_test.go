@@ -989,6 +989,8 @@ func TestRetentionAndSplitAfter(t *testing.T) {
 		{"retention: 1.5d\n" + base, `retention: "1.5d" is not a duration; write it with a unit, like 30s, 2m, 1h30m or 90d (line 1)`},
 		{"retention: 99999d\n" + base, `retention: "99999d" is not a duration; write it with a unit, like 30s, 2m, 1h30m or 90d (line 1)`},
 		{"retention: 90dd\n" + base, `retention: "90dd" is not a duration; write it with a unit, like 30s, 2m, 1h30m or 90d (line 1)`},
+		{"retention: 1d2562047h\n" + base, `retention: "1d2562047h" is not a duration; write it with a unit, like 30s, 2m, 1h30m or 90d (line 1)`},
+		{"retention: -100d\n" + base, "retention: must not be negative; 0 keeps everything"},
 		{edit(t, "    policy: default\n", "    policy: default\n    split_after: -5m\n"), "services[0].split_after: must not be negative (got -5m0s)"},
 	} {
 		_, err := Parse([]byte(c.yaml), env(nil))

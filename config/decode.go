@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -248,19 +249,25 @@ func parseDuration(s string) (time.Duration, error) {
 	if !ok {
 		return time.ParseDuration(s)
 	}
+	// A sign leads: "-1d" is a negative duration, for the field's own
+	// check to say so, as "-24h" is.
+	sign := time.Duration(1)
+	if d, neg := strings.CutPrefix(days, "-"); neg {
+		sign, days = -1, d
+	}
 	n, err := strconv.ParseUint(days, 10, 32)
 	if err != nil || n > maxDays {
 		return 0, fmt.Errorf("%q: days must be a whole number up to %d", s, maxDays)
 	}
 	v := time.Duration(n) * 24 * time.Hour
 	if rest == "" {
-		return v, nil
+		return sign * v, nil
 	}
 	r, err := time.ParseDuration(rest)
-	if err != nil || r < 0 {
-		return 0, fmt.Errorf("%q: what follows the days is not a duration", s)
+	if err != nil || r < 0 || r > math.MaxInt64-v {
+		return 0, fmt.Errorf("%q: what follows the days is not a duration, or too long a one", s)
 	}
-	return v + r, nil
+	return sign * (v + r), nil
 }
 
 // scalar checks that n is a scalar and expands its ${VAR} references once.

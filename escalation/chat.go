@@ -147,27 +147,27 @@ func (t *mirrorTx) AppendEvent(id int64, ev Event) error {
 	return nil
 }
 
-// ClaimChatPosts takes up to limit due chat posts for syncing, and of
-// each chat no more than room says it may take now (nil: any number), so
-// that one chat that hangs cannot take every worker from the others.
-func (e *Engine) ClaimChatPosts(ctx context.Context, limit int, room func(chat string) int) ([]ChatPost, error) {
+// ClaimChatPosts takes up to limit due chat posts for syncing, each only
+// if may agrees (nil: all), asked with how many this claim has taken so
+// far of that chat and in all: so that chats that hang cannot take every
+// worker from the others.
+func (e *Engine) ClaimChatPosts(ctx context.Context, limit int, may func(chat string, taken, takenAll int) bool) ([]ChatPost, error) {
 	if len(e.chats) == 0 || limit <= 0 {
 		return nil, nil
 	}
 	now := e.clock.Now()
 	due := false
 	var taken map[string]int
+	var takenAll int
 	take := func(chat string) bool {
-		if room == nil {
-			return true
-		}
-		if taken[chat] >= room(chat) {
+		if may != nil && !may(chat, taken[chat], takenAll) {
 			return false
 		}
 		taken[chat]++
+		takenAll++
 		return true
 	}
-	open := func(chat string) bool { return room == nil || room(chat) > 0 }
+	open := func(chat string) bool { return may == nil || may(chat, 0, 0) }
 	err := e.store.View(ctx, func(tx Tx) error {
 		next, ok, err := tx.NextChatDue(open)
 		due = ok && !next.After(now)
@@ -178,7 +178,7 @@ func (e *Engine) ClaimChatPosts(ctx context.Context, limit int, room func(chat s
 	}
 	var claimed []ChatPost
 	err = e.store.Update(ctx, func(tx Tx) error {
-		claimed, taken = claimed[:0], map[string]int{}
+		claimed, taken, takenAll = claimed[:0], map[string]int{}, 0
 		posts, err := tx.DueChatPosts(now, limit, take)
 		if err != nil {
 			return err

@@ -28,28 +28,50 @@ const pruneBatch = 200
 
 // Prune deletes the incidents settled for longer than keep, with all that
 // is kept for them alone, and what else has aged past it (early resolves,
-// notices). Settled: resolved, nothing of it firing, and untouched (no
-// note, no public update) since before the cutoff. An incident an alert
-// still fires in is kept, however old: that alert's next notice must find
-// it rather than page afresh.
+// notices). Settled: resolved, nothing of it firing, not shown as ongoing
+// on the status page, and untouched (no note, no public update) since
+// before the cutoff. An incident an alert still fires in is kept, however
+// old: that alert's next notice must find it rather than page afresh.
+//
+// The cutoff is keep before now, or before the latest change to any
+// incident if that is earlier: a clock run ahead (a bad clock at boot)
+// must not make yesterday's incidents look a year old.
 func (e *Engine) Prune(ctx context.Context, keep time.Duration) (Deleted, error) {
 	var total Deleted
 	if keep <= 0 {
 		return total, fmt.Errorf("prune: keep %s is not a duration to keep anything for", keep)
 	}
-	before := e.clock.Now().Add(-keep)
-	var ids []int64
+	now := e.clock.Now()
+	type candidate struct {
+		id   int64
+		last time.Time
+	}
+	var candidates []candidate
+	var newest time.Time
 	err := e.store.View(ctx, func(tx Tx) error {
-		ids = ids[:0]
-		return tx.IncidentsCreatedBefore(before, func(inc *Incident) error {
-			if settled(inc, before) {
-				ids = append(ids, inc.ID)
+		candidates, newest = candidates[:0], time.Time{}
+		return tx.EachIncident(func(inc *Incident) error {
+			if inc.UpdatedAt.After(newest) {
+				newest = inc.UpdatedAt
+			}
+			if settled(inc, now.Add(-keep)) {
+				candidates = append(candidates, candidate{inc.ID, inc.UpdatedAt})
 			}
 			return ctx.Err()
 		})
 	})
 	if err != nil {
 		return total, fmt.Errorf("prune: %w", err)
+	}
+	before := now.Add(-keep)
+	if !newest.IsZero() && newest.Before(now) {
+		before = newest.Add(-keep)
+	}
+	var ids []int64
+	for _, c := range candidates {
+		if c.last.Before(before) {
+			ids = append(ids, c.id)
+		}
 	}
 	for first := true; first || len(ids) > 0; first = false {
 		batch := ids[:min(pruneBatch, len(ids))]
@@ -94,5 +116,6 @@ func (e *Engine) Prune(ctx context.Context, keep time.Duration) (Deleted, error)
 // settled reports whether inc is done with for good as of before.
 func settled(inc *Incident, before time.Time) bool {
 	return inc.Status == StatusResolved && inc.Firing == 0 && !inc.ResolvedAt.IsZero() &&
-		inc.ResolvedAt.Before(before) && inc.UpdatedAt.Before(before) && inc.NextDue.IsZero()
+		inc.ResolvedAt.Before(before) && inc.UpdatedAt.Before(before) && inc.NextDue.IsZero() &&
+		(inc.Public == nil || inc.Public.Status == PublicResolved)
 }

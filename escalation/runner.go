@@ -41,9 +41,10 @@ type Runner struct {
 	// commit.
 	MaxUnrecorded int
 	// ChatConcurrency bounds chat syncs in flight (default 4). Chats have
-	// their own workers, so a chat that hangs never holds up a page, and
-	// one chat takes at most half of them (at least one), so a chat that
-	// hangs never holds up the others' messages either.
+	// their own workers, so a chat that hangs never holds up a page; one
+	// chat takes at most half of them (at least one), and the last free
+	// one only if it has none, so chats that hang never hold up the
+	// others' messages either.
 	ChatConcurrency int
 	// Pace is the least time from one pass's start to the next's (default
 	// DefaultPace). While pages fall due every millisecond, a pass for
@@ -256,7 +257,7 @@ func (r *Runner) pass(ctx context.Context, maxIdle time.Duration) (wait time.Dur
 	}
 	r.startSending(ctx, pages)
 	if free := cap(r.chatSem) - len(r.chatSem); free > 0 {
-		posts, err := r.e.ClaimChatPosts(ctx, free, r.chatRoom)
+		posts, err := r.e.ClaimChatPosts(ctx, free, r.chatMay)
 		if err != nil && ctx.Err() == nil {
 			r.e.log.ErrorContext(ctx, "runner: claim chat posts", "err", err)
 		}
@@ -276,7 +277,7 @@ func (r *Runner) pass(ctx context.Context, maxIdle time.Duration) (wait time.Dur
 	r.lastPass.Store(r.e.clock.Now().UnixNano())
 	var open func(chat string) bool
 	if len(r.chatSem) < cap(r.chatSem) {
-		open = func(chat string) bool { return r.chatRoom(chat) > 0 }
+		open = func(chat string) bool { return r.chatMay(chat, 0, 0) }
 	}
 	next, ok, err := r.e.nextDue(ctx, open)
 	if err != nil {
@@ -303,11 +304,23 @@ func (r *Runner) pass(ctx context.Context, maxIdle time.Duration) (wait time.Dur
 	return wait
 }
 
-// chatRoom is how many more syncs of chat may start now.
-func (r *Runner) chatRoom(chat string) int {
+// chatMay reports whether one more sync of chat may start now, besides
+// taken of it and takenAll in all claimed with it: one by a chat with
+// none in flight while any worker is free, another while it holds less
+// than its share and a worker stays free for a chat with none.
+func (r *Runner) chatMay(chat string, taken, takenAll int) bool {
 	r.chatMu.Lock()
 	defer r.chatMu.Unlock()
-	return r.chatShare - r.chatBusy[chat]
+	busy := r.chatBusy[chat] + taken
+	free := cap(r.chatSem) - len(r.chatSem) - takenAll
+	switch {
+	case free <= 0:
+		return false
+	case busy == 0:
+		return true
+	default:
+		return busy < r.chatShare && free > 1
+	}
 }
 
 // chatMoved counts a sync of chat starting (+1) or ending (-1).

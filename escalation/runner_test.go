@@ -442,16 +442,27 @@ func (c *postsChat) count() int {
 // Six incidents open at once. The Slack workspace hangs (every call waits
 // until the sync gives up, 30 s later) and its posts come first in the
 // queue; Discord answers at once. Discord still has all six within a
-// second: the hung chat holds at most half the chat workers.
+// second: the hung chat holds at most half the chat workers. So it is
+// when Slack hangs under two names, the incident channel and the public
+// one: they leave Discord a worker.
 func TestAHungChatDoesNotHoldUpTheOthers(t *testing.T) {
+	t.Run("one hung", func(t *testing.T) { hungChats(t, "a-slack") })
+	t.Run("two hung", func(t *testing.T) { hungChats(t, "a-slack", "a-slack-public") })
+}
+
+func hungChats(t *testing.T, hung ...string) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		fast := &postsChat{}
+		chats := map[string]escalation.Chat{"b-discord": fast}
+		for _, name := range hung {
+			chats[name] = hungChat{}
+		}
 		eng, err := escalation.New(escalation.Options{
 			Store: openDB(t), Catalog: catalog(), Clock: escalation.SystemClock{},
 			Pagers: map[escalation.Channel]escalation.Pager{escalation.ChannelSMS: &escalationtest.Pager{Clock: escalation.SystemClock{}},
 				escalation.ChannelVoice: &escalationtest.Pager{Clock: escalation.SystemClock{}}},
-			Chats: map[string]escalation.Chat{"a-slack": hungChat{}, "b-discord": fast},
+			Chats: chats,
 		})
 		if err != nil {
 			t.Fatal(err)

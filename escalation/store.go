@@ -73,14 +73,14 @@ type Tx interface {
 	// every alert: only merges, splits and drafts use it.
 	IncidentAlerts(incidentID int64) ([]*AlertRecord, error)
 
-	// IncidentsCreatedBefore calls fn with the incidents opened before t,
-	// oldest first. DeleteIncidents deletes resolved incidents and what
+	// EachIncident calls fn with every incident, oldest first.
+	// DeleteIncidents deletes resolved incidents and what
 	// is kept for them alone (timelines, pages, chat posts, the records of
 	// the alerts they hold, the group keys that lead to them); with early
 	// set, also the records of alerts in no incident last seen before it,
 	// and notices (pages of no incident) created before it. It refuses an
 	// open incident.
-	IncidentsCreatedBefore(t time.Time, fn func(*Incident) error) error
+	EachIncident(fn func(*Incident) error) error
 	DeleteIncidents(ids []int64, early time.Time) (Deleted, error)
 
 	// GroupIncident is the latest incident of a service's group key (0 if

@@ -1,7 +1,6 @@
 package scenario
 
 import (
-	"errors"
 	"testing"
 	"time"
 
@@ -98,35 +97,118 @@ integrations: [{name: am, service: db, format: alertmanager, token: am-token-012
 	}
 }
 
-// #2 was merged into #1, and both resolved long ago: they are pruned
-// together, and a new alert of #2's group opens an incident of its own
-// rather than look for them.
-func TestAMergedPairIsPrunedTogether(t *testing.T) {
-	h := newHarness(t, `
+// dbService: alice is paged for the db's alerts, grouped by alertname.
+const dbService = `
 people:
   - {name: alice, timezone: UTC, phone: "+46701234567", contact_rules: [{channel: sms, after: 0s}]}
 policies:
   - {name: db, levels: [{targets: [alice], delay: 30m}]}
 services:
-  - {name: db, policy: db, group_by: [alertname]}
+  - {name: db, policy: db, group_by: [alertname], public: {name: Database}}
 integrations: [{name: am, service: db, format: alertmanager, token: am-token-0123456789}]
-`, "2026-01-05T02:00:00Z")
-	ctx := t.Context()
-	h.Webhook("am", alertmanager("firing", "A", "a", "critical", "A"))
-	h.Webhook("am", alertmanager("firing", "B", "b", "critical", "B"))
-	h.ok(h.eng.Merge(ctx, 2, 1, byAlice))
-	h.ok(h.eng.Resolve(ctx, 1, byAlice, "done"))
-	h.Webhook("am", alertmanager("resolved", "A", "a", "critical", "A"))
-	h.Webhook("am", alertmanager("resolved", "B", "b", "critical", "B"))
-	h.AdvanceTo(mustTime(t, "2026-06-01T00:00:00Z"))
-	if _, err := h.eng.Prune(ctx, 90*24*time.Hour); err != nil {
-		t.Fatal(err)
+`
+
+// prune runs the retention of 90 days, and fails the test on an error.
+func (h *harness) prune() escalation.Deleted {
+	h.t.Helper()
+	d, err := h.eng.Prune(h.t.Context(), 90*24*time.Hour)
+	if err != nil {
+		h.t.Fatal(err)
 	}
-	for _, id := range []int64{1, 2} {
-		if _, _, err := h.eng.Incident(ctx, id); !errors.Is(err, escalation.ErrNotFound) && escalation.ErrorCode(err) != escalation.CodeNotFound {
-			t.Errorf("#%d: %v", id, err)
+	return d
+}
+
+func (h *harness) expectGone(ids ...int64) {
+	h.t.Helper()
+	for _, id := range ids {
+		if _, _, err := h.eng.Incident(h.t.Context(), id); escalation.ErrorCode(err) != escalation.CodeNotFound {
+			h.t.Errorf("#%d after the prune: %v", id, err)
 		}
 	}
-	h.Webhook("am", alertmanager("firing", "B", "b", "critical", "B again"))
-	h.ExpectStatus(3, escalation.StatusTriggered)
+}
+
+// X (#1) was merged into Y (#2), and Y into Z (#3), which alice is still
+// working on months later (its alert still fires). #1 and #2 are pruned;
+// X fires again on another host and joins #3, where X's group went, as
+// it would have without the prune.
+func TestAPrunedMergeChainStillLeadsToItsOpenEnd(t *testing.T) {
+	h := newHarness(t, dbService, "2026-01-05T02:00:00Z")
+	ctx := t.Context()
+	h.Webhook("am", alertmanager("firing", "X", "x1", "critical", "X"))
+	h.Webhook("am", alertmanager("firing", "Y", "y1", "critical", "Y"))
+	h.ok(h.eng.Merge(ctx, 1, 2, byAlice))
+	h.Webhook("am", alertmanager("firing", "Z", "z1", "critical", "Z"))
+	h.ok(h.eng.Merge(ctx, 2, 3, byAlice))
+	h.SMS("alice", "ack 3")
+	h.AdvanceTo(mustTime(t, "2026-05-01T00:00:00Z"))
+	h.Webhook("am", alertmanager("firing", "Other", "o1", "warning", "other")) // #4: something happens now
+	if d := h.prune(); d.Incidents != 2 {
+		t.Fatalf("pruned %+v, want #1 and #2", d)
+	}
+	h.expectGone(1, 2)
+	h.Webhook("am", alertmanager("firing", "X", "x2", "critical", "X on another host"))
+	if inc := h.ExpectStatus(3, escalation.StatusAcknowledged); inc.Alerts != 4 {
+		t.Fatalf("#3 holds %d alerts, want X's second host too", inc.Alerts)
+	}
+	if _, _, err := h.eng.Incident(ctx, 5); err == nil {
+		t.Fatal("X's new alert opened an incident of its own")
+	}
+}
+
+// The db went down in January; alice told customers "investigating" and
+// then fixed it, but nobody posted "resolved". The status page still shows
+// it ongoing, so it is kept until someone does; then it goes.
+func TestAnIncidentStillOngoingOnTheStatusPageIsKept(t *testing.T) {
+	h := newHarness(t, dbService, "2026-01-05T02:00:00Z")
+	ctx := t.Context()
+	h.Webhook("am", alertmanager("firing", "A", "a", "critical", "A"))
+	h.ok(h.eng.PostUpdate(ctx, 1, escalation.PublicUpdate{Status: escalation.PublicInvestigating, Title: "Database down", Message: "Looking into it"}, byAlice))
+	h.Webhook("am", alertmanager("resolved", "A", "a", "critical", "A"))
+	h.AdvanceTo(mustTime(t, "2026-06-01T00:00:00Z"))
+	h.Webhook("am", alertmanager("firing", "Other", "o1", "warning", "other"))
+	if d := h.prune(); d.Incidents != 0 {
+		t.Fatalf("pruned %+v while the status page shows #1", d)
+	}
+	h.ok(h.eng.PostUpdate(ctx, 1, escalation.PublicUpdate{Status: escalation.PublicResolved, Message: "Fixed in January"}, byAlice))
+	h.AdvanceTo(mustTime(t, "2026-09-01T00:00:00Z"))
+	h.Webhook("am", alertmanager("firing", "Later", "l1", "warning", "later"))
+	if d := h.prune(); d.Incidents != 1 {
+		t.Fatalf("pruned %+v, want #1 once resolved in public and aged", d)
+	}
+	h.expectGone(1)
+}
+
+// The clock once ran a year ahead (a bad clock at boot) while #2 opened;
+// #1 and #3 were opened on time. The prune still finds #3, opened after
+// #2 but long ago.
+func TestAnIncidentFromAClockRunAheadDoesNotHideLaterOnes(t *testing.T) {
+	h := newHarness(t, dbService, "2026-01-05T02:00:00Z")
+	cycle := func(name string) {
+		h.Webhook("am", alertmanager("firing", name, name, "critical", name))
+		h.Webhook("am", alertmanager("resolved", name, name, "critical", name))
+	}
+	cycle("A")
+	h.clock.Advance(365 * 24 * time.Hour) // 2027-01-05
+	cycle("B")
+	h.clock.Advance(-365*24*time.Hour + time.Hour) // put right: 2026-01-05 03:00
+	cycle("C")
+	h.AdvanceTo(mustTime(t, "2026-06-01T00:00:00Z"))
+	h.Webhook("am", alertmanager("firing", "Now", "n1", "warning", "now"))
+	h.prune()
+	h.expectGone(1, 3)
+	h.ExpectStatus(2, escalation.StatusResolved)
+}
+
+// Klaxon starts with its clock a year ahead. The incidents resolved
+// yesterday are not a year old: the prune goes by the latest change it
+// has seen, and keeps them.
+func TestAClockRunAheadDoesNotPruneYesterday(t *testing.T) {
+	h := newHarness(t, dbService, "2026-01-05T02:00:00Z")
+	h.Webhook("am", alertmanager("firing", "A", "a", "critical", "A"))
+	h.Webhook("am", alertmanager("resolved", "A", "a", "critical", "A"))
+	h.clock.Set(mustTime(t, "2027-01-06T02:00:00Z"))
+	if d := h.prune(); d != (escalation.Deleted{}) {
+		t.Fatalf("pruned %+v a day after, by a clock a year ahead", d)
+	}
+	h.ExpectStatus(1, escalation.StatusResolved)
 }

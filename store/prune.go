@@ -13,9 +13,7 @@ import (
 	"github.com/klaxonhq/klaxon/internal/wire"
 )
 
-func (t *tx) IncidentsCreatedBefore(before time.Time, fn func(*escalation.Incident) error) error {
-	// Numbers are handed out as incidents open, so the walk stops at the
-	// first one opened since.
+func (t *tx) EachIncident(fn func(*escalation.Incident) error) error {
 	c := t.bucket(bucketIncidents).Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
 		var inc escalation.Incident
@@ -23,9 +21,6 @@ func (t *tx) IncidentsCreatedBefore(before time.Time, fn func(*escalation.Incide
 			inc = cloneIncident(&cached.inc)
 		} else if err := decodeRecord(v, &inc, wire.DecodeIncident); err != nil {
 			return fmt.Errorf("store: read incident %d: %w", int64(binary.BigEndian.Uint64(k)), err)
-		}
-		if !inc.CreatedAt.Before(before) {
-			return nil
 		}
 		if err := fn(&inc); err != nil {
 			return err
@@ -40,6 +35,7 @@ func (t *tx) DeleteIncidents(ids []int64, early time.Time) (escalation.Deleted, 
 		return d, fmt.Errorf("store: delete incidents: %w", bolt.ErrTxNotWritable)
 	}
 	gone := make(map[int64]bool, len(ids))
+	mergedInto := map[int64]int64{}
 	for _, id := range ids {
 		inc, err := t.Incident(id)
 		if errors.Is(err, escalation.ErrNotFound) {
@@ -56,6 +52,9 @@ func (t *tx) DeleteIncidents(ids []int64, early time.Time) (escalation.Deleted, 
 			return d, fmt.Errorf("store: delete incident %d: %w", id, err)
 		}
 		gone[id] = true
+		if inc.MergedInto != 0 {
+			mergedInto[id] = inc.MergedInto
+		}
 		d.Incidents++
 		d.Events += n
 	}
@@ -63,7 +62,7 @@ func (t *tx) DeleteIncidents(ids []int64, early time.Time) (escalation.Deleted, 
 		return d, nil
 	}
 	var err error
-	if err = t.deleteGroups(gone); err == nil {
+	if err = t.deleteGroups(gone, survivors(gone, mergedInto)); err == nil {
 		if d.ChatPosts, err = t.deleteChatPosts(gone); err == nil {
 			if d.Alerts, err = t.deleteAlerts(gone, early); err == nil {
 				d.Pages, err = t.deletePages(gone, early)
@@ -96,27 +95,17 @@ func (t *tx) deleteIncident(inc *escalation.Incident) (int, error) {
 	// entry.
 	delete(t.incidents, inc.ID)
 	delete(t.eventSeq, inc.ID)
-	prefix := idKey(inc.ID)
-	return deleteWhere(t.bucket(bucketEvents), prefix, func(k, _ []byte) bool { return bytes.HasPrefix(k, prefix) })
+	return deletePrefix(t.bucket(bucketEvents), idKey(inc.ID))
 }
 
-// deleteWhere deletes the entries of b for which match is true, from
-// seek on while they match when seek is set, else anywhere, and returns
-// how many it deleted. The keys are gathered first: bbolt's cursor may
-// skip an entry after a delete.
-func deleteWhere(b *bolt.Bucket, seek []byte, match func(k, v []byte) bool) (int, error) {
+// deletePrefix deletes the entries of b whose keys start with prefix and
+// returns how many it deleted. The keys are gathered first: bbolt's cursor
+// may skip an entry after a delete.
+func deletePrefix(b *bolt.Bucket, prefix []byte) (int, error) {
 	var keys [][]byte
 	c := b.Cursor()
-	k, v := c.First()
-	if seek != nil {
-		k, v = c.Seek(seek)
-	}
-	for ; k != nil; k, v = c.Next() {
-		if match(k, v) {
-			keys = append(keys, bytes.Clone(k))
-		} else if seek != nil {
-			break
-		}
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		keys = append(keys, bytes.Clone(k))
 	}
 	for _, k := range keys {
 		if err := b.Delete(k); err != nil {
@@ -126,13 +115,52 @@ func deleteWhere(b *bolt.Bucket, seek []byte, match func(k, v []byte) bool) (int
 	return len(keys), nil
 }
 
-// deleteGroups forgets the group keys that lead to the deleted incidents:
-// the group's next alert opens an incident afresh.
-func (t *tx) deleteGroups(gone map[int64]bool) error {
-	_, err := deleteWhere(t.bucket(bucketGroups), nil, func(_, v []byte) bool {
-		return len(v) == 8 && gone[int64(binary.BigEndian.Uint64(v))]
+// survivors maps each deleted incident that was merged into another to
+// the end of its chain of merges, when that end is not deleted too.
+func survivors(gone map[int64]bool, mergedInto map[int64]int64) map[int64]int64 {
+	out := map[int64]int64{}
+	for id, next := range mergedInto {
+		for hops := 0; gone[next] && hops < len(mergedInto); hops++ {
+			next = mergedInto[next]
+		}
+		if next != 0 && !gone[next] {
+			out[id] = next
+		}
+	}
+	return out
+}
+
+// deleteGroups forgets the group keys that lead to the deleted incidents,
+// so the group's next alert opens an incident afresh; one whose incident
+// was merged into another still kept leads there instead, as it would
+// have.
+func (t *tx) deleteGroups(gone map[int64]bool, moved map[int64]int64) error {
+	b := t.bucket(bucketGroups)
+	type repoint struct {
+		k  []byte
+		to int64
+	}
+	var keys []repoint
+	err := b.ForEach(func(k, v []byte) error {
+		if len(v) == 8 && gone[int64(binary.BigEndian.Uint64(v))] {
+			keys = append(keys, repoint{bytes.Clone(k), moved[int64(binary.BigEndian.Uint64(v))]})
+		}
+		return nil
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	for _, r := range keys {
+		if r.to != 0 {
+			err = b.Put(r.k, idKey(r.to))
+		} else {
+			err = b.Delete(r.k)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (t *tx) deleteChatPosts(gone map[int64]bool) (int, error) {

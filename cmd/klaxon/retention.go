@@ -15,11 +15,11 @@ type pruner interface {
 }
 
 // pruneEvery is how often the retention runs, and pruneFirst how soon
-// after start: late enough not to slow the start, soon enough that a
-// restart loop still prunes.
+// after start: late enough not to slow the start, or to act on a clock
+// not yet set right at boot.
 const (
 	pruneEvery = time.Hour
-	pruneFirst = time.Minute
+	pruneFirst = 15 * time.Minute
 )
 
 // runRetention deletes what is older than keep, hourly, until ctx ends.
