@@ -992,6 +992,8 @@ func TestRetentionAndSplitAfter(t *testing.T) {
 		{"retention: 1d2562047h\n" + base, `retention: "1d2562047h" is not a duration; write it with a unit, like 30s, 2m, 1h30m or 90d (line 1)`},
 		{"retention: -100d\n" + base, "retention: must not be negative; 0 keeps everything"},
 		{edit(t, "    policy: default\n", "    policy: default\n    split_after: -5m\n"), "services[0].split_after: must not be negative (got -5m0s)"},
+		{"retention: 90d\n" + edit(t, "    policy: default\n", "    policy: default\n    reopen_window: 180d\n"),
+			"services[0].reopen_window: 4320h0m0s is longer than the retention (2160h0m0s): an incident would be deleted while it may still reopen"},
 	} {
 		_, err := Parse([]byte(c.yaml), env(nil))
 		if err == nil {

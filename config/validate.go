@@ -151,6 +151,15 @@ func (v *validator) validate(c *Config) *escalation.Catalog {
 	case c.Retention > 0 && c.Retention < MinRetention:
 		v.add("retention", "at least %dd (got %s): the status page shows %d days of history, and reviews need their incidents",
 			MinRetention/(24*time.Hour), c.Retention, MinRetention/(24*time.Hour))
+	case c.Retention > 0:
+		// An incident must outlive the window it may reopen in, or a
+		// refire inside it opens a new one.
+		for i, s := range c.Services {
+			if s.ReopenWindow != nil && *s.ReopenWindow > c.Retention {
+				v.add(fmt.Sprintf("services[%d].reopen_window", i), "%s is longer than the retention (%s): an incident would be deleted while it may still reopen",
+					*s.ReopenWindow, c.Retention)
+			}
+		}
 	}
 	for i, name := range c.PublicUpdates.People {
 		if cat.People[name] == nil {

@@ -268,6 +268,16 @@ func (r *Runner) pass(ctx context.Context, maxIdle time.Duration) (wait time.Dur
 			go func() {
 				defer r.inflight.Done()
 				defer func() { r.chatMoved(p.Chat, -1); <-r.chatSem; r.e.poke() }()
+				defer func() {
+					// Past the adapter, which SyncChatPost guards itself:
+					// a corrupt record, say. The post is tried again when
+					// its lease ends; the process goes on.
+					if v := recover(); v != nil {
+						r.e.log.Error("runner: panic syncing a chat post", "chat", p.Chat, "incident_id", p.IncidentID,
+							"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+						r.e.metrics.Panic(PanicChat)
+					}
+				}()
 				if err := r.e.SyncChatPost(context.WithoutCancel(ctx), p); err != nil {
 					r.e.log.Error("runner: chat sync", "chat", p.Chat, "incident_id", p.IncidentID, "err", err)
 				}
