@@ -111,7 +111,7 @@ var verbAliases = map[string]Verb{
 const Usage = `commands: ack [ID|all] · resolve ID [note] · escalate ID [level] · snooze ID 30m · reassign ID @person · ` +
 	`who [schedule] · oncall [@person] · override SCHEDULE @person 4h|FROM-TO · incidents · incident ID · ` +
 	`merge SRC into DST · priority ID P0-P4 · note ID text · update ID investigating|identified|monitoring|resolved ["public title"] message · ` +
-	`page @person|schedule message · help`
+	`page @person|schedule|team message · help`
 
 // maxCommand bounds a command line; chat and SMS bodies are limited before
 // they get here, this is the grammar's own guard.
@@ -169,7 +169,7 @@ var usage = map[Verb]string{
 	VerbPriority:  `"priority 42 P1"`,
 	VerbNote:      `"note 42 the CDN is fine"`,
 	VerbUpdate:    `"update 42 investigating \"Slow checkout\" Some payments take longer than usual"`,
-	VerbPage:      `"page @alice the db is on fire" or "page primary the db is on fire"`,
+	VerbPage:      `"page @alice the db is on fire", "page primary the db is on fire" (a schedule) or "page storage the db is on fire" (a team)`,
 	VerbHelp:      `"help"`,
 }
 
@@ -374,7 +374,7 @@ func (p *parser) parse() error {
 		}
 		return nil
 	case VerbPage:
-		s, err := p.next("a @person or a schedule")
+		s, err := p.next("a @person, a schedule or a team")
 		if err != nil {
 			return err
 		}

@@ -116,6 +116,11 @@ func Execute(ctx context.Context, eng Engine, actor escalation.Actor, cmd Comman
 		return fmt.Sprintf("Published on #%d %q: %s — %s", inc.ID, inc.Public.Title, inc.Public.Status, cmd.Note), nil
 	case VerbPage:
 		t := escalation.Target{Kind: escalation.TargetSchedule, Name: cmd.Schedule}
+		if _, team := eng.Catalog().Teams[cmd.Schedule]; team {
+			t.Kind = escalation.TargetTeam
+		} else if _, ok := eng.Catalog().Schedules[cmd.Schedule]; !ok && cmd.Person == "" {
+			return "", escalation.Errorf(escalation.CodeNotFound, "no schedule or team is named %q", cmd.Schedule)
+		}
 		if cmd.Person != "" {
 			person, err := known(eng, cmd.Person)
 			if err != nil {
@@ -126,6 +131,13 @@ func Execute(ctx context.Context, eng Engine, actor escalation.Actor, cmd Comman
 		inc, err := eng.PageDirectly(ctx, t, cmd.Note, actor)
 		if err != nil {
 			return "", err
+		}
+		if runs := inc.Escalation.Runs; len(runs) > 1 {
+			names := make([]string, len(runs))
+			for i, r := range runs {
+				names[i] = r.Person
+			}
+			return fmt.Sprintf("Paging %s (#%d) until one of them acknowledges.", strings.Join(names, ", "), inc.ID), nil
 		}
 		who := inc.Escalation.Runs[0].Person
 		return fmt.Sprintf("Paging %s (#%d) until they acknowledge.", who, inc.ID), nil

@@ -1041,3 +1041,21 @@ policies:
 		t.Fatalf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wants, "\n"))
 	}
 }
+
+// "page primary ..." in chat must mean one thing: a team may not share a
+// schedule's name; a team of people and a schedule reaches the catalog.
+func TestTeamsAndSchedulesAreNamedApart(t *testing.T) {
+	got := problemLines(t, mustFail(t, editSchedules(t, "policies:\n", "teams:\n  - {name: primary, members: [alice]}\npolicies:\n")))
+	want := []string{`teams[0].name: "primary" is a schedule's name too; name the team apart`}
+	if !slices.Equal(got, want) {
+		t.Fatalf("problems %q, want %q", got, want)
+	}
+	cfg, err := Parse([]byte(editSchedules(t, "policies:\n", "teams:\n  - {name: ops, members: [bob, schedule:primary]}\npolicies:\n")), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantOps := []escalation.Target{{Kind: escalation.TargetPerson, Name: "bob"}, {Kind: escalation.TargetSchedule, Name: "primary"}}
+	if got := cfg.Catalog().Teams["ops"]; !slices.Equal(got, wantOps) {
+		t.Fatalf("team ops: %v, want %v", got, wantOps)
+	}
+}

@@ -495,8 +495,17 @@ func (v *validator) teams(teams []Team, cat *escalation.Catalog) {
 				members = append(members, t)
 			}
 		}
+		if named && v.scheduleNames[tm.Name] {
+			// "page NAME" in chat names either.
+			v.add(path+".name", "%q is a schedule's name too; name the team apart", tm.Name)
+			ok = false
+		}
 		if named && ok && len(members) > 0 {
 			v.teamMembers[tm.Name] = members
+			if cat.Teams == nil {
+				cat.Teams = map[string][]escalation.Target{}
+			}
+			cat.Teams[tm.Name] = members
 		}
 	}
 }

@@ -20,6 +20,8 @@ type Catalog struct {
 	Integrations map[string]*Integration
 	// Notices are per schedule: shift-start notices and weekly digests.
 	Notices map[string]*Notices
+	// Teams are people and schedules paged together, by team name.
+	Teams map[string][]Target
 	// PublicUpdates says who may publish on the status page.
 	PublicUpdates PublicUpdaters
 	// Heartbeats are dead man's switches, by name.
@@ -172,6 +174,9 @@ type TargetKind string
 const (
 	TargetPerson   TargetKind = "person"
 	TargetSchedule TargetKind = "schedule" // whoever is on call when the page goes out
+	// TargetTeam is paged directly only ("page storage ..."): a level
+	// naming a team gets its members.
+	TargetTeam TargetKind = "team"
 )
 
 // Target is who a level pages.

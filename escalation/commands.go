@@ -300,23 +300,43 @@ func (e *Engine) PageDirectly(ctx context.Context, target Target, message string
 		if _, ok := e.cat.Schedules[target.Name]; !ok {
 			return nil, Errorf(CodeNotFound, "unknown schedule %q", target.Name)
 		}
+	case TargetTeam:
+		if _, ok := e.cat.Teams[target.Name]; !ok {
+			return nil, Errorf(CodeNotFound, "unknown team %q", target.Name)
+		}
 	default:
-		return nil, Errorf(CodeInvalid, "page a person or a schedule")
+		return nil, Errorf(CodeInvalid, "page a person, a schedule or a team")
 	}
 	now := e.clock.Now()
 	var out *Incident
 	err := e.update(ctx, func(tx Tx) error {
-		person := target.Name
-		if target.Kind == TargetSchedule {
-			s, err := e.schedule(tx, target.Name)
-			if err != nil {
-				return err
+		members := []Target{target}
+		if target.Kind == TargetTeam {
+			members = e.cat.Teams[target.Name]
+		}
+		// Who is paged: each person, and whoever is on call now for each
+		// schedule (nobody, for one in a gap), once each.
+		type paged struct{ person, schedule string }
+		var who []paged
+		for _, m := range members {
+			p := paged{person: m.Name}
+			if m.Kind == TargetSchedule {
+				s, err := e.schedule(tx, m.Name)
+				if err != nil {
+					return err
+				}
+				on, ok := s.OnCall(now)
+				if !ok {
+					continue
+				}
+				p = paged{person: on, schedule: m.Name}
 			}
-			who, ok := s.OnCall(now)
-			if !ok {
-				return Errorf(CodeConflict, "nobody is on call for %s now; page a person instead", target.Name)
+			if !slices.ContainsFunc(who, func(q paged) bool { return q.person == p.person }) {
+				who = append(who, p)
 			}
-			person = who
+		}
+		if len(who) == 0 {
+			return Errorf(CodeConflict, "nobody is on call for %s now; page a person instead", target.Name)
 		}
 		id, err := tx.NextIncidentID()
 		if err != nil {
@@ -324,15 +344,21 @@ func (e *Engine) PageDirectly(ctx context.Context, target Target, message string
 		}
 		inc := &Incident{ID: id, GroupKey: fmt.Sprintf("page/%d", id), Title: message, Status: StatusTriggered,
 			Priority: P2, CreatedAt: now, UpdatedAt: now}
-		if err := tx.AppendEvent(id, Event{At: now, Kind: EventTriggered, Actor: by.Name, Via: by.Via, Person: person,
-			Message: fmt.Sprintf("%s paged %s: %s", by.Name, person, message)}); err != nil {
+		names := make([]string, len(who))
+		for i, p := range who {
+			names[i] = p.person
+		}
+		whom := strings.Join(names, ", ")
+		if target.Kind == TargetTeam {
+			whom = fmt.Sprintf("team %s (%s)", target.Name, whom)
+		}
+		if err := tx.AppendEvent(id, Event{At: now, Kind: EventTriggered, Actor: by.Name, Via: by.Via, Person: names[0],
+			Message: fmt.Sprintf("%s paged %s: %s", by.Name, whom, message)}); err != nil {
 			return err
 		}
-		schedule := ""
-		if target.Kind == TargetSchedule {
-			schedule = target.Name
+		for _, p := range who {
+			e.startRun(&inc.Escalation, p.person, p.schedule, 0, now)
 		}
-		e.startRun(&inc.Escalation, person, schedule, 0, now)
 		if err := e.advance(tx, inc, now); err != nil {
 			return err
 		}

@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -33,4 +34,40 @@ integrations: [{name: kv-probes, service: workers-kv, format: alertmanager, toke
 	h.ExpectStatus(1, escalation.StatusAcknowledged)
 	h.Advance(time.Hour)
 	h.ExpectNoPages()
+}
+
+// Dana, on the apps team, sees storage misbehave at 03:00 and pages the
+// storage team by SMS. Sam and lead are both paged by their own rules
+// until lead acknowledges.
+func TestPagingATeamFromChat(t *testing.T) {
+	h := newHarness(t, `
+people:
+  - {name: sam, timezone: America/New_York, phone: "+12125550101", contact_rules: [{channel: sms, after: 0s}, {channel: voice, after: 5m}]}
+  - {name: lead, timezone: Europe/Berlin, phone: "+4915112345678", contact_rules: [{channel: voice, after: 0s}], repeat_every: 10m}
+  - {name: dana, timezone: America/Chicago, phone: "+13125550103", contact_rules: [{channel: sms, after: 0s}]}
+teams:
+  - {name: storage, members: [sam, lead]}
+policies:
+  - {name: apps, levels: [{targets: [dana], delay: 30m}]}
+services:
+  - {name: app01, policy: apps}
+integrations: [{name: app01-am, service: app01, format: alertmanager, token: app01-token-0123456789}]
+`, "2025-06-12T03:00:00Z")
+	reply := h.SMS("dana", "page storage kv p99 is 4s and climbing")
+	if !strings.Contains(reply, "Paging sam, lead (#1) until one of them acknowledges.") {
+		t.Fatalf("reply %q", reply)
+	}
+	h.ExpectPages("03:00 sam sms", "03:00 lead voice")
+	h.AdvanceTo(mustTime(t, "2025-06-12T03:06:00Z"))
+	h.ExpectPages("03:05 sam voice")
+	h.SMS("lead", "ack 1")
+	h.Advance(time.Hour)
+	h.ExpectNoPages()
+	_, events := h.Incident(1)
+	if !hasEvent(events, escalation.EventTriggered, "dana paged team storage (sam, lead): kv p99 is 4s and climbing") {
+		t.Fatalf("the timeline does not say who was paged: %+v", events)
+	}
+	if reply := h.SMS("dana", "page nobody hello"); !strings.Contains(reply, `no schedule or team is named "nobody"`) {
+		t.Fatalf("reply to an unknown name %q", reply)
+	}
 }
