@@ -240,6 +240,9 @@ func override(ctx context.Context, eng Engine, actor escalation.Actor, cmd Comma
 
 func who(ctx context.Context, eng Engine, schedule string) (string, error) {
 	names := slices.Sorted(maps.Keys(eng.Catalog().Schedules))
+	if members, team := eng.Catalog().Teams[schedule]; team {
+		return whoInTeam(ctx, eng, schedule, members)
+	}
 	if schedule != "" {
 		names = []string{schedule}
 	}
@@ -433,4 +436,26 @@ func ackAll(ctx context.Context, eng Engine, actor escalation.Actor) (string, er
 		n++
 	}
 	return fmt.Sprintf("Acknowledged %d incident(s). Paging stopped.", n), nil
+}
+
+// whoInTeam is "who" of a team: its people, and who is on call now for
+// its schedules — whom "page TEAM ..." would reach.
+func whoInTeam(ctx context.Context, eng Engine, team string, members []escalation.Target) (string, error) {
+	var parts []string
+	for _, m := range members {
+		if m.Kind != escalation.TargetSchedule {
+			parts = append(parts, m.Name)
+			continue
+		}
+		s, err := eng.Schedule(ctx, m.Name)
+		if err != nil {
+			return "", err
+		}
+		if person, ok := s.OnCall(eng.Now()); ok {
+			parts = append(parts, fmt.Sprintf("%s (on call for %s)", person, m.Name))
+		} else {
+			parts = append(parts, fmt.Sprintf("nobody on call for %s", m.Name))
+		}
+	}
+	return fmt.Sprintf("team %s: %s", team, strings.Join(parts, ", ")), nil
 }

@@ -67,6 +67,9 @@ integrations: [{name: app01-am, service: app01, format: alertmanager, token: app
 	if !hasEvent(events, escalation.EventTriggered, "dana paged team storage (sam, lead): kv p99 is 4s and climbing") {
 		t.Fatalf("the timeline does not say who was paged: %+v", events)
 	}
+	if reply := h.SMS("dana", "who storage"); reply != "team storage: sam, lead" {
+		t.Fatalf("who storage: %q", reply)
+	}
 	if reply := h.SMS("dana", "page nobody hello"); !strings.Contains(reply, `no schedule or team is named "nobody"`) {
 		t.Fatalf("reply to an unknown name %q", reply)
 	}
